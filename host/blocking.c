@@ -1,0 +1,154 @@
+/* Host-pointer forms: upload -> enqueue on the handle's queue -> read back. A thin layer on
+ * the enqueue API, never a second implementation. */
+#include "internal.h"
+
+/* Device buffers of one blocking call, released together. */
+typedef struct buffers {
+    cl_mem mem[6];
+    int count;
+} buffers;
+
+static clattn_status upload(clattn_handle *h, buffers *b, const float *data, size_t count,
+                            cl_mem *out)
+{
+    size_t bytes;
+    if (!clattn__mul_size(count, sizeof(float), &bytes))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer size overflows size_t");
+    if (bytes > h->max_alloc_size)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "a buffer of %zu bytes exceeds the device's largest allocation "
+                            "(%llu bytes)",
+                            bytes, (unsigned long long)h->max_alloc_size);
+    cl_int err;
+    cl_mem_flags flags = data ? CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE;
+    *out = clCreateBuffer(h->context, flags, bytes, (void *)data, &err);
+    if (err) return clattn__cl(err, "clCreateBuffer");
+    b->mem[b->count++] = *out;
+    return CLATTN_SUCCESS;
+}
+
+static void release_all(buffers *b)
+{
+    for (int i = 0; i < b->count; i++) clReleaseMemObject(b->mem[i]);
+    b->count = 0;
+}
+
+/* Waits for `after` and reads count floats; releases `after`. */
+static clattn_status read_back(clattn_handle *h, cl_mem buf, float *out, size_t count,
+                               cl_event after)
+{
+    cl_int err = clEnqueueReadBuffer(h->queue, buf, CL_TRUE, 0, count * sizeof(float), out,
+                                     after ? 1 : 0, after ? &after : NULL, NULL);
+    return clattn__cl(err, "clEnqueueReadBuffer");
+}
+
+static clattn_status need_queue(clattn_handle *h)
+{
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    if (!h->queue)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "blocking calls need a handle with a queue");
+    return CLATTN_SUCCESS;
+}
+
+clattn_status clattn_scores(clattn_handle *h, size_t n, size_t d, float scale, const float *x,
+                            const float *q, float *scores)
+{
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!x || !q || !scores) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "scores: NULL pointer");
+    return clattn_query_attention(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL,
+                                  NULL);
+}
+
+clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, const float *scores,
+                               float *weights)
+{
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!scores || !weights)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "normalize: NULL pointer");
+    if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
+    buffers b = {.count = 0};
+    cl_mem s = NULL;
+    cl_event done = NULL;
+    if (!(status = upload(h, &b, scores, n, &s)) &&
+        !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, s, 0, 0, NULL, &done)))
+        status = read_back(h, s, weights, n, done);
+    if (done) clReleaseEvent(done);
+    release_all(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}
+
+clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *weights,
+                             const float *v, float *context)
+{
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!weights || !v || !context)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "context: NULL pointer");
+    size_t nd;
+    if (n == 0 || d == 0)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n and d must be > 0");
+    if (!clattn__mul_size(n, d, &nd))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
+    buffers b = {.count = 0};
+    cl_mem w = NULL, vb = NULL, c = NULL;
+    cl_event done = NULL;
+    if (!(status = upload(h, &b, weights, n, &w)) && !(status = upload(h, &b, v, nd, &vb)) &&
+        !(status = upload(h, &b, NULL, d, &c)) &&
+        !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
+        status = read_back(h, c, context, d, done);
+    if (done) clReleaseEvent(done);
+    release_all(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}
+
+clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const float *x,
+                                     const float *q, const float *v, float scale, clattn_norm norm,
+                                     float *scores, float *weights, float *context)
+{
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!x || !q) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "x and q must not be NULL");
+    if (!scores && !weights && !context)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "no output requested");
+    if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);
+    size_t nd;
+    if (n == 0 || d == 0)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "n (%zu) and d (%zu) must be > 0", n, d);
+    if (!clattn__mul_size(n, d, &nd))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "n * d overflows size_t");
+
+    buffers b = {.count = 0};
+    cl_mem xb = NULL, qb = NULL, vb = NULL, sb = NULL, wb = NULL, cb = NULL;
+    cl_event e_scores = NULL, e_norm = NULL, e_context = NULL;
+    if ((status = upload(h, &b, x, nd, &xb)) || (status = upload(h, &b, q, d, &qb)) ||
+        (status = upload(h, &b, NULL, n, &sb)) || (status = upload(h, &b, NULL, n, &wb)))
+        goto out;
+    vb = xb;
+    if (v && (status = upload(h, &b, v, nd, &vb))) goto out;
+    if ((status = clattn_enqueue_scores(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, 0, NULL,
+                                        &e_scores)))
+        goto out;
+    if ((weights || context) &&
+        (status = clattn_enqueue_normalize(h, NULL, norm, n, sb, 0, wb, 0, 1, &e_scores, &e_norm)))
+        goto out;
+    if (context) {
+        if ((status = upload(h, &b, NULL, d, &cb)) ||
+            (status = clattn_enqueue_context(h, NULL, n, d, wb, 0, vb, 0, cb, 0, 1, &e_norm,
+                                             &e_context)))
+            goto out;
+    }
+    if (scores && (status = read_back(h, sb, scores, n, e_scores))) goto out;
+    if (weights && (status = read_back(h, wb, weights, n, e_norm))) goto out;
+    if (context && (status = read_back(h, cb, context, d, e_context))) goto out;
+out:
+    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
+    if (e_scores) clReleaseEvent(e_scores);
+    if (e_norm) clReleaseEvent(e_norm);
+    if (e_context) clReleaseEvent(e_context);
+    release_all(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}

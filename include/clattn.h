@@ -1,0 +1,352 @@
+/*
+ * clattn — portable attention on OpenCL.
+ *
+ * One public header. Every function returns a clattn_status: 0 on success, an OpenCL
+ * error code (negative, passed through unchanged) or one of the CLATTN_ERROR_* codes
+ * below (a separate band from -20000 down). clattn_status_string() names any of them and
+ * clattn_last_error_message() gives the detail of the calling thread's last failure.
+ * The library never aborts and never prints.
+ *
+ * Thread safety: a handle may be shared by several host threads, each enqueueing on its
+ * own command queue (or the same one): the handle's program cache and scratch memory are
+ * guarded by a mutex, and kernel objects are created per call. Destroying a handle while
+ * another thread uses it is undefined. Error messages are per thread.
+ *
+ * Layout: matrices are row-major float32; sizes and offsets are counted in elements
+ * (floats), never in bytes.
+ */
+#ifndef CLATTN_H
+#define CLATTN_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CLATTN_SHARED)
+#ifdef CLATTN_BUILDING
+#define CLATTN_API __declspec(dllexport)
+#else
+#define CLATTN_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define CLATTN_API __attribute__((visibility("default")))
+#else
+#define CLATTN_API
+#endif
+
+#define CLATTN_VERSION_MAJOR 0
+#define CLATTN_VERSION_MINOR 1
+#define CLATTN_VERSION_PATCH 0
+#define CLATTN_VERSION_NUMBER                                                                      \
+    (CLATTN_VERSION_MAJOR * 10000 + CLATTN_VERSION_MINOR * 100 + CLATTN_VERSION_PATCH)
+
+/* The version the library was built as, e.g. "0.1.0"; compare with CLATTN_VERSION_*. */
+CLATTN_API const char *clattn_version(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Status codes
+ * ------------------------------------------------------------------------------------- */
+typedef int clattn_status;
+
+enum clattn_status_code {
+    CLATTN_SUCCESS = 0,
+    /* OpenCL error codes (CL_OUT_OF_RESOURCES, ...) are returned unchanged. */
+    CLATTN_ERROR_NULL_POINTER = -20001,     /* a required pointer or cl_mem is NULL */
+    CLATTN_ERROR_INVALID_SIZE = -20002,     /* a size is zero or out of the supported range */
+    CLATTN_ERROR_SIZE_OVERFLOW = -20003,    /* a size product overflows size_t */
+    CLATTN_ERROR_BUFFER_TOO_SMALL = -20004, /* a cl_mem is smaller than offset + extent */
+    CLATTN_ERROR_INVALID_VALUE = -20005,    /* an enum or option has an unknown value */
+    CLATTN_ERROR_DEVICE_NOT_FOUND = -20006, /* no OpenCL device, or the selector matches none */
+    CLATTN_ERROR_BUILD_FAILED = -20007,     /* kernel build failed: see clattn_build_log() */
+    CLATTN_ERROR_OUT_OF_HOST_MEMORY = -20008, /* malloc failed */
+    CLATTN_ERROR_UNSUPPORTED = -20009,        /* the device lacks a feature the call needs */
+    CLATTN_ERROR_INVALID_SHAPE = -20010,      /* shapes disagree (heads, strides, mask) */
+    CLATTN_ERROR_INVALID_HANDLE = -20011,     /* queue or buffer not of the handle's context */
+    CLATTN_ERROR_INTERNAL = -20012            /* a bug in clattn: please report it */
+};
+
+/* A short constant name for any status, ours or OpenCL's ("CL_OUT_OF_RESOURCES"). */
+CLATTN_API const char *clattn_status_string(clattn_status status);
+
+/* The detail of the calling thread's last failed call ("n * d overflows size_t"), or "". */
+CLATTN_API const char *clattn_last_error_message(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Handle: one OpenCL device with its context, default queue and compiled kernels.
+ * ------------------------------------------------------------------------------------- */
+typedef struct clattn_handle clattn_handle;
+
+/* Which shape of kernel to use. AUTO picks by device type: CPU-shaped kernels (register
+ * tiles, no barriers in hot loops) for CPU devices, GPU-shaped (local-memory tiles shared
+ * by a work-group) for everything else. Both are correct on every device. */
+typedef enum clattn_variant {
+    CLATTN_VARIANT_AUTO = 0,
+    CLATTN_VARIANT_CPU = 1,
+    CLATTN_VARIANT_GPU = 2
+} clattn_variant;
+
+typedef struct clattn_options {
+    /* Device selector; NULL uses the CLATTN_DEVICE environment variable, and if that is
+     * unset the default device (the first GPU, else accelerator, else CPU). Accepted:
+     * a global index "2" (as listed by clattn_list_devices), "P:D" (platform P, device D),
+     * "gpu", "cpu", "accelerator", "default", or a case-insensitive substring of the
+     * device, vendor or platform name ("pthread", "nvidia"). */
+    const char *device;
+    /* Extra OpenCL C build options appended to ours (e.g. "-DCLATTN_SCORES_ROWS=4"). */
+    const char *build_options;
+    clattn_variant variant;
+    /* Cap on work-group sizes, 0 for the device's limit. Lets a CPU device run with the
+     * limits of a GPU (tests use 256). */
+    size_t max_work_group_size;
+    /* Create the handle's own queue with CL_QUEUE_PROFILING_ENABLE (for benchmarks). */
+    int enable_profiling;
+} clattn_options;
+
+/* Fills *options with the defaults (all zero / NULL). */
+CLATTN_API void clattn_options_init(clattn_options *options);
+
+/* Creates a handle on the selected device with its own context and in-order queue.
+ * options may be NULL. */
+CLATTN_API clattn_status clattn_handle_create(const clattn_options *options,
+                                              clattn_handle **handle);
+
+/* Creates a handle on the caller's objects. The handle retains context, device and queue
+ * and releases only its own references. queue may be NULL: every enqueue call then needs
+ * an explicit queue. The queue, if given, must belong to context and device. */
+CLATTN_API clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
+                                                   cl_command_queue queue,
+                                                   const clattn_options *options,
+                                                   clattn_handle **handle);
+
+/* Releases everything the handle owns. NULL is a no-op. */
+CLATTN_API void clattn_handle_destroy(clattn_handle *handle);
+
+CLATTN_API cl_context clattn_handle_context(const clattn_handle *handle);
+CLATTN_API cl_device_id clattn_handle_device(const clattn_handle *handle);
+/* The handle's default queue (its own, or the one given at creation; may be NULL). */
+CLATTN_API cl_command_queue clattn_handle_queue(const clattn_handle *handle);
+/* The device's name as the driver reports it. */
+CLATTN_API const char *clattn_handle_device_name(const clattn_handle *handle);
+/* The kernel variant in use (CPU or GPU, never AUTO). */
+CLATTN_API clattn_variant clattn_handle_variant(const clattn_handle *handle);
+
+/* The build log of the handle's last failed kernel build ("" when none failed). The string
+ * stays valid until the next failing build or until the handle is destroyed. */
+CLATTN_API const char *clattn_build_log(const clattn_handle *handle);
+
+/* Builds every kernel program now rather than at first use (for timing and warm-up). */
+CLATTN_API clattn_status clattn_handle_prepare(clattn_handle *handle);
+
+/* ---------------------------------------------------------------------------------------
+ * Devices
+ * ------------------------------------------------------------------------------------- */
+typedef struct clattn_device_info {
+    unsigned index;          /* global index, as accepted by the "device" selector */
+    unsigned platform_index; /* P in "P:D" */
+    unsigned device_index;   /* D in "P:D" */
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_device_type type;
+    int is_default; /* 1 for the device a NULL selector picks without CLATTN_DEVICE */
+    char name[128];
+    char vendor[128];
+    char platform_name[128];
+    char version[128];
+} clattn_device_info;
+
+/* Lists every device of every platform. Writes up to capacity entries to devices (which may
+ * be NULL when capacity is 0) and the total number to *count. */
+CLATTN_API clattn_status clattn_list_devices(clattn_device_info *devices, size_t capacity,
+                                             size_t *count);
+
+/* Resolves a selector (see clattn_options.device; NULL means CLATTN_DEVICE or default). */
+CLATTN_API clattn_status clattn_select_device(const char *selector, clattn_device_info *info);
+
+/* ---------------------------------------------------------------------------------------
+ * The seed's operation: one query against n tokens.
+ *   scores[j]  = scale * dot(x_j, q)                 for j < n, x is n x d
+ *   weights    = norm(scores)                        reduction over j
+ *   context[c] = sum_j weights[j] * v[j][c]          v is n x d (the seed uses v = x)
+ * ------------------------------------------------------------------------------------- */
+typedef enum clattn_norm {
+    CLATTN_NORM_NONE = 0,    /* weights = scores */
+    CLATTN_NORM_SUM = 1,     /* weights = scores / sum(scores): the seed. IEEE division: a
+                                zero sum gives +-inf or NaN, a negative sum flips signs. */
+    CLATTN_NORM_SOFTMAX = 2  /* weights = exp(s - max) / sum(exp(s - max)); all scores -inf
+                                gives zeros */
+} clattn_norm;
+
+/* Enqueue forms. Buffers are (cl_mem, element offset). queue may be NULL for the handle's
+ * queue. The operation starts after the wait list; *done (if not NULL) receives an event
+ * that completes when every kernel of the operation has. Nothing blocks. */
+CLATTN_API clattn_status clattn_enqueue_scores(clattn_handle *handle, cl_command_queue queue,
+                                               size_t n, size_t d, float scale, cl_mem x,
+                                               size_t x_offset, cl_mem q, size_t q_offset,
+                                               cl_mem scores, size_t scores_offset,
+                                               cl_uint num_events_in_wait_list,
+                                               const cl_event *event_wait_list, cl_event *done);
+
+/* weights may be the same buffer and offset as scores (in place). */
+CLATTN_API clattn_status clattn_enqueue_normalize(clattn_handle *handle, cl_command_queue queue,
+                                                  clattn_norm norm, size_t n, cl_mem scores,
+                                                  size_t scores_offset, cl_mem weights,
+                                                  size_t weights_offset,
+                                                  cl_uint num_events_in_wait_list,
+                                                  const cl_event *event_wait_list,
+                                                  cl_event *done);
+
+CLATTN_API clattn_status clattn_enqueue_context(clattn_handle *handle, cl_command_queue queue,
+                                                size_t n, size_t d, cl_mem weights,
+                                                size_t weights_offset, cl_mem v, size_t v_offset,
+                                                cl_mem context, size_t context_offset,
+                                                cl_uint num_events_in_wait_list,
+                                                const cl_event *event_wait_list,
+                                                cl_event *done);
+
+/* Blocking host-pointer forms: upload, enqueue on the handle's queue, read back. */
+CLATTN_API clattn_status clattn_scores(clattn_handle *handle, size_t n, size_t d, float scale,
+                                       const float *x, const float *q, float *scores);
+CLATTN_API clattn_status clattn_normalize(clattn_handle *handle, clattn_norm norm, size_t n,
+                                          const float *scores, float *weights);
+CLATTN_API clattn_status clattn_context(clattn_handle *handle, size_t n, size_t d,
+                                        const float *weights, const float *v, float *context);
+
+/* The whole seed pipeline in one call: scores, weights and context for one query. v may be
+ * NULL for v = x (the seed). Any of scores, weights, context may be NULL when not wanted,
+ * but not all three. */
+CLATTN_API clattn_status clattn_query_attention(clattn_handle *handle, size_t n, size_t d,
+                                                const float *x, const float *q, const float *v,
+                                                float scale, clattn_norm norm, float *scores,
+                                                float *weights, float *context);
+
+/* ---------------------------------------------------------------------------------------
+ * CPU reference: plain C, double accumulation, no OpenCL. The oracle for the tests.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_ref_scores(size_t n, size_t d, float scale, const float *x,
+                                           const float *q, float *scores);
+CLATTN_API clattn_status clattn_ref_normalize(clattn_norm norm, size_t n, const float *scores,
+                                              float *weights);
+CLATTN_API clattn_status clattn_ref_context(size_t n, size_t d, const float *weights,
+                                            const float *v, float *context);
+
+/* ---------------------------------------------------------------------------------------
+ * Full attention: O = norm(scale * Q K^T + mask) V for every batch, query head and row,
+ * computed by a fused kernel that never stores the M x N matrix (memory O((M + N) D)).
+ *   Q [B, Hq, M, D], K [B, Hkv, N, D], V [B, Hkv, N, Dv], O [B, Hq, M, Dv]; Hq a multiple of
+ *   Hkv (query head h reads K/V head h / (Hq / Hkv): grouped-query attention).
+ * ------------------------------------------------------------------------------------- */
+typedef enum clattn_causal {
+    CLATTN_CAUSAL_NONE = 0,
+    CLATTN_CAUSAL_TOP_LEFT = 1,    /* row i sees keys j <= i (PyTorch's is_causal) */
+    CLATTN_CAUSAL_BOTTOM_RIGHT = 2 /* row i sees keys j <= i + N - M (KV-cache decoding) */
+} clattn_causal;
+
+typedef enum clattn_mask_kind {
+    CLATTN_MASK_NONE = 0,
+    CLATTN_MASK_ADDITIVE = 1, /* float32, added to the scaled scores (-inf masks out) */
+    CLATTN_MASK_BOOLEAN = 2   /* one byte per element (uint8), non-zero = attend */
+} clattn_mask_kind;
+
+/* Where a 4-D tensor [B, H, rows, cols] lives in its buffer: element (b, h, i, c) is at
+ * offset + b * stride[0] + h * stride[1] + i * stride[2] + c (in elements; the last
+ * dimension is contiguous). For the mask [M, N], stride[0] and stride[1] may be 0 to
+ * broadcast over batch and heads. For the LSE [B, Hq, M], element (b, h, i) is at
+ * offset + b * stride[0] + h * stride[1] + i * stride[2]. */
+typedef struct clattn_layout {
+    size_t offset;
+    size_t stride[3];
+} clattn_layout;
+
+typedef struct clattn_attention_desc {
+    size_t batch, q_heads, kv_heads, m, n, d, dv;
+    float scale;            /* default 1 / sqrt(d) */
+    clattn_norm norm;       /* SOFTMAX (default) or SUM (the seed's) */
+    clattn_causal causal;   /* default NONE */
+    clattn_mask_kind mask_kind;
+    clattn_layout q, k, v, o, mask, lse;
+    /* Split-KV (partial results per KV chunk, then a merge) for few query rows and long N:
+     * 0 chooses by shape, 1 forces it off, k > 1 forces k chunks. */
+    size_t kv_splits;
+} clattn_attention_desc;
+
+/* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,
+ * no causal masking, no mask (a packed [M, N] mask broadcast over batch and heads if
+ * mask_kind is set later), LSE packed [B, Hq, M]. */
+CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t batch,
+                                           size_t q_heads, size_t kv_heads, size_t m, size_t n,
+                                           size_t d, size_t dv);
+
+/* mask may be NULL when desc->mask_kind is NONE; lse may be NULL when not wanted (it then
+ * receives the natural-log log-sum-exp of each row's scaled, masked scores; -inf for a fully
+ * masked row). A fully masked row gives zeros in O. */
+CLATTN_API clattn_status clattn_enqueue_attention(clattn_handle *handle, cl_command_queue queue,
+                                                  const clattn_attention_desc *desc, cl_mem q,
+                                                  cl_mem k, cl_mem v, cl_mem mask, cl_mem o,
+                                                  cl_mem lse, cl_uint num_events_in_wait_list,
+                                                  const cl_event *event_wait_list,
+                                                  cl_event *done);
+
+/* Blocking form on host arrays laid out as the desc says. */
+CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_attention_desc *desc,
+                                          const float *q, const float *k, const float *v,
+                                          const void *mask, float *o, float *lse);
+
+/* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
+ * debugging: W = norm(scale * Q K^T + mask). */
+CLATTN_API clattn_status clattn_enqueue_attention_weights(
+    clattn_handle *handle, cl_command_queue queue, const clattn_attention_desc *desc, cl_mem q,
+    cl_mem k, cl_mem mask, cl_mem weights, cl_uint num_events_in_wait_list,
+    const cl_event *event_wait_list, cl_event *done);
+CLATTN_API clattn_status clattn_attention_weights(clattn_handle *handle,
+                                                  const clattn_attention_desc *desc,
+                                                  const float *q, const float *k,
+                                                  const void *mask, float *weights);
+
+/* ---------------------------------------------------------------------------------------
+ * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
+ *   X [B, T, d_in]; Wq, Wk, Wv [d_out, d_in]; bq, bk, bv [d_out] or NULL;
+ *   Q = X Wq^T + bq, ... split into `heads` heads of d_out / heads; attention (softmax,
+ *   scale 1/sqrt(d_out / heads), causal if asked); concat; out = ctx Wo^T + bo with
+ *   Wo [d_out, d_out], bo [d_out] or NULL. Output [B, T, d_out].
+ * ------------------------------------------------------------------------------------- */
+typedef struct clattn_mha_desc {
+    size_t batch, tokens, d_in, d_out, heads;
+    int causal; /* non-zero: top-left causal masking */
+} clattn_mha_desc;
+
+typedef struct clattn_mha_weights {
+    const float *wq, *wk, *wv, *wo; /* required */
+    const float *bq, *bk, *bv, *bo; /* each may be NULL */
+} clattn_mha_weights;
+
+CLATTN_API clattn_status clattn_mha_forward(clattn_handle *handle, const clattn_mha_desc *desc,
+                                            const clattn_mha_weights *weights, const float *x,
+                                            float *out);
+
+/* CPU reference of the attention operations. */
+CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
+                                              const float *k, const float *v, const void *mask,
+                                              float *o, float *lse);
+CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc,
+                                                      const float *q, const float *k,
+                                                      const void *mask, float *weights);
+CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
+                                                const clattn_mha_weights *weights,
+                                                const float *x, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLATTN_H */
