@@ -5,9 +5,9 @@
 #include <stdio.h>
 
 #define LOG2E 1.4426950408889634
-/* The CPU shape's register tile (kernels/attention.cl ROWS) and key block. */
+/* The CPU shape's register tile (kernels/attention.cl ROWS) and key block (KB). */
 #define CPU_ROWS 8
-#define CPU_KEYS 16
+#define CPU_KEYS 32
 /* Local memory the GPU shape plans with: what a typical GPU offers, even where the device
  * reports more (PoCL reports its global memory as local). */
 #define GPU_LOCAL_BUDGET 32768
@@ -73,6 +73,7 @@ static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, si
     p->head_d = pad16(a->d);
     p->head_dv = pad16(a->dv);
     if (p->cpu) {
+        p->head_dv = clattn__round_up(a->dv, 32); /* the kernel works on pairs of float16 */
         /* Several tiles share each K/V block from the cache; fewer when the head is wide
          * (the work-item's accumulators must stay in L1) or the rows are few. */
         const size_t width = p->head_d + p->head_dv;
