@@ -103,7 +103,9 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
  * exp2, which handles the whole range. */
 inline float16 exp2_nonpositive(float16 x)
 {
-    const float16 n = rint(x);
+    /* Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits. */
+    const float16 t = x + (float16)(12582912.0f);
+    const float16 n = t - (float16)(12582912.0f);
     const float16 f = (x - n) * LN2;
     float16 y = (float16)(1.0f / 5040.0f);
     y = fma(y, f, (float16)(1.0f / 720.0f));
@@ -113,16 +115,23 @@ inline float16 exp2_nonpositive(float16 x)
     y = fma(y, f, (float16)(0.5f));
     y = fma(y, f, (float16)(1.0f));
     y = fma(y, f, (float16)(1.0f));
-    const int16 bits = as_int16(y) + (convert_int16(n) << 23);
-    return select(as_float16(bits), (float16)(0.0f), x < (float16)(-126.0f));
+    const int16 bits = as_int16(y) + ((as_int16(t) - 0x4B400000) << 23);
+    const float16 r = select(as_float16(bits), (float16)(0.0f), x < (float16)(-126.0f));
+    return select(r, x, isnan(x));
 }
 
+/* The largest lane. Plain comparisons (one instruction) rather than fmax: where a NaN
+ * wins, the row is NaN anyway. */
+inline float8 max8(float8 a, float8 b)
+{
+    return select(b, a, a > b);
+}
 inline float hmax16(float16 v)
 {
-    float8 a = fmax(v.lo, v.hi);
-    float4 b = fmax(a.lo, a.hi);
-    float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
+    float8 a = max8(v.lo, v.hi);
+    float4 b = select(a.hi, a.lo, a.lo > a.hi);
+    float2 c = select(b.hi, b.lo, b.lo > b.hi);
+    return c.x > c.y ? c.x : c.y;
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
@@ -150,14 +159,15 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     float qt[GROUP_ROWS][HEAD_D];
     float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
-    float m_run[GROUP_ROWS], l_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
     __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
         for (uint c = 0; c < HEAD_D; c++) qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
         for (uint c = 0; c < HEAD_DV / 16; c++) acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
-        l_run[r] = 0.0f;
+        l_run[r] = (float16)(0.0f);
         s_run[r] = 0.0f;
     }
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -222,7 +232,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 const int y = t * ROWS + r;
                 float16 mx = s[r][0];
                 #pragma unroll
-                for (int x = 1; x < KV; x++) mx = fmax(mx, s[r][x]);
+                for (int x = 1; x < KV; x++) mx = select(mx, s[r][x], s[r][x] > mx);
                 const float m_old = m_run[y];
                 const float m_new = fmax(m_old, hmax16(mx));
                 const float m_use = m_new == -INFINITY ? 0.0f : m_new;
@@ -241,7 +251,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     vstore16(e, x, p[r]);
 #endif
                 }
-                l_run[y] = l_run[y] * alpha[r] + clattn_hsum16(sum);
+                l_run[y] = l_run[y] * alpha[r] + sum;
                 m_run[y] = m_new;
 #if NORM_SUM
                 alpha[r] = 1.0f;
@@ -280,7 +290,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
         __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
-        store_row((__private const float *)acc[r], m_run[r], l_run[r], s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
+        store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
                   part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
     }
 }
