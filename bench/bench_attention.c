@@ -4,7 +4,9 @@
  * events from a marker before the operation to its last kernel's end) and of the wall time
  * (enqueue to clFinish), and GFLOP/s counting 4 M N D flops (2 M N D when causal): from
  * the median device time, the median wall time and the best device time (on a shared
- * machine the best run is the one least disturbed by other processes).
+ * machine the best run is the one least disturbed by other processes), and from the
+ * process's CPU time times 2 (this machine's cores: about what the kernel reaches alone
+ * on the machine, when other processes share the cores).
  *
  * usage: bench_attention [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R]
  *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] */
@@ -16,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
+static double clock_seconds(clockid_t id) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -62,22 +64,26 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
     desc.kv_splits = splits;
 
     double *dev = malloc((size_t)reps * sizeof *dev), *wall = malloc((size_t)reps * sizeof *wall);
+    double *cpu = malloc((size_t)reps * sizeof *cpu);
     int rc = 0;
     for (int r = -1; r < reps && !rc; r++) { /* r = -1: warm-up (builds the kernels) */
         cl_event start = NULL, done = NULL;
-        const double t0 = now();
+        const double t0 = clock_seconds(CLOCK_MONOTONIC);
+        const double c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         err = clEnqueueMarkerWithWaitList(queue, 0, NULL, &start);
         clattn_status status = clattn_enqueue_attention(h, NULL, &desc, buf[0], buf[1], buf[2],
                                                         NULL, buf[3], NULL, 0, NULL, &done);
         if (status) rc = fail("clattn_enqueue_attention", status);
         clFinish(queue);
-        const double t1 = now();
+        const double t1 = clock_seconds(CLOCK_MONOTONIC);
+        const double c1 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         if (!rc && r >= 0) {
             cl_ulong a = 0, b = 0;
             clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof a, &a, NULL);
             clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof b, &b, NULL);
             dev[r] = 1e-9 * (double)(b - a);
             wall[r] = t1 - t0;
+            cpu[r] = c1 - c0;
         }
         if (start) clReleaseEvent(start);
         if (done) clReleaseEvent(done);
@@ -86,12 +92,13 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
         const double flops = (causal ? 2.0 : 4.0) * (double)n * (double)n * (double)d;
         const double t_dev = median(dev, reps), t_wall = median(wall, reps);
         const double t_best = dev[0]; /* sorted by median() */
-        printf("%6zu %4zu %-6s %10.2f %10.2f %9.1f %9.1f %9.1f\n", n, d, causal ? "causal" : "full",
-               1e3 * t_dev, 1e3 * t_wall, flops / t_dev * 1e-9, flops / t_wall * 1e-9,
-               flops / t_best * 1e-9);
-        fflush(stdout);
+        const double t_cpu = median(cpu, reps), cores = 2.0;
+        printf("%6zu %4zu %-6s %10.2f %10.2f %9.1f %9.1f %9.1f %9.1f\n", n, d,
+               causal ? "causal" : "full", 1e3 * t_dev, 1e3 * t_wall, flops / t_dev * 1e-9,
+               flops / t_wall * 1e-9, flops / t_best * 1e-9, cores * flops / t_cpu * 1e-9);
     }
     free(dev);
+    free(cpu);
     free(wall);
     for (int i = 0; i < 4; i++)
         clReleaseMemObject(buf[i]);
@@ -142,7 +149,7 @@ int main(int argc, char **argv) {
     if (status) return fail("clattn_handle_create", status);
     printf("# %s, %s kernels, median of %d runs after a warm-up\n", clattn_handle_device_name(h),
            clattn_handle_variant(h) == CLATTN_VARIANT_CPU ? "CPU-shaped" : "GPU-shaped", reps);
-    printf("#    n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)\n");
+    printf("#    n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)     (cpu)\n");
     int rc = 0;
     for (int di = 0; di < ndims && !rc; di++)
         for (int c = causal_lo; c <= causal_hi && !rc; c++)

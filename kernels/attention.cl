@@ -72,8 +72,14 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 #ifndef TILES
 #define TILES 2
 #endif
-/* A key block: KV float16 vectors of keys. */
+/* A key block: KV float16 vectors of keys. The P V product works on VC float16 chunks of
+ * the output row at a time. */
+#ifndef KV
 #define KV 2
+#endif
+#ifndef VC
+#define VC 2
+#endif
 #define KB (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
@@ -90,7 +96,7 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
     const bool real = j < n;
     __global const float *kr = k + lay.s4 + b * lay.s5 + hk * lay.s6 + (real ? j * lay.s7 : 0);
     __global const float *vr = v + lay.s8 + b * lay.s9 + hk * lay.sa + (real ? j * lay.sb : 0);
-    __global float *kd = kp + ((idx_t)bh * npad + (j & ~(idx_t)(KB - 1))) * HEAD_D + (j & (KB - 1));
+    __global float *kd = kp + ((idx_t)bh * npad + j / KB * KB) * HEAD_D + j % KB;
     __global float *vd = vp + ((idx_t)bh * npad + j) * HEAD_DV;
     for (uint c = 0; c < HEAD_D; c++) kd[c * KB] = real && c < d ? kr[c] : 0.0f;
     for (uint c = 0; c < HEAD_DV; c++) vd[c] = real && c < dv ? vr[c] : 0.0f;
@@ -257,29 +263,28 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 alpha[r] = 1.0f;
 #endif
             }
-            /* acc += P V, two 16-column chunks at a time (HEAD_DV is a multiple of 32). */
-            for (int c = 0; c < HEAD_DV / 16; c += 2) {
-                float16 a[ROWS][2];
+            /* acc += P V, VC 16-column chunks at a time (HEAD_DV is a multiple of 16 VC). */
+            for (int c = 0; c < HEAD_DV / 16; c += VC) {
+                float16 a[ROWS][VC];
                 #pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    a[r][0] = acc[t * ROWS + r][c] * alpha[r];
-                    a[r][1] = acc[t * ROWS + r][c + 1] * alpha[r];
-                }
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
                 for (int jj = 0; jj < KB; jj++) {
-                    const float16 v0 = vb[jj * (HEAD_DV / 16) + c];
-                    const float16 v1 = vb[jj * (HEAD_DV / 16) + c + 1];
+                    float16 vv[VC];
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
                     #pragma unroll
                     for (int r = 0; r < ROWS; r++) {
                         const float16 pv = (float16)(p[r][jj]);
-                        a[r][0] = fma(pv, v0, a[r][0]);
-                        a[r][1] = fma(pv, v1, a[r][1]);
+                        #pragma unroll
+                        for (int x = 0; x < VC; x++) a[r][x] = fma(pv, vv[x], a[r][x]);
                     }
                 }
                 #pragma unroll
-                for (int r = 0; r < ROWS; r++) {
-                    acc[t * ROWS + r][c] = a[r][0];
-                    acc[t * ROWS + r][c + 1] = a[r][1];
-                }
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) acc[t * ROWS + r][c + x] = a[r][x];
             }
         }
     }
