@@ -5,8 +5,8 @@
  * (enqueue to clFinish), and GFLOP/s counting 4 M N D flops (2 M N D when causal): from
  * the median device time, the median wall time and the best device time (on a shared
  * machine the best run is the one least disturbed by other processes), and from the
- * process's CPU time times 2 (this machine's cores: about what the kernel reaches alone
- * on the machine, when other processes share the cores).
+ * process's CPU time times the device's compute units (for a CPU device: about what the kernel
+ * reaches alone on the machine, when other processes share the cores).
  *
  * usage: bench_attention [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R]
  *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] */
@@ -92,7 +92,10 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
         const double flops = (causal ? 2.0 : 4.0) * (double)n * (double)n * (double)d;
         const double t_dev = median(dev, reps), t_wall = median(wall, reps);
         const double t_best = dev[0]; /* sorted by median() */
-        const double t_cpu = median(cpu, reps), cores = 2.0;
+        cl_uint units = 1;
+        clGetDeviceInfo(clattn_handle_device(h), CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units,
+                        NULL);
+        const double t_cpu = median(cpu, reps), cores = (double)units;
         printf("%6zu %4zu %-6s %10.2f %10.2f %9.1f %9.1f %9.1f %9.1f\n", n, d,
                causal ? "causal" : "full", 1e3 * t_dev, 1e3 * t_wall, flops / t_dev * 1e-9,
                flops / t_wall * 1e-9, flops / t_best * 1e-9, cores * flops / t_cpu * 1e-9);
