@@ -455,6 +455,21 @@ static void desc_defaults(void) {
     CU_ASSERT_EQUAL(d.lse.stride[1], 5);
 }
 
+/* Every kernel path at tiny sizes, for running under Oclgrind --data-races (the
+ * oclgrind_attention CTest test): both shapes, causal both ways, both masks with a fully
+ * masked row, GQA, strides, SUM, LSE, and split-KV with its merge kernel. */
+static void small(void) {
+    static const attn_case cases[] = {
+        {1, 2, 1, 5, 19, 8, 8, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, SM, 1, true, true},
+        {1, 1, 1, 7, 5, 3, 5, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SM, 1, false, true},
+        {1, 1, 1, 2, 70, 16, 16, 0, 0, SM, 3, false, false},
+        {1, 1, 1, 3, 9, 4, 4, CLATTN_CAUSAL_TOP_LEFT, 0, CLATTN_NORM_SUM, 1, false, false},
+        /* Several key tiles per work-group (GPU shape: up to 64 keys per tile). */
+        {1, 1, 1, 3, 150, 4, 4, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 1, false, false},
+    };
+    run_cases(cases, COUNT(cases), true);
+}
+
 static void add_suites(void) {
     static const test_case cases[] = {
         {"desc defaults", desc_defaults},         {"head dims", head_dims},
@@ -465,6 +480,8 @@ static void add_suites(void) {
         {"NaN propagation", nan_propagation},     {"enqueue contract", enqueue_contract},
         {"invalid arguments", invalid_arguments}, {NULL, NULL}};
     test_add_suite("attention", cases);
+    static const test_case small_cases[] = {{"small cases", small}, {NULL, NULL}};
+    test_add_suite("attention_small", small_cases);
 }
 
 int main(int argc, char **argv) {
