@@ -216,6 +216,9 @@ static void strided_layouts(void) {
         {2, 2, 1, 113, 113, 64, 64, CLATTN_CAUSAL_TOP_LEFT, 0, SM, 1, true, false},
         {2, 4, 4, 7, 1000, 3, 80, 0, 0, SM, 0, true, false},
         {1, 2, 2, 1, 1, 1, 1, 0, 0, SM, 1, true, false},
+        /* A few rows with D, Dv multiples of 16: the CPU shape reads K and V in place. */
+        {2, 4, 2, 5, 300, 32, 48, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SM, 0, true,
+         true},
     };
     run_cases(cases, COUNT(cases), true);
 }
@@ -512,6 +515,7 @@ static void small(void) {
         {1, 1, 1, 7, 5, 3, 5, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SM, 1, false, true},
         {1, 1, 1, 2, 70, 16, 16, 0, 0, SM, 3, false, false},
         {1, 1, 1, 3, 9, 4, 4, CLATTN_CAUSAL_TOP_LEFT, 0, CLATTN_NORM_SUM, 1, false, false},
+        {1, 2, 1, 3, 40, 16, 32, 0, CLATTN_MASK_BOOLEAN, SM, 2, true, true}, /* K, V in place */
         /* Several key tiles per work-group (GPU shape: up to 64 keys per tile). */
         {1, 1, 1, 3, 150, 4, 4, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 1, false, false},
     };
