@@ -375,6 +375,30 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #ifndef BN
 #define BN 16
 #endif
+/* Copies rows j0 .. j0 + BN - 1 (those < end; zeros beyond, and beyond the row length
+ * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
+ * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
+inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
+                      long end, uint len, uint width, uint lid)
+{
+    const uint pieces = width / 4; /* width is a multiple of 16 */
+    for (uint t = lid; t < BN * pieces; t += BM) {
+        const uint jj = t / pieces, c = 4 * (t % pieces);
+        __global const float *src = rows + (j0 + jj) * stride + c;
+        float4 x = (float4)(0.0f);
+        if (j0 + jj < end) {
+            if (c + 4 <= len) {
+                x = vload4(0, src);
+            } else {
+                x.s0 = c < len ? src[0] : 0.0f;
+                x.s1 = c + 1 < len ? src[1] : 0.0f;
+                x.s2 = c + 2 < len ? src[2] : 0.0f;
+            }
+        }
+        vstore4(x, 0, tile + jj * width + c);
+    }
+}
+
 /* Q rows padded by one float so that work-items reading the same column hit different banks. */
 #define Q_STRIDE (HEAD_D + 1)
 
@@ -420,14 +444,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     for (long j0 = split_beg; j0 < group_end; j0 += BN) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
-        for (uint t = lid; t < BN * HEAD_D; t += BM) {
-            const uint jj = t / HEAD_D, c = t % HEAD_D;
-            lk[t] = j0 + jj < split_end && c < d ? k_base[(j0 + jj) * lay.s7 + c] : 0.0f;
-        }
-        for (uint t = lid; t < BN * HEAD_DV; t += BM) {
-            const uint jj = t / HEAD_DV, c = t % HEAD_DV;
-            lv[t] = j0 + jj < split_end && c < dv ? v_base[(j0 + jj) * lay.sb + c] : 0.0f;
-        }
+        load_tile(lk, k_base, lay.s7, j0, split_end, d, HEAD_D, lid);
+        load_tile(lv, v_base, lay.sb, j0, split_end, dv, HEAD_DV, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float s[BN];
