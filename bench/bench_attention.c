@@ -220,7 +220,6 @@ int main(int argc, char **argv) {
     if (peak) fma_probe(h, reps);
     printf("#      m      n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)     "
            "(cpu)\n");
-    if (peak) fma_probe(h, reps);
     int rc = 0;
     for (int di = 0; di < ndims && !rc; di++)
         for (int c = causal_lo; c <= causal_hi && !rc; c++)
