@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs a test program under Oclgrind with data-race and API checks (--uninitialized crashes
+# Runs a test program under Oclgrind with data-race and API checks and a GPU's limits
+# (256 work-items, 32 KiB local memory) (--uninitialized crashes
 # Oclgrind 21.10 on vector code, so it is left out); fails on
 # any error Oclgrind reports, even when the program itself passes. Skips (exit 77, which
 # CTest reports as skipped) when Oclgrind is not installed.
@@ -9,7 +10,7 @@ if ! command -v oclgrind >/dev/null 2>&1; then
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-oclgrind --data-races --check-api --max-errors 20 --log "$log" "$@"
+oclgrind --data-races --check-api --max-wgsize 256 --local-mem-size 32768 --max-errors 20 --log "$log" "$@"
 status=$?
 if [ -s "$log" ]; then
     echo "Oclgrind reported errors:"
