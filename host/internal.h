@@ -64,7 +64,7 @@ struct clattn_handle {
     cl_uint compute_units;
     cl_uint mem_base_addr_align; /* bytes */
 
-    pthread_mutex_t lock; /* guards build_log and scratch */
+    pthread_mutex_t lock;         /* guards build_log and scratch */
     clattn_program_use *programs; /* guarded by program.c's process-wide lock */
     char *build_log;
 
@@ -102,8 +102,7 @@ size_t clattn__next_pow2(size_t v);
 size_t clattn__round_up(size_t v, size_t multiple);
 
 /* Largest power of two <= limit, the kernel's and the handle's limits, and want. */
-clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want,
-                                      size_t *out);
+clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want, size_t *out);
 
 /* Sets kernel arguments from a list of (size, pointer) pairs. */
 typedef struct clattn_arg {
@@ -118,7 +117,7 @@ typedef struct clattn_chain {
     cl_command_queue queue;
     cl_uint num_wait;
     const cl_event *wait;
-    cl_event last; /* owned: the event of the last kernel enqueued, or NULL */
+    cl_event last;       /* owned: the event of the last kernel enqueued, or NULL */
     cl_event extra_wait; /* an additional dependency of the first kernel (scratch), or NULL */
 } clattn_chain;
 

@@ -37,8 +37,7 @@ static atomic_uint_fast64_t hits, misses;
 #define FNV_OFFSET 14695981039346656037ull
 #define FNV_PRIME  1099511628211ull
 
-static uint64_t fnv1a(uint64_t hash, const void *data, size_t size)
-{
+static uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
     const unsigned char *p = data;
     for (size_t i = 0; i < size; i++)
         hash = (hash ^ p[i]) * FNV_PRIME;
@@ -46,14 +45,12 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t size)
 }
 
 /* Hashes a string with its terminating zero, so that ("ab", "c") differs from ("a", "bc"). */
-static uint64_t fnv1a_str(uint64_t hash, const char *s)
-{
+static uint64_t fnv1a_str(uint64_t hash, const char *s) {
     return fnv1a(hash, s, strlen(s) + 1);
 }
 
 /* The cache directory into buf; false when disabled or unknown. */
-static bool cache_dir(char *buf, size_t size)
-{
+static bool cache_dir(char *buf, size_t size) {
     const char *dir = getenv("CLATTN_CACHE_DIR");
     int len;
     if (dir && strcmp(dir, "off") == 0) return false;
@@ -70,8 +67,7 @@ static bool cache_dir(char *buf, size_t size)
 }
 
 /* mkdir -p; errors are ignored (writing then fails and the cache stays read-only). */
-static void make_dirs(char *path)
-{
+static void make_dirs(char *path) {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
@@ -81,15 +77,13 @@ static void make_dirs(char *path)
     mkdir(path, 0755);
 }
 
-static void device_string(cl_device_id device, cl_device_info what, char *buf, size_t size)
-{
+static void device_string(cl_device_id device, cl_device_info what, char *buf, size_t size) {
     if (clGetDeviceInfo(device, what, size, buf, NULL) != CL_SUCCESS) buf[0] = '\0';
     buf[size - 1] = '\0';
 }
 
 uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
-                           const size_t *lengths, const char *options)
-{
+                           const size_t *lengths, const char *options) {
     char text[1024];
     uint64_t key = FNV_OFFSET;
     key = fnv1a_str(key, "clattn " CLATTN_VERSION_STRING);
@@ -115,8 +109,7 @@ uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *co
     return key;
 }
 
-static bool file_path(uint64_t key, char *buf, size_t size)
-{
+static bool file_path(uint64_t key, char *buf, size_t size) {
     char dir[4000];
     if (!cache_dir(dir, sizeof dir)) return false;
     int len = snprintf(buf, size, "%s/%016llx.clbin", dir, (unsigned long long)key);
@@ -124,8 +117,7 @@ static bool file_path(uint64_t key, char *buf, size_t size)
 }
 
 /* The file's binary if its header matches key exactly; NULL otherwise. */
-static unsigned char *read_binary(const char *path, uint64_t key, size_t *length)
-{
+static unsigned char *read_binary(const char *path, uint64_t key, size_t *length) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     header hd;
@@ -146,8 +138,7 @@ static unsigned char *read_binary(const char *path, uint64_t key, size_t *length
     return binary;
 }
 
-cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *options)
-{
+cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *options) {
     char path[4096];
     size_t length = 0;
     unsigned char *binary =
@@ -176,8 +167,7 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
     return program;
 }
 
-void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program)
-{
+void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
     char path[4096], temp[4200], dir[4000];
     if (!file_path(key, path, sizeof path) || !cache_dir(dir, sizeof dir)) return;
     size_t length = 0;
@@ -213,8 +203,7 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program)
     free(binary);
 }
 
-void clattn__cache_stats(uint64_t *hit_count, uint64_t *miss_count)
-{
+void clattn__cache_stats(uint64_t *hit_count, uint64_t *miss_count) {
     if (hit_count) *hit_count = atomic_load(&hits);
     if (miss_count) *miss_count = atomic_load(&misses);
 }

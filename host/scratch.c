@@ -4,8 +4,7 @@
 #include "internal.h"
 
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
-                                      cl_event *wait_for)
-{
+                                      cl_event *wait_for) {
     pthread_mutex_lock(&h->lock);
     if (h->scratch_is_users && h->scratch_bytes < bytes) {
         pthread_mutex_unlock(&h->lock);
@@ -35,8 +34,7 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
     return CLATTN_SUCCESS; /* still locked: released by clattn__scratch_release */
 }
 
-void clattn__scratch_release(clattn_handle *h, cl_event last_use)
-{
+void clattn__scratch_release(clattn_handle *h, cl_event last_use) {
     if (last_use) {
         clRetainEvent(last_use);
         if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
@@ -45,8 +43,7 @@ void clattn__scratch_release(clattn_handle *h, cl_event last_use)
     pthread_mutex_unlock(&h->lock);
 }
 
-clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t bytes)
-{
+clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t bytes) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (buffer) {
         size_t size = 0;

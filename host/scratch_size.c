@@ -3,8 +3,7 @@
 #include "internal.h"
 
 clattn_status clattn_scratch_size(const clattn_handle *h, clattn_op op, size_t n, size_t d,
-                                  const clattn_attention_desc *desc, size_t *bytes)
-{
+                                  const clattn_attention_desc *desc, size_t *bytes) {
     if (!h || !bytes) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle or bytes is NULL");
     *bytes = 0;
     clattn_status status = CLATTN_SUCCESS;
