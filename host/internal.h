@@ -145,6 +145,8 @@ void clattn__scratch_release(clattn_handle *h, cl_event last_use);
 size_t clattn__normalize_scratch_bytes(const clattn_handle *h, clattn_norm norm, size_t n);
 clattn_status clattn__context_scratch_bytes(const clattn_handle *h, size_t n, size_t d,
                                             size_t *bytes);
+clattn_status clattn__attention_scratch_bytes(clattn_handle *h, const clattn_attention_desc *desc,
+                                              size_t *bytes);
 
 /* ---- on-disk program cache (program_cache.c) --------------------------------------------- */
 

@@ -50,7 +50,14 @@ clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t 
         cl_context context = NULL;
         cl_int err = clGetMemObjectInfo(buffer, CL_MEM_SIZE, sizeof size, &size, NULL);
         if (!err) err = clGetMemObjectInfo(buffer, CL_MEM_CONTEXT, sizeof context, &context, NULL);
+        cl_mem parent = NULL;
+        if (!err)
+            err = clGetMemObjectInfo(buffer, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent,
+                                     NULL);
         if (err) return clattn__cl(err, "scratch buffer");
+        if (parent)
+            return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                                "the scratch buffer must not be a sub-buffer");
         if (context != h->context)
             return clattn__fail(CLATTN_ERROR_INVALID_HANDLE,
                                 "the scratch buffer belongs to another context than the handle");

@@ -2,7 +2,7 @@
  * functions the operations use to size their scratch. */
 #include "internal.h"
 
-clattn_status clattn_scratch_size(const clattn_handle *h, clattn_op op, size_t n, size_t d,
+clattn_status clattn_scratch_size(clattn_handle *h, clattn_op op, size_t n, size_t d,
                                   const clattn_attention_desc *desc, size_t *bytes) {
     if (!h || !bytes) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle or bytes is NULL");
     *bytes = 0;
@@ -18,9 +18,9 @@ clattn_status clattn_scratch_size(const clattn_handle *h, clattn_op op, size_t n
         status = clattn__context_scratch_bytes(h, n, d, bytes);
         break;
     case CLATTN_OP_ATTENTION:
-        (void)desc;
-        return clattn__fail(CLATTN_ERROR_UNSUPPORTED,
-                            "scratch size of the attention operation: not available yet");
+        if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: desc is NULL");
+        status = clattn__attention_scratch_bytes(h, desc, bytes);
+        break;
     default:
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown operation %d", (int)op);
     }

@@ -360,16 +360,18 @@ typedef enum clattn_op {
 
 /* The scratch bytes op needs on this handle (they depend on the device's limits) for the
  * shape: n and d for the seed's operations, desc (else NULL) for attention. *bytes is 0 when
- * the op needs none. */
-CLATTN_API clattn_status clattn_scratch_size(const clattn_handle *handle, clattn_op op, size_t n,
+ * the op needs none. For attention this builds the kernels the call will use (their limits
+ * shape the plan). */
+CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op, size_t n,
                                              size_t d, const clattn_attention_desc *desc,
                                              size_t *bytes);
 
-/* Makes the handle use the caller's buffer (of its context) as scratch: the first bytes of it
- * (0: all of it). The handle retains it and never grows it: a call that needs more fails with
- * CLATTN_ERROR_BUFFER_TOO_SMALL before enqueueing anything. Do not touch the buffer until the
- * events of the calls that used it have completed. buffer NULL returns to the handle's own
- * scratch. The handle's previous scratch is released (after the work using it). */
+/* Makes the handle use the caller's buffer (of its context, not a sub-buffer: operations
+ * carve sub-buffers out of it) as scratch: the first bytes of it (0: all of it). The handle retains
+ * it and never grows it: a call that needs more fails with CLATTN_ERROR_BUFFER_TOO_SMALL before
+ * enqueueing anything. Do not touch the buffer until the events of the calls that used it have
+ * completed. buffer NULL returns to the handle's own scratch. The handle's previous scratch is
+ * released (after the work using it). */
 CLATTN_API clattn_status clattn_handle_set_scratch(clattn_handle *handle, cl_mem buffer,
                                                    size_t bytes);
 

@@ -38,7 +38,7 @@ endforeach()
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples" -B "${WORK_DIR}/build"
     "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_C_FLAGS=${C_FLAGS}" -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
-run("${WORK_DIR}/build/clattn_pipeline" 300 17)
+run("${WORK_DIR}/build/clattn_pipeline" 5 300 17)
 
 # 2. pkg-config, a plain compiler command line.
 find_program(PKG_CONFIG pkg-config REQUIRED)
@@ -59,7 +59,7 @@ if(NOT CC)
 endif()
 run(${CC} -std=c11 ${c_flags} "${SOURCE_DIR}/examples/pipeline.c" -o "${WORK_DIR}/pipeline_pc"
     ${flags} -lm "-Wl,-rpath,${libdir}")
-run("${WORK_DIR}/pipeline_pc" 5 1)
+run("${WORK_DIR}/pipeline_pc" 3 5 1)
 
 # 3. add_subdirectory(clattn) from a consumer project: libraries only, no tests or tools.
 file(MAKE_DIRECTORY "${WORK_DIR}/consumer")
@@ -78,4 +78,4 @@ endforeach()
 run(${CMAKE_COMMAND} -S "${WORK_DIR}/consumer" -B "${WORK_DIR}/consumer/build"
     "-DCMAKE_C_FLAGS=${C_FLAGS}" -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/consumer/build" -j2)
-run("${WORK_DIR}/consumer/build/pipeline" 33 5)
+run("${WORK_DIR}/consumer/build/pipeline" 33 65 8)

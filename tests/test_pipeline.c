@@ -187,6 +187,66 @@ static bool read_and_check(cl_command_queue queue, const problem *p, const devic
     return ok;
 }
 
+/* ---- attention ---------------------------------------------------------------------- */
+
+/* Two query heads on one K/V head; m = 1 (decoding) makes the plan split the keys: packing,
+ * attention and merge kernels, with scratch. */
+typedef struct attn_problem {
+    clattn_attention_desc desc;
+    size_t nq, nkv;
+    float *q, *k, *v;
+    cl_mem dq, dk, dv, dout;
+} attn_problem;
+
+static bool attn_make(const user *u, attn_problem *a, size_t m, size_t n, size_t d, uint64_t seed) {
+    memset(a, 0, sizeof *a);
+    clattn_attention_desc_init(&a->desc, 1, 2, 1, m, n, d, d);
+    a->nq = 2 * m * d;
+    a->nkv = n * d;
+    a->q = malloc(a->nq * sizeof(float));
+    a->k = malloc(a->nkv * sizeof(float));
+    a->v = malloc(a->nkv * sizeof(float));
+    if (!a->q || !a->k || !a->v) return false;
+    test_fill(a->q, a->nq, &seed, -1.0f, 1.0f);
+    test_fill(a->k, a->nkv, &seed, -1.0f, 1.0f);
+    test_fill(a->v, a->nkv, &seed, -1.0f, 1.0f);
+    a->dq = make_buffer(u, a->nq, a->q);
+    a->dk = make_buffer(u, a->nkv, a->k);
+    a->dv = make_buffer(u, a->nkv, a->v);
+    a->dout = make_buffer(u, a->nq, NULL);
+    return a->dq && a->dk && a->dv && a->dout;
+}
+
+static void attn_free(attn_problem *a) {
+    cl_mem all[] = {a->dq, a->dk, a->dv, a->dout};
+    for (int i = 0; i < 4; i++)
+        if (all[i]) clReleaseMemObject(all[i]);
+    free(a->q);
+    free(a->k);
+    free(a->v);
+}
+
+static clattn_status attn_enqueue(clattn_handle *h, cl_command_queue queue, const attn_problem *a,
+                                  cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return clattn_enqueue_attention(h, queue, &a->desc, a->dq, a->dk, a->dv, NULL, a->dout, NULL,
+                                    num_wait, wait, done);
+}
+
+/* O against the reference. Each O row is a convex combination of V rows (|v| <= 1); float32
+ * scores and sums give errors of a few u sqrt(D) and u sqrt(N): the bound of
+ * test_attention.c, atol 2e-5 + 64 u sqrt(N), rtol 1e-4. */
+static bool attn_check(cl_command_queue queue, const attn_problem *a) {
+    float *got = malloc(a->nq * sizeof(float)), *want = malloc(a->nq * sizeof(float));
+    bool ok =
+        got && want && read_floats(queue, a->dout, 0, a->nq, got) &&
+        clattn_ref_attention(&a->desc, a->q, a->k, a->v, NULL, want, NULL) == CLATTN_SUCCESS &&
+        test_close(got, want, a->nq, 2e-5 + 64.0 * TEST_U * sqrt((double)a->desc.n), 1e-4,
+                   "attention O");
+    free(got);
+    free(want);
+    return ok;
+}
+
 /* ---- the event contract ------------------------------------------------------------- */
 
 /* One operation gated by a user event: nothing may run before the gate opens, and the
@@ -306,6 +366,54 @@ static void gated_normalize(void) {
 static void gated_context(void) {
     for (int v = 0; v < 2; v++)
         gated(OP_CONTEXT, test_variants[v]);
+}
+
+/* Attention gated by a user event: several kernels (pack, attention, merge) and scratch. */
+static void gated_attention(void) {
+    for (int vi = 0; vi < 2; vi++) {
+        user u;
+        CU_ASSERT_FATAL(user_open(&u));
+        clattn_options options;
+        clattn_options_init(&options);
+        options.variant = test_variants[vi];
+        if (options.variant == CLATTN_VARIANT_GPU) options.max_work_group_size = 256;
+        clattn_handle *h = NULL;
+        CU_ASSERT_EQUAL_FATAL(clattn_handle_create_from(u.context, u.device, NULL, &options, &h),
+                              CLATTN_SUCCESS);
+        attn_problem a;
+        CU_ASSERT_FATAL(attn_make(&u, &a, 1, N, D, 61));
+        size_t scratch = 0;
+        CU_ASSERT_EQUAL(clattn_scratch_size(h, CLATTN_OP_ATTENTION, 0, 0, &a.desc, &scratch),
+                        CLATTN_SUCCESS);
+        CU_ASSERT(scratch > 0); /* split keys: partial results in scratch */
+        float *sentinel = malloc(a.nq * sizeof(float)), *got = malloc(a.nq * sizeof(float));
+        CU_ASSERT_FATAL(sentinel && got);
+        for (size_t i = 0; i < a.nq; i++)
+            sentinel[i] = GUARD_VALUE;
+        clEnqueueWriteBuffer(u.in_order, a.dout, CL_TRUE, 0, a.nq * sizeof(float), sentinel, 0,
+                             NULL, NULL);
+        cl_int err;
+        cl_event gate = clCreateUserEvent(u.context, &err), done = NULL;
+        CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+        cl_command_queue queue = ooo_or_in_order(&u);
+        CU_ASSERT_EQUAL_FATAL(attn_enqueue(h, queue, &a, 1, &gate, &done), CLATTN_SUCCESS);
+        clFlush(queue);
+        sleep_ms(100);
+        CU_ASSERT_NOT_EQUAL(event_status(done), CL_COMPLETE);
+        CU_ASSERT(read_floats(u.in_order, a.dout, 0, a.nq, got));
+        CU_ASSERT(memcmp(got, sentinel, a.nq * sizeof(float)) == 0);
+        CU_ASSERT_EQUAL(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+        CU_ASSERT_EQUAL(clWaitForEvents(1, &done), CL_SUCCESS);
+        CU_ASSERT(attn_check(u.in_order, &a));
+        clReleaseEvent(done);
+        clReleaseEvent(gate);
+        clFinish(queue);
+        free(sentinel);
+        free(got);
+        attn_free(&a);
+        clattn_handle_destroy(h);
+        user_close(&u);
+    }
 }
 
 /* The whole pipeline on an out-of-order queue, repeated with the buffers reused, each run
@@ -544,6 +652,8 @@ static void scratch_query(void) {
     CU_ASSERT_EQUAL(
         clattn_scratch_size(h, CLATTN_OP_CONTEXT, SIZE_MAX / 2, SIZE_MAX / 2, NULL, &bytes),
         CLATTN_ERROR_SIZE_OVERFLOW);
+    CU_ASSERT_EQUAL(clattn_scratch_size(h, CLATTN_OP_ATTENTION, 0, 0, NULL, &bytes),
+                    CLATTN_ERROR_NULL_POINTER);
     CU_ASSERT_EQUAL(clattn_scratch_size(h, (clattn_op)77, N, D, NULL, &bytes),
                     CLATTN_ERROR_INVALID_VALUE);
     CU_ASSERT_EQUAL(clattn_scratch_size(NULL, CLATTN_OP_SCORES, N, D, NULL, &bytes),
@@ -640,6 +750,31 @@ static void scratch_user_buffer(void) {
     CU_ASSERT(read_floats(u.in_order, dp.c, 0, D, got));
     CU_ASSERT(memcmp(got, sentinel, sizeof got) == 0);
 
+    /* Attention in exactly its queried scratch, and refused with one byte less. */
+    attn_problem a;
+    CU_ASSERT_FATAL(attn_make(&u, &a, 1, N, D, 17));
+    size_t need_attn = 0;
+    CU_ASSERT_EQUAL(clattn_scratch_size(h, CLATTN_OP_ATTENTION, 0, 0, &a.desc, &need_attn),
+                    CLATTN_SUCCESS);
+    cl_mem attn_scratch = clCreateBuffer(u.context, CL_MEM_READ_WRITE, need_attn, NULL, &err);
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    CU_ASSERT_EQUAL(clattn_handle_set_scratch(h, attn_scratch, need_attn - 1), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL(attn_enqueue(h, NULL, &a, 0, NULL, NULL), CLATTN_ERROR_BUFFER_TOO_SMALL);
+    CU_ASSERT_EQUAL(clattn_handle_set_scratch(h, attn_scratch, 0), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL(attn_enqueue(h, NULL, &a, 0, NULL, NULL), CLATTN_SUCCESS);
+    clFinish(u.in_order);
+    CU_ASSERT(attn_check(u.in_order, &a));
+    /* A sub-buffer is refused (operations carve their own out of the scratch). */
+    cl_buffer_region region = {0, 256};
+    cl_mem sub = clCreateSubBuffer(attn_scratch, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                   &region, &err);
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    CU_ASSERT_EQUAL(clattn_handle_set_scratch(h, sub, 0), CLATTN_ERROR_INVALID_VALUE);
+    clReleaseMemObject(sub);
+    CU_ASSERT_EQUAL(clattn_handle_set_scratch(h, scratch, need), CLATTN_SUCCESS);
+    clReleaseMemObject(attn_scratch);
+    attn_free(&a);
+
     /* Bad arguments. */
     CU_ASSERT_EQUAL(clattn_handle_set_scratch(h, scratch, need + 65),
                     CLATTN_ERROR_BUFFER_TOO_SMALL);
@@ -675,6 +810,7 @@ typedef struct worker {
     const user *u;
     cl_command_queue queue; /* this thread's own */
     problem p;
+    size_t attn_m, attn_n; /* an attention problem of this thread's own shape */
     int failures;
     char message[256];
 } worker;
@@ -683,9 +819,12 @@ typedef struct worker {
 static void *work(void *arg) {
     worker *w = arg;
     device_problem dp;
-    if (!upload_problem(w->u, &w->p, &dp)) {
+    attn_problem a;
+    bool made = attn_make(w->u, &a, w->attn_m, w->attn_n, 32, 3 + w->attn_m);
+    if (!upload_problem(w->u, &w->p, &dp) || !made) {
         w->failures++;
         release_problem(&dp);
+        attn_free(&a);
         return NULL;
     }
     for (int r = 0; r < REPEATS; r++) {
@@ -700,8 +839,20 @@ static void *work(void *arg) {
         clWaitForEvents(1, &done);
         clReleaseEvent(done);
         if (!read_and_check(w->queue, &w->p, &dp)) w->failures++;
+        done = NULL;
+        status = attn_enqueue(w->handle, w->queue, &a, 0, NULL, &done);
+        if (status) {
+            snprintf(w->message, sizeof w->message, "attention: %s: %s",
+                     clattn_status_string(status), clattn_last_error_message());
+            w->failures++;
+            break;
+        }
+        clWaitForEvents(1, &done);
+        clReleaseEvent(done);
+        if (!attn_check(w->queue, &a)) w->failures++;
     }
     release_problem(&dp);
+    attn_free(&a);
     return NULL;
 }
 
@@ -733,6 +884,8 @@ static void threads_share_handle(void) {
             u.context, u.device, t % 2 ? CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE : 0, &err);
         CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
         workers[t].p = make_problem(N + 1000 * t, D + t, 21 + t);
+        workers[t].attn_m = t ? 1 : 33; /* split keys (scratch) or not */
+        workers[t].attn_n = 700 + 300 * t;
     }
     run_workers(workers);
     for (int t = 0; t < THREADS; t++) {
@@ -762,6 +915,8 @@ static void threads_own_handles(void) {
                                                         &options, &workers[t].handle),
                               CLATTN_SUCCESS);
         workers[t].p = make_problem(N - 1000 * t, D - t, 31 + t);
+        workers[t].attn_m = t ? 33 : 1;
+        workers[t].attn_n = 900 + 100 * t;
     }
     run_workers(workers);
     for (int t = 0; t < THREADS; t++) {
@@ -776,6 +931,7 @@ static void add_suites(void) {
     static const test_case events[] = {{"scores gated by a user event", gated_scores},
                                        {"normalize gated by a user event", gated_normalize},
                                        {"context gated by a user event", gated_context},
+                                       {"attention gated by a user event", gated_attention},
                                        {"pipeline on an out-of-order queue", out_of_order_pipeline},
                                        {NULL, NULL}};
     static const test_case buffers[] = {{"offsets into one shared buffer", shared_buffer_offsets},
