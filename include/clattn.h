@@ -131,7 +131,9 @@ CLATTN_API clattn_status clattn_handle_create_from(cl_context context, cl_device
                                                    const clattn_options *options,
                                                    clattn_handle **handle);
 
-/* Releases everything the handle owns. NULL is a no-op. */
+/* Releases everything the handle owns (never the caller's context, queue or buffers beyond
+ * the references it took). Work the handle enqueued may still be running: OpenCL keeps what
+ * it uses alive until it completes. NULL is a no-op. */
 CLATTN_API void clattn_handle_destroy(clattn_handle *handle);
 
 CLATTN_API cl_context clattn_handle_context(const clattn_handle *handle);
@@ -147,7 +149,12 @@ CLATTN_API clattn_variant clattn_handle_variant(const clattn_handle *handle);
  * stays valid until the next failing build or until the handle is destroyed. */
 CLATTN_API const char *clattn_build_log(const clattn_handle *handle);
 
-/* Builds every kernel program now rather than at first use (for timing and warm-up). */
+/* Builds every kernel program now rather than at first use (for timing and warm-up).
+ * Built programs are kept for the process (shared by the handles on one context and device)
+ * and their binaries on disk, so that the next process skips the compile: in
+ * CLATTN_CACHE_DIR, else $XDG_CACHE_HOME/clattn, else ~/.cache/clattn; CLATTN_CACHE_DIR=off
+ * disables it. Damaged or foreign files are ignored and rewritten; a directory that cannot be
+ * written only disables writing. */
 CLATTN_API clattn_status clattn_handle_prepare(clattn_handle *handle);
 
 /* ---------------------------------------------------------------------------------------
