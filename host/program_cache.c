@@ -116,18 +116,27 @@ static bool file_path(uint64_t key, char *buf, size_t size) {
     return len > 0 && (size_t)len < size;
 }
 
-/* The file's binary if its header matches key exactly; NULL otherwise. */
+/* The file's size, or -1. */
+static long size_of(FILE *f) {
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (fseek(f, 0, SEEK_SET) != 0) size = -1;
+    return size;
+}
+
+/* The file's binary if its header matches key exactly and the file is exactly the header
+ * and the binary (not truncated, nothing appended); NULL otherwise. */
 static unsigned char *read_binary(const char *path, uint64_t key, size_t *length) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     header hd;
     unsigned char *binary = NULL;
-    if (fread(&hd, sizeof hd, 1, f) == 1 && memcmp(hd.magic, MAGIC, 8) == 0 &&
-        hd.format == FORMAT && hd.key == key && hd.length > 0 && hd.length <= MAX_BINARY &&
+    long size = size_of(f);
+    if (size > (long)sizeof hd && fread(&hd, sizeof hd, 1, f) == 1 &&
+        memcmp(hd.magic, MAGIC, 8) == 0 && hd.format == FORMAT && hd.key == key &&
+        hd.length <= MAX_BINARY && hd.length == (uint64_t)size - sizeof hd &&
         (binary = malloc((size_t)hd.length))) {
-        int extra = 0;
-        if (fread(binary, 1, (size_t)hd.length, f) != hd.length || /* truncated */
-            fread(&extra, 1, 1, f) != 0 ||                         /* trailing bytes */
+        if (fread(binary, 1, (size_t)hd.length, f) != hd.length ||
             fnv1a(FNV_OFFSET, binary, (size_t)hd.length) != hd.checksum) {
             free(binary);
             binary = NULL;
