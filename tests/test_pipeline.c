@@ -461,6 +461,29 @@ static void out_of_order_pipeline(void) {
     user_close(&u);
 }
 
+/* The blocking forms on a handle whose queue is the user's out-of-order one. */
+static void blocking_on_out_of_order_queue(void) {
+    user u;
+    CU_ASSERT_FATAL(user_open(&u));
+    clattn_handle *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        clattn_handle_create_from(u.context, u.device, ooo_or_in_order(&u), NULL, &h),
+        CLATTN_SUCCESS);
+    problem p = make_problem(N, D, 8);
+    CU_ASSERT_FATAL(p.x && p.q);
+    float *s = malloc(N * sizeof(float)), *w = malloc(N * sizeof(float)), c[D];
+    CU_ASSERT_FATAL(s && w);
+    CU_ASSERT_EQUAL(clattn_query_attention(h, N, D, p.x, p.q, NULL, 1.0f / sqrtf((float)D),
+                                           CLATTN_NORM_SOFTMAX, s, w, c),
+                    CLATTN_SUCCESS);
+    CU_ASSERT(check_steps(&p, s, w, c));
+    free(s);
+    free(w);
+    free_problem(&p);
+    clattn_handle_destroy(h);
+    user_close(&u);
+}
+
 /* ---- offsets into one shared buffer --------------------------------------------------- */
 
 /* Every input and output of the pipeline in one buffer at odd offsets, each output between
@@ -928,12 +951,14 @@ static void threads_own_handles(void) {
 }
 
 static void add_suites(void) {
-    static const test_case events[] = {{"scores gated by a user event", gated_scores},
-                                       {"normalize gated by a user event", gated_normalize},
-                                       {"context gated by a user event", gated_context},
-                                       {"attention gated by a user event", gated_attention},
-                                       {"pipeline on an out-of-order queue", out_of_order_pipeline},
-                                       {NULL, NULL}};
+    static const test_case events[] = {
+        {"scores gated by a user event", gated_scores},
+        {"normalize gated by a user event", gated_normalize},
+        {"context gated by a user event", gated_context},
+        {"attention gated by a user event", gated_attention},
+        {"pipeline on an out-of-order queue", out_of_order_pipeline},
+        {"blocking calls on an out-of-order queue", blocking_on_out_of_order_queue},
+        {NULL, NULL}};
     static const test_case buffers[] = {{"offsets into one shared buffer", shared_buffer_offsets},
                                         {"borrowed context, queue and buffers", borrowed_objects},
                                         {NULL, NULL}};
