@@ -64,8 +64,8 @@ struct clattn_handle {
     cl_uint compute_units;
     cl_uint mem_base_addr_align; /* bytes */
 
-    pthread_mutex_t lock;         /* guards build_log and scratch */
-    clattn_program_use *programs; /* guarded by program.c's process-wide lock */
+    pthread_mutex_t lock;         /* guards build_log, scratch and programs */
+    clattn_program_use *programs; /* added to under program.c's process-wide lock too */
     char *build_log;
 
     /* Scratch memory shared by the operations that need it. Every user waits for the

@@ -144,15 +144,29 @@ static void free_entry(clattn_program_entry *e) {
     free(e);
 }
 
-/* Called with cache_lock held. */
+/* The handle's own program, retained, or NULL. Only the handle's lock: programs the handle
+ * already uses never wait for another handle's build. */
+static cl_program handle_program(clattn_handle *h, const char *source_name, const char *options) {
+    cl_program program = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (clattn_program_use *u = h->programs; u && !program; u = u->next)
+        if (strcmp(u->entry->source_name, source_name) == 0 &&
+            strcmp(u->entry->options, options) == 0)
+            program = u->entry->program;
+    if (program) clRetainProgram(program);
+    pthread_mutex_unlock(&h->lock);
+    return program;
+}
+
+/* Called with cache_lock held (lock order: cache_lock, then h->lock). */
 static clattn_status get_program(clattn_handle *h, const char *source_name, const char *options,
                                  cl_program *out) {
-    for (clattn_program_use *u = h->programs; u; u = u->next) {
-        if (strcmp(u->entry->source_name, source_name) == 0 &&
-            strcmp(u->entry->options, options) == 0) {
-            *out = u->entry->program;
-            return CLATTN_SUCCESS;
-        }
+    /* Another thread on this handle may have added it meanwhile. */
+    cl_program own = handle_program(h, source_name, options);
+    if (own) {
+        clReleaseProgram(own); /* cache_lock keeps the entry alive */
+        *out = own;
+        return CLATTN_SUCCESS;
     }
     clattn_program_use *use = calloc(1, sizeof *use);
     if (!use) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -182,8 +196,10 @@ static clattn_status get_program(clattn_handle *h, const char *source_name, cons
     }
     entry->users++;
     use->entry = entry;
+    pthread_mutex_lock(&h->lock);
     use->next = h->programs;
     h->programs = use;
+    pthread_mutex_unlock(&h->lock);
     *out = entry->program;
     return CLATTN_SUCCESS;
 }
@@ -192,12 +208,15 @@ clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, cons
                                  const char *kernel_name, cl_kernel *kernel) {
     char *options = build_options(h, defines);
     if (!options) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    pthread_mutex_lock(&cache_lock);
-    cl_program program = NULL;
-    clattn_status status = get_program(h, source_name, options, &program);
-    /* Retained so that the kernel can be made outside the lock. */
-    if (!status) clRetainProgram(program);
-    pthread_mutex_unlock(&cache_lock);
+    clattn_status status = CLATTN_SUCCESS;
+    cl_program program = handle_program(h, source_name, options);
+    if (!program) {
+        pthread_mutex_lock(&cache_lock);
+        status = get_program(h, source_name, options, &program);
+        /* Retained so that the kernel can be made outside the lock. */
+        if (!status) clRetainProgram(program);
+        pthread_mutex_unlock(&cache_lock);
+    }
     free(options);
     if (status) return status;
     cl_int err;
