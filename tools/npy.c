@@ -137,13 +137,19 @@ bool npy_load(const char *path, npy_array *out, char *error, size_t error_size) 
     if (out->count == 0) FAIL("%s: the array is empty", path);
     if (out->count > SIZE_MAX / 8) FAIL("%s: array too large", path);
 
-    raw = malloc(out->count * elem_size);
     out->data = malloc(out->count * sizeof(float));
-    if (!raw || !out->data) FAIL("%s: out of memory", path);
-    if (fread(raw, elem_size, out->count, f) != out->count)
-        FAIL("%s: file is shorter than its shape says", path);
-    for (size_t i = 0; i < out->count; i++)
-        out->data[i] = convert(raw + i * elem_size, type);
+    if (!out->data) FAIL("%s: out of memory", path);
+    if (type == T_F4) { /* read in place: no second copy of what may be gigabytes */
+        if (fread(out->data, sizeof(float), out->count, f) != out->count)
+            FAIL("%s: file is shorter than its shape says", path);
+    } else {
+        raw = malloc(out->count * elem_size);
+        if (!raw) FAIL("%s: out of memory", path);
+        if (fread(raw, elem_size, out->count, f) != out->count)
+            FAIL("%s: file is shorter than its shape says", path);
+        for (size_t i = 0; i < out->count; i++)
+            out->data[i] = convert(raw + i * elem_size, type);
+    }
     out->was_bool = type == T_B1;
     free(raw);
     free(header);
