@@ -654,6 +654,42 @@ static void borrowed_objects(void) {
     user_close(&u);
 }
 
+/* Destroying the handle while its work still waits on a user event: the work runs later,
+ * with the programs, kernels and scratch it uses kept alive by OpenCL, and gives the right
+ * results. */
+static void destroy_with_pending_work(void) {
+    user u;
+    CU_ASSERT_FATAL(user_open(&u));
+    clattn_handle *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(clattn_handle_create_from(u.context, u.device, NULL, NULL, &h),
+                          CLATTN_SUCCESS);
+    problem p = make_problem(N, D, 9);
+    device_problem dp;
+    CU_ASSERT_FATAL(p.x && p.q && upload_problem(&u, &p, &dp));
+    attn_problem a;
+    CU_ASSERT_FATAL(attn_make(&u, &a, 1, N, D, 10));
+    cl_int err;
+    cl_event gate = clCreateUserEvent(u.context, &err), done = NULL, attn_done = NULL;
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    cl_command_queue queue = ooo_or_in_order(&u);
+    CU_ASSERT_EQUAL(enqueue_pipeline(h, queue, &p, &dp, 1, &gate, &done), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL(attn_enqueue(h, queue, &a, 1, &gate, &attn_done), CLATTN_SUCCESS);
+    clattn_handle_destroy(h);
+    CU_ASSERT_NOT_EQUAL(event_status(done), CL_COMPLETE);
+    CU_ASSERT_EQUAL(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+    cl_event both[2] = {done, attn_done};
+    CU_ASSERT_EQUAL(clWaitForEvents(2, both), CL_SUCCESS);
+    CU_ASSERT(read_and_check(u.in_order, &p, &dp));
+    CU_ASSERT(attn_check(u.in_order, &a));
+    clReleaseEvent(done);
+    clReleaseEvent(attn_done);
+    clReleaseEvent(gate);
+    attn_free(&a);
+    release_problem(&dp);
+    free_problem(&p);
+    user_close(&u);
+}
+
 /* ---- scratch memory -------------------------------------------------------------------- */
 
 static void scratch_query(void) {
@@ -961,6 +997,7 @@ static void add_suites(void) {
         {NULL, NULL}};
     static const test_case buffers[] = {{"offsets into one shared buffer", shared_buffer_offsets},
                                         {"borrowed context, queue and buffers", borrowed_objects},
+                                        {"destroy with pending work", destroy_with_pending_work},
                                         {NULL, NULL}};
     static const test_case scratch[] = {{"scratch size query", scratch_query},
                                         {"own scratch reused and grown", scratch_reused},
