@@ -2,9 +2,8 @@
  * W [B, Hq, M, N] = norm(scale * Q K^T + mask), for small problems and debugging.
  * Kernels in kernels/weights.cl: scores (tiled in local memory on the GPU shape, register
  * tiles on the CPU shape), then a work-group reduction per row. */
+#include "tiles.h"
 #include "weights.h"
-
-#include <stdio.h>
 
 /* Largest WEIGHTS_TILE (a work-group is its square) and the local memory one tile uses. */
 #define MAX_TILE            16
@@ -32,30 +31,8 @@ static clattn_status check_mask_buffer(clattn_handle *h, const clattn_attention_
     return CLATTN_SUCCESS;
 }
 
-/* The GPU-shaped scores kernel with the largest tile that the device's work-group and
- * local-memory limits allow (WEIGHTS_TILE is compile-time: reqd_work_group_size). */
-static clattn_status get_tiled_kernel(clattn_handle *h, cl_kernel *kernel, size_t *tile) {
-    size_t t = MAX_TILE;
-    while (t > 1 && (t * t > h->max_work_group_size || TILE_LOCAL_BYTES(t) > h->local_mem_size))
-        t /= 2;
-    for (;; t /= 2) {
-        char defines[64];
-        snprintf(defines, sizeof defines, "-DWEIGHTS_TILE=%zu", t);
-        clattn_status status =
-            clattn__get_kernel(h, "weights.cl", defines, "weights_scores_tiled", kernel);
-        if (status) return status;
-        size_t kernel_max = 0;
-        cl_int err = clGetKernelWorkGroupInfo(*kernel, h->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                              sizeof kernel_max, &kernel_max, NULL);
-        if (err) {
-            clReleaseKernel(*kernel);
-            return clattn__cl(err, "clGetKernelWorkGroupInfo");
-        }
-        if (t * t <= kernel_max || t == 1) break;
-        clReleaseKernel(*kernel); /* the compiled kernel allows fewer work-items: retry */
-    }
-    *tile = t;
-    return CLATTN_SUCCESS;
+static size_t tile_local_bytes(size_t tile) {
+    return TILE_LOCAL_BYTES(tile);
 }
 
 static clattn_status launch_scores(clattn_handle *h, clattn_chain *chain,
@@ -66,7 +43,8 @@ static clattn_status launch_scores(clattn_handle *h, clattn_chain *chain,
     size_t tile = 1, global[3], local[3] = {1, 1, 1};
     clattn_status status =
         cpu ? clattn__get_kernel(h, "weights.cl", NULL, "weights_scores_rows", &kernel)
-            : get_tiled_kernel(h, &kernel, &tile);
+            : clattn__get_square_kernel(h, "weights.cl", "WEIGHTS_TILE", "weights_scores_tiled",
+                                        MAX_TILE, tile_local_bytes, &kernel, &tile);
     if (status) return status;
     const size_t heads_total = desc->batch * desc->q_heads; /* validated: no overflow */
     if (cpu) {
