@@ -172,7 +172,18 @@ static void test_invalid(void) {
     clReleaseMemObject(out);
 }
 
+/* Small cases for running under Oclgrind (--data-races). */
+static void test_small(void) {
+    for (int v = 0; v < 2; v++) {
+        run_case(test_variants[v], 5, 9, 33, true, true);
+        run_case(test_variants[v], 17, 20, 3, false, false);
+        run_case(test_variants[v], 66, 1, 17, true, false);
+    }
+}
+
 static void add_suites(void) {
+    static const test_case small[] = {{"small", test_small}, {NULL, NULL}};
+    test_add_suite("gemm_small", small);
     static const test_case cases[] = {{"sizes", test_sizes},
                                       {"strided", test_strided},
                                       {"blocking", test_blocking},

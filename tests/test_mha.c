@@ -204,7 +204,15 @@ static void test_invalid(void) {
     CU_ASSERT_STRING_NOT_EQUAL(clattn_last_error_message(), "");
 }
 
+/* Small cases for running under Oclgrind (--data-races). */
+static void test_tiny(void) {
+    const mcase cases[] = {{2, 5, 8, 8, 2, 1, 1}, {1, 3, 5, 6, 3, 0, 0}};
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 static void add_suites(void) {
+    static const test_case small[] = {{"tiny", test_tiny}, {NULL, NULL}};
+    test_add_suite("mha_small", small);
     static const test_case cases[] = {{"small", test_small},
                                       {"layer_sizes", test_layer_sizes},
                                       {"enqueue", test_enqueue},

@@ -330,7 +330,19 @@ static void test_invalid(void) {
     clReleaseMemObject(big);
 }
 
+/* Small cases of every feature for running under Oclgrind (--data-races). */
+static void test_small(void) {
+    const wcase cases[] = {
+        {2, 4, 2, 7, 9, 5, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, SOFT, 1, 1, 0},
+        {1, 2, 2, 17, 19, 33, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SOFT, 0, 0, 1},
+        {1, 1, 1, 3, 40, 16, NOC, NOMASK, CLATTN_NORM_SUM, 0, 0, 0},
+    };
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
 static void add_suites(void) {
+    static const test_case small[] = {{"small", test_small}, {NULL, NULL}};
+    test_add_suite("weights_small", small);
     static const test_case cases[] = {{"sizes", test_sizes},
                                       {"causal", test_causal},
                                       {"masks", test_masks},
