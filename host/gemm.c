@@ -8,8 +8,8 @@
 #define MAX_EDGE   16
 #define GEMM_KT    16
 #define GEMM_BLOCK 4
-#define CPU_ROWS   4
-#define CPU_COLS   4
+#define CPU_ROWS   8
+#define CPU_COLS   32
 
 static size_t gemm_local_bytes(size_t edge) {
     return 2 * GEMM_KT * (GEMM_BLOCK * edge + 1) * sizeof(float);
@@ -28,6 +28,110 @@ static bool matrix_end(size_t offset, size_t rows, size_t cols, size_t ld, size_
 static bool overlaps(cl_mem a, size_t a_begin, size_t a_end, cl_mem b, size_t b_begin,
                      size_t b_end) {
     return a && a == b && a_begin < b_end && b_begin < a_end;
+}
+
+typedef struct linear_args {
+    size_t rows, cols, k;
+    cl_mem x;
+    size_t x_offset, ldx;
+    cl_mem w;
+    size_t w_offset, ldw;
+    cl_mem bias;
+    size_t bias_offset;
+    cl_mem y;
+    size_t y_offset, ldy;
+} linear_args;
+
+/* GPU shape: one tiled kernel, its work-group edge from the device limits. */
+static clattn_status launch_gpu(clattn_handle *h, clattn_chain *chain, const linear_args *a) {
+    cl_kernel kernel = NULL;
+    size_t edge = 1;
+    clattn_status status = clattn__get_square_kernel(h, "gemm.cl", "GEMM_WG", "gemm_tiled",
+                                                     MAX_EDGE, gemm_local_bytes, &kernel, &edge);
+    if (status) return status;
+    const size_t tile = GEMM_BLOCK * edge;
+    const size_t local[2] = {edge, edge};
+    const size_t global[2] = {(a->cols + tile - 1) / tile * edge,
+                              (a->rows + tile - 1) / tile * edge};
+    const cl_ulong ur = a->rows, uc = a->cols, uk = a->k, xo = a->x_offset, lx = a->ldx,
+                   wo = a->w_offset, lw = a->ldw, bo = a->bias_offset, yo = a->y_offset,
+                   ly = a->ldy;
+    const cl_int has_bias = a->bias != NULL;
+    clattn_arg args[] = {{sizeof ur, &ur},           {sizeof uc, &uc}, {sizeof uk, &uk},
+                         {sizeof a->x, &a->x},       {sizeof xo, &xo}, {sizeof lx, &lx},
+                         {sizeof a->w, &a->w},       {sizeof wo, &wo}, {sizeof lw, &lw},
+                         {sizeof a->bias, &a->bias}, {sizeof bo, &bo}, {sizeof has_bias, &has_bias},
+                         {sizeof a->y, &a->y},       {sizeof yo, &yo}, {sizeof ly, &ly}};
+    status = clattn__set_args(kernel, args, 15);
+    if (!status) status = clattn__chain_launch(chain, kernel, 2, global, local);
+    clReleaseKernel(kernel);
+    return status;
+}
+
+/* CPU shape: pack W transposed into the handle's scratch, then the broadcast kernel. */
+static clattn_status launch_cpu(clattn_handle *h, clattn_chain *chain, const linear_args *a) {
+    cl_kernel pack = NULL, gemm = NULL;
+    clattn_status status;
+    if ((status = clattn__get_kernel(h, "gemm.cl", NULL, "gemm_pack_wt", &pack)) ||
+        (status = clattn__get_kernel(h, "gemm.cl", NULL, "gemm_bcast", &gemm)))
+        goto out;
+    const size_t cols_padded = clattn__round_up(a->cols, CPU_COLS);
+    size_t packed_bytes;
+    if (!clattn__mul_size(cols_padded, a->k, &packed_bytes) ||
+        !clattn__mul_size(packed_bytes, sizeof(float), &packed_bytes)) {
+        status = clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: packed W overflows size_t");
+        goto out;
+    }
+    if (packed_bytes > h->max_alloc_size) {
+        status = clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                              "linear: the packed W (%zu bytes) exceeds the device's largest "
+                              "allocation",
+                              packed_bytes);
+        goto out;
+    }
+    const size_t blocks = ((a->rows + CPU_ROWS - 1) / CPU_ROWS) * (cols_padded / CPU_COLS);
+    /* One work-item per work-group: PoCL then runs the register tile as written instead of
+     * looping work-items around it (measured 2x faster than 16 here). */
+    size_t local = 1;
+    const size_t pack_global[2] = {a->k, cols_padded};
+    if ((status = clattn__work_group_size(h, gemm, 1, &local))) goto out;
+    const size_t global = clattn__round_up(blocks, local);
+
+    cl_mem wt = NULL;
+    cl_event scratch_wait = NULL;
+    if ((status = clattn__scratch_acquire(h, packed_bytes, &wt, &scratch_wait))) goto out;
+    chain->extra_wait = scratch_wait;
+    const cl_ulong ur = a->rows, uc = a->cols, uk = a->k, xo = a->x_offset, lx = a->ldx,
+                   wo = a->w_offset, lw = a->ldw, bo = a->bias_offset, yo = a->y_offset,
+                   ly = a->ldy, cp = cols_padded;
+    const cl_int has_bias = a->bias != NULL;
+    clattn_arg pack_args[] = {{sizeof uc, &uc}, {sizeof cp, &cp}, {sizeof a->w, &a->w},
+                              {sizeof wo, &wo}, {sizeof lw, &lw}, {sizeof wt, &wt}};
+    clattn_arg gemm_args[] = {{sizeof ur, &ur},
+                              {sizeof uc, &uc},
+                              {sizeof uk, &uk},
+                              {sizeof a->x, &a->x},
+                              {sizeof xo, &xo},
+                              {sizeof lx, &lx},
+                              {sizeof wt, &wt},
+                              {sizeof cp, &cp},
+                              {sizeof a->bias, &a->bias},
+                              {sizeof bo, &bo},
+                              {sizeof has_bias, &has_bias},
+                              {sizeof a->y, &a->y},
+                              {sizeof yo, &yo},
+                              {sizeof ly, &ly}};
+    if (!(status = clattn__set_args(pack, pack_args, 6)) &&
+        !(status = clattn__set_args(gemm, gemm_args, 14)) &&
+        !(status = clattn__chain_launch(chain, pack, 2, pack_global, NULL))) /* any shape */
+        status = clattn__chain_launch(chain, gemm, 1, &global, &local);
+    clattn__scratch_release(h, chain->last);
+    if (scratch_wait) clReleaseEvent(scratch_wait);
+    chain->extra_wait = NULL;
+out:
+    if (pack) clReleaseKernel(pack);
+    if (gemm) clReleaseKernel(gemm);
+    return status;
 }
 
 clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, size_t rows,
@@ -64,43 +168,13 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         overlaps(y, y_offset, y_end, bias, bias_offset, b_end))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "linear: y overlaps an input");
 
-    const bool cpu = h->variant == CLATTN_VARIANT_CPU;
-    cl_kernel kernel = NULL;
-    size_t edge = 1, global[2], local[2];
-    cl_uint dims;
-    if (cpu) {
-        status = clattn__get_kernel(h, "gemm.cl", NULL, "gemm_blocked", &kernel);
-        if (status) return status;
-        size_t blocks = ((rows + CPU_ROWS - 1) / CPU_ROWS) * ((cols + CPU_COLS - 1) / CPU_COLS);
-        size_t want = clattn__next_pow2(blocks);
-        status = clattn__work_group_size(h, kernel, want < 16 ? want : 16, &local[0]);
-        global[0] = clattn__round_up(blocks, local[0]);
-        dims = 1;
-    } else {
-        status = clattn__get_square_kernel(h, "gemm.cl", "GEMM_WG", "gemm_tiled", MAX_EDGE,
-                                           gemm_local_bytes, &kernel, &edge);
-        if (status) return status;
-        const size_t tile = GEMM_BLOCK * edge;
-        local[0] = local[1] = edge;
-        global[0] = (cols + tile - 1) / tile * edge;
-        global[1] = (rows + tile - 1) / tile * edge;
-        dims = 2;
-    }
-    const cl_ulong ur = rows, uc = cols, uk = k, xo = x_offset, lx = ldx, wo = w_offset, lw = ldw,
-                   bo = bias_offset, yo = y_offset, ly = ldy;
-    const cl_int has_bias = bias != NULL;
-    clattn_arg args[] = {{sizeof ur, &ur},     {sizeof uc, &uc}, {sizeof uk, &uk},
-                         {sizeof x, &x},       {sizeof xo, &xo}, {sizeof lx, &lx},
-                         {sizeof w, &w},       {sizeof wo, &wo}, {sizeof lw, &lw},
-                         {sizeof bias, &bias}, {sizeof bo, &bo}, {sizeof has_bias, &has_bias},
-                         {sizeof y, &y},       {sizeof yo, &yo}, {sizeof ly, &ly}};
-    if (!status) status = clattn__set_args(kernel, args, 15);
     clattn_chain chain;
     clattn__chain_begin(&chain, queue, num_wait, wait);
-    if (!status) status = clattn__chain_launch(&chain, kernel, dims, global, local);
-    clReleaseKernel(kernel);
-    status = clattn__chain_end(&chain, status, done);
-    return status;
+    const linear_args args = {rows,     cols, k,    x,           x_offset, ldx,      w,
+                              w_offset, ldw,  bias, bias_offset, y,        y_offset, ldy};
+    status = h->variant == CLATTN_VARIANT_CPU ? launch_cpu(h, &chain, &args)
+                                              : launch_gpu(h, &chain, &args);
+    return clattn__chain_end(&chain, status, done);
 }
 
 clattn_status clattn_enqueue_linear(clattn_handle *h, cl_command_queue queue, size_t rows,
