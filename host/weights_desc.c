@@ -1,6 +1,8 @@
 /* Validation of an attention desc for the materialising weights path. */
 #include "weights.h"
 
+#include <math.h>
+
 bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, size_t rows,
                            size_t cols, size_t *extent) {
     size_t a, b, c, end = l->offset;
@@ -54,6 +56,8 @@ clattn_status clattn__check_weights_desc(const clattn_attention_desc *desc,
         desc->mask_kind != CLATTN_MASK_BOOLEAN)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown mask kind %d",
                             (int)desc->mask_kind);
+    if (!isfinite(desc->scale))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention weights: scale must be finite");
     clattn_weights_plan p = {0};
     if (!clattn__mul_size(desc->batch, desc->q_heads, &p.rows) ||
         !clattn__mul_size(p.rows, desc->m, &p.rows) || !clattn__mul_size(p.rows, desc->n, &p.count))

@@ -1,8 +1,9 @@
 /* Fused attention: O = norm(scale * Q K^T + mask) V, never storing the M x N matrix.
  *
- * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16), NORM_SUM (0:
- * softmax, 1: the seed's sum normalisation), and per variant the tile sizes (CPU: ROWS,
- * TILES; GPU: BM, BN).
+ * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16; the CPU shape pads
+ * Dv to whole chunks of VC float16), NORM_SUM (0: softmax, 1: the seed's sum normalisation),
+ * and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM, BN), chosen by
+ * host/attention.c.
  *
  * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
  * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
@@ -12,8 +13,9 @@
  * Layouts arrive as two vectors of element offsets and strides (see host/attention.c):
  *   lay  = {q off, b, h, row | k off, b, h, row | v off, b, h, row | o off, b, h, row}
  *   lay2 = {mask off, b, h, row | lse off, b, h, row}
- * With split-KV (nsplit > 1) each split writes unnormalised partials into `part` (rows of
- * HEAD_DV values) and `stats` (m, l, sum per row), merged by attention_split.cl.
+ * With split-KV (more than one chunk of keys) each split writes unnormalised partials into
+ * `part` (rows of HEAD_DV values) and `stats` (m, l, sum per row), merged by
+ * attention_split.cl.
  */
 #define LOG2E 1.44269504088896341f
 #define LN2 0.693147180559945309f
@@ -60,11 +62,12 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 
 #if CLATTN_CPU
 /* ---------------------------------------------------------------------------------------
- * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of 16 keys is
- * one contiguous [HEAD_D][16] slab of K (keys on the lanes of a float16) and [16][HEAD_DV]
- * of V. One work-item per work-group owns TILES register tiles of ROWS query rows; it walks
- * the key blocks once and applies each block to all its tiles while the block is in cache.
- * No barriers: PoCL keeps the float16 accumulators in registers.
+ * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of KB keys is
+ * one contiguous [HEAD_D][KB] slab of K (keys on the lanes of float16 vectors) and
+ * [KB][HEAD_DV] of V. One work-item per work-group owns TILES register tiles of ROWS query
+ * rows; it walks the key blocks once and applies each block to all its tiles while the block
+ * is in cache. No barriers: PoCL keeps the float16 accumulators in registers. Loops over
+ * rows and vectors are unrolled (#pragma unroll) so that the accumulators are registers.
  * ------------------------------------------------------------------------------------- */
 #ifndef ROWS
 #define ROWS 8
@@ -72,34 +75,97 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 #ifndef TILES
 #define TILES 2
 #endif
-#define KB 16
+/* A key block: KV float16 vectors of keys. The P V product works on VC float16 chunks of
+ * the output row at a time. */
+#ifndef KV
+#define KV 2
+#endif
+#ifndef VC
+#define VC 2
+#endif
+/* DIRECT: read K and V where the caller put them, without the repacking (for a few query
+ * rows, where the packing would cost more than the attention; needs D and Dv multiples of
+ * 16 so that rows are whole float16 vectors). */
+#ifndef DIRECT
+#define DIRECT 0
+#endif
+#define KB (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
-/* One work-item per (padded key j, batch * kv head): K row j -> its block's column, V row j
- * -> a padded row. Padding (d >= D, j >= N) is zero. */
+/* One work-item per (key block, batch * kv head): K's block transposed into [HEAD_D][KB]
+ * (each column gathered from the block's rows, which stay in cache, then stored as whole
+ * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
                                 __global const float *k, __global const float *v,
                                 __global float *kp, __global float *vp)
 {
-    const idx_t j = get_global_id(0);
+    const idx_t j0 = (idx_t)get_global_id(0) * KB;
     const uint bh = get_global_id(1);
-    if (j >= npad) return;
+    if (j0 >= npad) return;
     const uint b = bh / kv_heads, hk = bh % kv_heads;
-    const bool real = j < n;
-    __global const float *kr = k + lay.s4 + b * lay.s5 + hk * lay.s6 + (real ? j * lay.s7 : 0);
-    __global const float *vr = v + lay.s8 + b * lay.s9 + hk * lay.sa + (real ? j * lay.sb : 0);
-    __global float *kd = kp + ((idx_t)bh * npad + (j & ~(idx_t)(KB - 1))) * HEAD_D + (j & (KB - 1));
-    __global float *vd = vp + ((idx_t)bh * npad + j) * HEAD_DV;
-    for (uint c = 0; c < HEAD_D; c++) kd[c * KB] = real && c < d ? kr[c] : 0.0f;
-    for (uint c = 0; c < HEAD_DV; c++) vd[c] = real && c < dv ? vr[c] : 0.0f;
+    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
+    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
+    __global float16 *vd = (__global float16 *)(vp + ((idx_t)bh * npad + j0) * HEAD_DV);
+    const uint keys = (uint)min((idx_t)KB, n - j0); /* j0 < n: npad rounds n up to KB */
+    for (uint c = 0; c < HEAD_D; c++) {
+        float col[KB];
+        for (uint x = 0; x < KB; x++)
+            col[x] = x < keys && c < d ? k_base[(j0 + x) * lay.s7 + c] : 0.0f;
+        for (uint x = 0; x < KV; x++) kd[c * KV + x] = vload16(x, col);
+    }
+    for (uint x = 0; x < KB; x++) {
+        __global const float *vr = v_base + (j0 + x) * lay.sb;
+        for (uint c = 0; c < HEAD_DV; c += 16) {
+            float16 chunk;
+            if (x < keys && c + 16 <= dv) {
+                chunk = vload16(0, vr + c);
+            } else {
+                float tmp[16];
+                for (uint y = 0; y < 16; y++) tmp[y] = x < keys && c + y < dv ? vr[c + y] : 0.0f;
+                chunk = vload16(0, tmp);
+            }
+            vd[x * (HEAD_DV / 16) + c / 16] = chunk;
+        }
+    }
 }
 
+/* 2^x for x <= 0 (scores minus their running maximum), about 2 ulp: x = n + f with n an
+ * integer and |f| <= 1/2, 2^f by its degree-7 Taylor polynomial (error < 1e-8), 2^n put in
+ * the exponent. x < -126 gives 0 (below the normal range: the weight is negligible next to
+ * the maximum's 1), -inf gives 0 and NaN stays NaN. A third of the cost of the library's
+ * exp2, which handles the whole range. */
+inline float16 exp2_nonpositive(float16 x)
+{
+    /* Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits. */
+    const float16 t = x + (float16)(12582912.0f);
+    const float16 n = t - (float16)(12582912.0f);
+    const float16 f = (x - n) * LN2;
+    float16 y = (float16)(1.0f / 5040.0f);
+    y = fma(y, f, (float16)(1.0f / 720.0f));
+    y = fma(y, f, (float16)(1.0f / 120.0f));
+    y = fma(y, f, (float16)(1.0f / 24.0f));
+    y = fma(y, f, (float16)(1.0f / 6.0f));
+    y = fma(y, f, (float16)(0.5f));
+    y = fma(y, f, (float16)(1.0f));
+    y = fma(y, f, (float16)(1.0f));
+    const int16 bits = as_int16(y) + ((as_int16(t) - 0x4B400000) << 23);
+    const float16 r = select(as_float16(bits), (float16)(0.0f), x < (float16)(-126.0f));
+    return select(r, x, isnan(x));
+}
+
+/* The largest lane. Plain comparisons (one instruction) rather than fmax: where a NaN
+ * wins, the row is NaN anyway. */
+inline float8 max8(float8 a, float8 b)
+{
+    return select(b, a, a > b);
+}
 inline float hmax16(float16 v)
 {
-    float8 a = fmax(v.lo, v.hi);
-    float4 b = fmax(a.lo, a.hi);
-    float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
+    float8 a = max8(v.lo, v.hi);
+    float4 b = select(a.hi, a.lo, a.lo > a.hi);
+    float2 c = select(b.hi, b.lo, b.lo > b.hi);
+    return c.x > c.y ? c.x : c.y;
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
@@ -109,6 +175,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const float *vp, __global const uchar *mask, __global float *o,
               __global float *lse, __global float *part, __global float *stats)
 {
+    /* The weights of a key block, read back as broadcasts: in local memory (this work-group
+     * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
+    __local float p[ROWS][KB];
     const idx_t groups = get_global_size(0);
     const uint bh = get_global_id(1), split = get_global_id(2);
     /* Causal: the heaviest row groups (the last rows) first, for load balance. */
@@ -123,23 +192,34 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
 
     float qt[GROUP_ROWS][HEAD_D];
-    float acc[GROUP_ROWS][HEAD_DV];
-    float m_run[GROUP_ROWS], l_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
+    float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
     __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
         for (uint c = 0; c < HEAD_D; c++) qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
-        for (uint c = 0; c < HEAD_DV; c++) acc[r][c] = 0.0f;
+        for (uint c = 0; c < HEAD_DV / 16; c++) acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
-        l_run[r] = 0.0f;
+        l_run[r] = (float16)(0.0f);
         s_run[r] = 0.0f;
     }
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const idx_t mask_base = lay2.s0 + b * lay2.s1 + h * lay2.s2;
 
     for (long j0 = split_beg; j0 < group_end; j0 += KB) {
-        __global const float *kb = kp + (kvbh * npad + j0) * HEAD_D;
-        __global const float *vb = vp + (kvbh * npad + j0) * HEAD_DV;
+#if DIRECT
+        /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
+         * (their scores are masked; their V rows are skipped). */
+        __global const float *k_rows = kp + lay.s4 + b * lay.s5 + (h / group) * lay.s6;
+        __global const float *v_rows = vp + lay.s8 + b * lay.s9 + (h / group) * lay.sa;
+        const int valid = (int)min((long)KB, (long)N - j0);
+        (void)kvbh;
+#else
+        /* Packed blocks start at multiples of 64 bytes (see host/attention.c). */
+        __global const float16 *kb = (__global const float16 *)(kp + (kvbh * npad + j0) * HEAD_D);
+        __global const float16 *vb = (__global const float16 *)(vp + (kvbh * npad + j0) * HEAD_DV);
+#endif
         for (int t = 0; t < TILES; t++) {
             const idx_t t0 = row0 + t * ROWS;
             if (t0 >= M) break;
@@ -149,56 +229,131 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             const bool need_mask = mask_kind != MASK_NONE ||
                                    j0 + KB > min(split_end, visible_end(t0, N, causal, diag));
 
-            float16 s[ROWS];
-            for (int r = 0; r < ROWS; r++) s[r] = (float16)(0.0f);
-            for (int c = 0; c < HEAD_D; c++) {
-                const float16 kv = vload16(c, kb);
-                for (int r = 0; r < ROWS; r++) s[r] = fma((float16)(qt[t * ROWS + r][c]), kv, s[r]);
+            /* Scores of ROWS rows x KB keys: KV float16 accumulators per row. */
+            float16 s[ROWS][KV];
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++)
+                #pragma unroll
+                for (int x = 0; x < KV; x++) s[r][x] = (float16)(0.0f);
+#if DIRECT
+            /* One dot product per key and row, along the key's contiguous row. */
+            float sc[ROWS][KB];
+            for (int jj = 0; jj < KB; jj++) {
+                __global const float *kr = k_rows + (j0 + min(jj, valid - 1)) * lay.s7;
+                float16 dot[ROWS];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) dot[r] = (float16)(0.0f);
+                for (int c = 0; c < HEAD_D / 16; c++) {
+                    const float16 kv = vload16(c, kr);
+                    #pragma unroll
+                    for (int r = 0; r < ROWS; r++)
+                        dot[r] = fma(vload16(c, qt[t * ROWS + r]), kv, dot[r]);
+                }
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) sc[r][jj] = clattn_hsum16(dot[r]);
             }
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++)
+                #pragma unroll
+                for (int x = 0; x < KV; x++) s[r][x] = vload16(x, sc[r]);
+#else
+            for (int c = 0; c < HEAD_D; c++) {
+                float16 kv[KV];
+                #pragma unroll
+                for (int x = 0; x < KV; x++) kv[x] = kb[c * KV + x];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    const float16 qv = (float16)(qt[t * ROWS + r][c]);
+                    #pragma unroll
+                    for (int x = 0; x < KV; x++) s[r][x] = fma(qv, kv[x], s[r][x]);
+                }
+            }
+#endif
             if (need_mask) {
+                #pragma unroll
                 for (int r = 0; r < ROWS; r++) {
                     const idx_t i = t0 + min((idx_t)r, t_rows - 1);
-                    if (mask_kind != MASK_NONE) {
-                        const idx_t base = mask_base + i * lay2.s3;
-                        float16 mv;
-                        float *mp = (float *)&mv;
-                        for (int x = 0; x < KB; x++)
-                            mp[x] = j0 + x < (long)N ? mask_value(mask, mask_kind, base, j0 + x)
-                                                     : 0.0f;
-                        s[r] += mv;
-                    }
                     const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
-                    s[r] = select(s[r], (float16)(-INFINITY), lane >= (int16)((int)clamp(limit, -1L, 16L)));
+                    #pragma unroll
+                    for (int x = 0; x < KV; x++) {
+                        if (mask_kind != MASK_NONE) {
+                            const idx_t base = mask_base + i * lay2.s3;
+                            float16 mv;
+                            float *mp = (float *)&mv;
+                            for (int y = 0; y < 16; y++) {
+                                const long j = j0 + 16 * x + y;
+                                mp[y] = j < (long)N ? mask_value(mask, mask_kind, base, j) : 0.0f;
+                            }
+                            s[r][x] += mv;
+                        }
+                        const int lim = (int)clamp(limit, -1L, (long)KB);
+                        const int16 hidden = lane + 16 * x >= (int16)(lim);
+                        s[r][x] = select(s[r][x], (float16)(-INFINITY), hidden);
+                    }
                 }
             }
 
-            float p[ROWS][KB], alpha[ROWS];
+            float alpha[ROWS];
+            #pragma unroll
             for (int r = 0; r < ROWS; r++) {
-                const int x = t * ROWS + r;
-                const float m_old = m_run[x];
-                const float m_new = fmax(m_old, hmax16(s[r]));
+                const int y = t * ROWS + r;
+                float16 mx = s[r][0];
+                #pragma unroll
+                for (int x = 1; x < KV; x++) mx = select(mx, s[r][x], s[r][x] > mx);
+                const float m_old = m_run[y];
+                const float m_new = fmax(m_old, hmax16(mx));
                 const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-                const float16 e = exp2(s[r] - m_use);
-                alpha[r] = exp2(m_old - m_use);
-                l_run[x] = l_run[x] * alpha[r] + clattn_hsum16(e);
-                m_run[x] = m_new;
+                alpha[r] = m_old == m_new ? 1.0f : exp2(m_old - m_use);
+                float16 sum = (float16)(0.0f);
+                #pragma unroll
+                for (int x = 0; x < KV; x++) {
+                    const float16 e = exp2_nonpositive(s[r][x] - m_use);
+                    sum += e;
 #if NORM_SUM
-                const float16 w = select(s[r] * LN2, (float16)(0.0f), s[r] == (float16)(-INFINITY));
-                s_run[x] += clattn_hsum16(w);
-                alpha[r] = 1.0f;
-                vstore16(w, 0, p[r]);
+                    const float16 w = select(s[r][x] * LN2, (float16)(0.0f),
+                                             s[r][x] == (float16)(-INFINITY));
+                    s_run[y] += clattn_hsum16(w);
+                    vstore16(w, x, p[r]);
 #else
-                vstore16(e, 0, p[r]);
+                    vstore16(e, x, p[r]);
+#endif
+                }
+                l_run[y] = l_run[y] * alpha[r] + sum;
+                m_run[y] = m_new;
+#if NORM_SUM
+                alpha[r] = 1.0f;
 #endif
             }
-            for (int c = 0; c < HEAD_DV / 16; c++) {
-                float16 a[ROWS];
-                for (int r = 0; r < ROWS; r++) a[r] = vload16(c, acc[t * ROWS + r]) * alpha[r];
+            /* acc += P V, VC 16-column chunks at a time (HEAD_DV is a multiple of 16 VC). */
+            for (int c = 0; c < HEAD_DV / 16; c += VC) {
+                float16 a[ROWS][VC];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
+#if DIRECT
+                for (int jj = 0; jj < valid; jj++) {
+                    float16 vv[VC];
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++)
+                        vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
+#else
                 for (int jj = 0; jj < KB; jj++) {
-                    const float16 vv = vload16(c, vb + jj * HEAD_DV);
-                    for (int r = 0; r < ROWS; r++) a[r] = fma((float16)(p[r][jj]), vv, a[r]);
+                    float16 vv[VC];
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
+#endif
+                    #pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        const float16 pv = (float16)(p[r][jj]);
+                        #pragma unroll
+                        for (int x = 0; x < VC; x++) a[r][x] = fma(pv, vv[x], a[r][x]);
+                    }
                 }
-                for (int r = 0; r < ROWS; r++) vstore16(a[r], c, acc[t * ROWS + r]);
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) acc[t * ROWS + r][c + x] = a[r][x];
             }
         }
     }
@@ -209,8 +364,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
         __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
-        store_row(acc[r], m_run[r], l_run[r], s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
-                  part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
+        store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r],
+                  part ? (idx_t)HEAD_DV : dv, o_row, lse_row, part ? part + prow * HEAD_DV : 0,
+                  part ? stats + prow * 4 : 0);
     }
 }
 #else
@@ -225,6 +381,30 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #ifndef BN
 #define BN 16
 #endif
+/* Copies rows j0 .. j0 + BN - 1 (those < end; zeros beyond, and beyond the row length
+ * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
+ * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
+inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
+                      long end, uint len, uint width, uint lid)
+{
+    const uint pieces = width / 4; /* width is a multiple of 16 */
+    for (uint t = lid; t < BN * pieces; t += BM) {
+        const uint jj = t / pieces, c = 4 * (t % pieces);
+        __global const float *src = rows + (j0 + jj) * stride + c;
+        float4 x = (float4)(0.0f);
+        if (j0 + jj < end) {
+            if (c + 4 <= len) {
+                x = vload4(0, src);
+            } else {
+                x.s0 = c < len ? src[0] : 0.0f;
+                x.s1 = c + 1 < len ? src[1] : 0.0f;
+                x.s2 = c + 2 < len ? src[2] : 0.0f;
+            }
+        }
+        vstore4(x, 0, tile + jj * width + c);
+    }
+}
+
 /* Q rows padded by one float so that work-items reading the same column hit different banks. */
 #define Q_STRIDE (HEAD_D + 1)
 
@@ -270,21 +450,16 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     for (long j0 = split_beg; j0 < group_end; j0 += BN) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
-        for (uint t = lid; t < BN * HEAD_D; t += BM) {
-            const uint jj = t / HEAD_D, c = t % HEAD_D;
-            lk[t] = j0 + jj < split_end && c < d ? k_base[(j0 + jj) * lay.s7 + c] : 0.0f;
-        }
-        for (uint t = lid; t < BN * HEAD_DV; t += BM) {
-            const uint jj = t / HEAD_DV, c = t % HEAD_DV;
-            lv[t] = j0 + jj < split_end && c < dv ? v_base[(j0 + jj) * lay.sb + c] : 0.0f;
-        }
+        load_tile(lk, k_base, lay.s7, j0, split_end, d, HEAD_D, lid);
+        load_tile(lv, v_base, lay.sb, j0, split_end, dv, HEAD_DV, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float s[BN];
         float m_blk = -INFINITY;
         for (int jj = 0; jj < BN; jj++) {
             float dot = 0.0f;
-            for (int c = 0; c < HEAD_D; c++) dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
+            for (int c = 0; c < HEAD_D; c++)
+                dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
             const long j = j0 + jj;
             if (j >= my_end) dot = -INFINITY;
             else if (mask_kind != MASK_NONE) dot += mask_value(mask, mask_kind, mask_row, j);

@@ -291,6 +291,8 @@ static void test_invalid(void) {
     CU_ASSERT_EQUAL(clattn_attention_weights(h, &bad, q, k, NULL, w), CLATTN_ERROR_INVALID_VALUE);
     bad = desc, bad.mask_kind = (clattn_mask_kind)9;
     CU_ASSERT_EQUAL(clattn_attention_weights(h, &bad, q, k, NULL, w), CLATTN_ERROR_INVALID_VALUE);
+    bad = desc, bad.scale = INFINITY;
+    CU_ASSERT_EQUAL(clattn_attention_weights(h, &bad, q, k, NULL, w), CLATTN_ERROR_INVALID_VALUE);
     bad = desc, bad.q.stride[2] = 3; /* rows of q overlap */
     CU_ASSERT_EQUAL(clattn_attention_weights(h, &bad, q, k, NULL, w), CLATTN_ERROR_INVALID_SHAPE);
     bad = desc, bad.mask_kind = CLATTN_MASK_ADDITIVE, bad.mask.stride[2] = 1;
