@@ -10,7 +10,8 @@ run with /usr/bin/python3). The references, all float32 like clattn:
           and the same layer written out with F.linear + scaled-dot-product attention.
   attend: scaled_dot_product_attention (F.scaled_dot_product_attention on PyTorch >= 2,
           F._scaled_dot_product_attention on 1.13) with an explicit mask for bottom-right
-          causal alignment and boolean/additive masks.
+          causal alignment and boolean/additive masks; --weights-out (the materialising
+          weights path) against softmax(Q K^T / sqrt(D) + mask).
 Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
 """
 import os
@@ -36,10 +37,11 @@ def sdpa(q, k, v, mask=None):
     return F._scaled_dot_product_attention(q, k, v, mask, 0.0, False, False)[0]
 
 
-def run(args, tmp):
-    out = os.path.join(tmp, "out.npy")
-    subprocess.run([CLATTN] + args + ["--out", out], check=True)
-    return np.load(out)
+def run(args, tmp, weights=False):
+    out, w = os.path.join(tmp, "out.npy"), os.path.join(tmp, "weights.npy")
+    extra = ["--weights-out", w] if weights else []
+    subprocess.run([CLATTN] + args + ["--out", out] + extra, check=True)
+    return (np.load(out), np.load(w)) if weights else np.load(out)
 
 
 def report(name, got, want):
@@ -113,16 +115,19 @@ def check_attend(tmp, rng, b, hq, hkv, m, n, d, causal, mask_kind):
         np.save(os.path.join(tmp, "mask.npy"), am)
         additive = torch.from_numpy(am)
         args += ["--mask", os.path.join(tmp, "mask.npy")]
-    got = run(args, tmp)
+    got, got_w = run(args, tmp, weights=True)
     rep = hq // hkv
     K = torch.from_numpy(k).repeat_interleave(rep, dim=1)
     V = torch.from_numpy(v).repeat_interleave(rep, dim=1)
     full = additive.masked_fill(~allowed, float("-inf"))
     with torch.no_grad():
         ref = sdpa(torch.from_numpy(q), K, V, full)
+        scores = torch.from_numpy(q) @ K.transpose(-1, -2) / d**0.5 + full
+        ref_w = torch.nan_to_num(torch.softmax(scores, dim=-1))
     ref = torch.nan_to_num(ref)  # rows with nothing allowed: clattn gives zeros
-    report(f"attend B={b} Hq={hq} Hkv={hkv} M={m} N={n} D={d} causal={causal or 'none'} mask={mask_kind}",
-           got.reshape(ref.shape), ref)
+    name = f"attend B={b} Hq={hq} Hkv={hkv} M={m} N={n} D={d} causal={causal or 'none'} mask={mask_kind}"
+    report(name, got.reshape(ref.shape), ref)
+    report(name + " [weights]", got_w.reshape(ref_w.shape), ref_w)
 
 
 def has_command(name):
