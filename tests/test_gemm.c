@@ -34,9 +34,8 @@ static bool close_to_bound(const float *got, const float *want, const float *x, 
 
 /* One case through the enqueue form, with x, W and y at offsets and with padded rows when
  * `strided`, and a bias when `with_bias`. */
-static void run_case(clattn_variant variant, size_t rows, size_t cols, size_t k, bool with_bias,
-                     bool strided) {
-    clattn_handle *h = test_handle(variant);
+static void run_case_on(clattn_handle *h, size_t rows, size_t cols, size_t k, bool with_bias,
+                        bool strided) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     const size_t ldx = strided ? k + 5 : k, ldw = strided ? k + 3 : k;
     const size_t ldy = strided ? cols + 7 : cols;
@@ -79,13 +78,18 @@ static void run_case(clattn_variant variant, size_t rows, size_t cols, size_t k,
         bool ok = close_to_bound(y + yo, want, xp, k, wp, k, rows, cols, k, ldy);
         if (!ok)
             fprintf(stderr, "    case %s rows %zu cols %zu k %zu bias %d strided %d\n",
-                    test_variant_name(variant), rows, cols, k, with_bias, strided);
+                    test_variant_name(clattn_handle_variant(h)), rows, cols, k, with_bias, strided);
         CU_ASSERT(ok);
         clReleaseEvent(done);
     }
     clReleaseMemObject(xm), clReleaseMemObject(wm), clReleaseMemObject(bm);
     clReleaseMemObject(ym);
     free(x), free(w), free(b), free(y), free(want), free(xp), free(wp);
+}
+
+static void run_case(clattn_variant variant, size_t rows, size_t cols, size_t k, bool with_bias,
+                     bool strided) {
+    run_case_on(test_handle(variant), rows, cols, k, with_bias, strided);
 }
 
 static void test_sizes(void) {
@@ -181,14 +185,28 @@ static void test_small(void) {
     }
 }
 
+/* The GPU shape on devices with small work-groups: the tile edge shrinks to fit. */
+static void test_small_groups(void) {
+    static const size_t limits[] = {64, 8, 1};
+    for (size_t l = 0; l < 3; l++) {
+        clattn_options options;
+        clattn_options_init(&options);
+        options.variant = CLATTN_VARIANT_GPU;
+        options.max_work_group_size = limits[l];
+        clattn_handle *h = NULL;
+        CU_ASSERT_EQUAL_FATAL(clattn_handle_create(&options, &h), CLATTN_SUCCESS);
+        run_case_on(h, 37, 45, 50, true, true);
+        run_case_on(h, 1, 3, 1, false, false);
+        clattn_handle_destroy(h);
+    }
+}
+
 static void add_suites(void) {
     static const test_case small[] = {{"small", test_small}, {NULL, NULL}};
     test_add_suite("gemm_small", small);
-    static const test_case cases[] = {{"sizes", test_sizes},
-                                      {"strided", test_strided},
-                                      {"blocking", test_blocking},
-                                      {"invalid", test_invalid},
-                                      {NULL, NULL}};
+    static const test_case cases[] = {
+        {"sizes", test_sizes},     {"strided", test_strided},           {"blocking", test_blocking},
+        {"invalid", test_invalid}, {"small_groups", test_small_groups}, {NULL, NULL}};
     test_add_suite("gemm", cases);
 }
 

@@ -44,8 +44,7 @@ static bool compare(const wcase *c, const float *got, const float *want, size_t 
     return test_close(got, want, count, 1e-9, rtol, "weights");
 }
 
-static void run_case(clattn_variant variant, const wcase *c) {
-    clattn_handle *h = test_handle(variant);
+static void run_case_on(clattn_handle *h, const wcase *c) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     clattn_attention_desc desc;
     clattn_attention_desc_init(&desc, c->b, c->hq, c->hkv, c->m, c->n, c->d, c->d);
@@ -104,8 +103,8 @@ static void run_case(clattn_variant variant, const wcase *c) {
             fprintf(stderr,
                     "    case %s b%zu hq%zu hkv%zu m%zu n%zu d%zu causal%d mask%d norm%d "
                     "strided%d\n",
-                    test_variant_name(variant), c->b, c->hq, c->hkv, c->m, c->n, c->d, c->causal,
-                    c->mask, c->norm, c->strided);
+                    test_variant_name(clattn_handle_variant(h)), c->b, c->hq, c->hkv, c->m, c->n,
+                    c->d, c->causal, c->mask, c->norm, c->strided);
         CU_ASSERT(ok);
     }
     if (c->masked_row && !status && c->norm != CLATTN_NORM_NONE) {
@@ -115,6 +114,10 @@ static void run_case(clattn_variant variant, const wcase *c) {
         CU_ASSERT(zeros);
     }
     free(q), free(k), free(got), free(want), free(fmask), free(bmask);
+}
+
+static void run_case(clattn_variant variant, const wcase *c) {
+    run_case_on(test_handle(variant), c);
 }
 
 static void run_cases(const wcase *cases, size_t count) {
@@ -342,6 +345,27 @@ static void test_small(void) {
     run_cases(cases, sizeof cases / sizeof cases[0]);
 }
 
+/* The GPU shape on devices with small work-groups: the tile shrinks to fit (8 x 8 for a
+ * limit of 64, down to 1 x 1). */
+static void test_small_groups(void) {
+    static const size_t limits[] = {64, 8, 1};
+    const wcase cases[] = {
+        {2, 4, 2, 33, 17, 40, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, SOFT, 1, 1, 0},
+        {1, 1, 1, 9, 70, 3, NOC, CLATTN_MASK_ADDITIVE, SOFT, 0, 0, 0},
+    };
+    for (size_t l = 0; l < 3; l++) {
+        clattn_options options;
+        clattn_options_init(&options);
+        options.variant = CLATTN_VARIANT_GPU;
+        options.max_work_group_size = limits[l];
+        clattn_handle *h = NULL;
+        CU_ASSERT_EQUAL_FATAL(clattn_handle_create(&options, &h), CLATTN_SUCCESS);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            run_case_on(h, &cases[i]);
+        clattn_handle_destroy(h);
+    }
+}
+
 static void add_suites(void) {
     static const test_case small[] = {{"small", test_small}, {NULL, NULL}};
     test_add_suite("weights_small", small);
@@ -353,6 +377,7 @@ static void add_suites(void) {
                                       {"nan", test_nan},
                                       {"events", test_events},
                                       {"invalid", test_invalid},
+                                      {"small_groups", test_small_groups},
                                       {NULL, NULL}};
     test_add_suite("weights", cases);
 }
