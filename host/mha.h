@@ -2,10 +2,8 @@
 #ifndef CLATTN_MHA_H
 #define CLATTN_MHA_H
 
+#include "attention_desc.h" /* CLATTN_MAX_HEAD_DIM: the fused attention's limit */
 #include "internal.h"
-
-/* Largest head dimension (that of the fused attention kernel). */
-#define CLATTN_MHA_MAX_HEAD_DIM 256
 
 /* Sizes implied by a validated desc, in elements. */
 typedef struct clattn_mha_plan {
@@ -18,7 +16,7 @@ typedef struct clattn_mha_plan {
 } clattn_mha_plan;
 
 /* Validates the sizes of desc (not NULL, all > 0, d_out a multiple of heads, head dim at
- * most CLATTN_MHA_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
+ * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan);
 
 #endif

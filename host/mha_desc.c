@@ -14,10 +14,10 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_pla
                             desc->heads);
     clattn_mha_plan p;
     p.head_dim = desc->d_out / desc->heads;
-    if (p.head_dim > CLATTN_MHA_MAX_HEAD_DIM)
+    if (p.head_dim > CLATTN_MAX_HEAD_DIM)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "mha: head dimension d_out / heads = %zu exceeds %d", p.head_dim,
-                            CLATTN_MHA_MAX_HEAD_DIM);
+                            CLATTN_MAX_HEAD_DIM);
     size_t three;
     if (!clattn__mul_size(desc->batch, desc->tokens, &p.rows) ||
         !clattn__mul_size(p.rows, desc->d_in, &p.x_count) ||
