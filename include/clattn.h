@@ -326,6 +326,12 @@ CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_at
 
 /* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
  * debugging: W = norm(scale * Q K^T + mask). */
+/* Weights path details: the same masking, SUM and NaN rules as the fused attention (a
+ * masked key gets weight 0, a row with no attended key is all zeros, a NaN among a row's
+ * attended scores makes the whole row NaN). Also accepts norm NONE, which returns the
+ * scaled, masked scores (-inf where masked). v, o, lse, dv and kv_splits are ignored and d
+ * has no upper limit. M x N floats per head are written: for small problems. Statuses as
+ * for clattn_enqueue_attention; the weights buffer must hold B * Hq * M * N floats. */
 CLATTN_API clattn_status clattn_enqueue_attention_weights(
     clattn_handle *handle, cl_command_queue queue, const clattn_attention_desc *desc, cl_mem q,
     cl_mem k, cl_mem mask, cl_mem weights, cl_uint num_events_in_wait_list,
@@ -354,6 +360,22 @@ typedef struct clattn_mha_weights {
 CLATTN_API clattn_status clattn_mha_forward(clattn_handle *handle, const clattn_mha_desc *desc,
                                             const clattn_mha_weights *weights, const float *x,
                                             float *out);
+
+/* Enqueue form of clattn_mha_forward on device buffers, all packed and at offset 0: x
+ * [B, T, d_in], out [B, T, d_out], the weights as in clattn_mha_weights. The projections
+ * and attention read and write temporary device buffers that the call allocates (released
+ * once the operation's commands have finished); out must not be one of the inputs. */
+typedef struct clattn_mha_buffers {
+    cl_mem wq, wk, wv, wo; /* required */
+    cl_mem bq, bk, bv, bo; /* each may be NULL */
+} clattn_mha_buffers;
+
+CLATTN_API clattn_status clattn_enqueue_mha_forward(clattn_handle *handle, cl_command_queue queue,
+                                                    const clattn_mha_desc *desc,
+                                                    const clattn_mha_buffers *weights, cl_mem x,
+                                                    cl_mem out, cl_uint num_events_in_wait_list,
+                                                    const cl_event *event_wait_list,
+                                                    cl_event *done);
 
 /* CPU reference of the attention operations. */
 CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
@@ -397,6 +419,28 @@ CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op
  * released (after the work using it). */
 CLATTN_API clattn_status clattn_handle_set_scratch(clattn_handle *handle, cl_mem buffer,
                                                    size_t bytes);
+
+/* ---------------------------------------------------------------------------------------
+ * Linear layer on our own tiled GEMM: y = x W^T + bias (the layout of a trained linear
+ * layer's weight). x [rows, k] with row stride ldx >= k, W [cols, k] with row stride
+ * ldw >= k, bias [cols] or NULL, y [rows, cols] with row stride ldy >= cols; every matrix
+ * at its own element offset. y must not overlap x, W or bias.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_enqueue_linear(clattn_handle *handle, cl_command_queue queue,
+                                               size_t rows, size_t cols, size_t k, cl_mem x,
+                                               size_t x_offset, size_t ldx, cl_mem w,
+                                               size_t w_offset, size_t ldw, cl_mem bias,
+                                               size_t bias_offset, cl_mem y, size_t y_offset,
+                                               size_t ldy, cl_uint num_events_in_wait_list,
+                                               const cl_event *event_wait_list, cl_event *done);
+
+/* Blocking form on packed host arrays (bias may be NULL). */
+CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_t cols, size_t k,
+                                       const float *x, const float *w, const float *bias, float *y);
+
+/* CPU reference (double accumulation), packed arrays. */
+CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
+                                           const float *w, const float *bias, float *y);
 
 #ifdef __cplusplus
 }
