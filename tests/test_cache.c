@@ -16,7 +16,7 @@
 
 #define N        5003 /* normalize's multi-kernel path too */
 #define D        24
-#define PROGRAMS 3 /* scores.cl, normalize.cl, context.cl */
+#define PROGRAMS 5 /* what clattn_handle_prepare builds: scores, normalize, context, weights, gemm */
 
 /* The file header as program_cache.c writes it. */
 typedef struct header {
