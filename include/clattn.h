@@ -345,6 +345,38 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights,
                                                 const float *x, float *out);
 
+
+/* ---------------------------------------------------------------------------------------
+ * Fast CPU backend: the same operations on host arrays, multi-threaded (POSIX threads) and
+ * vectorised, float accumulation. Not the oracle (that is clattn_ref_*): results agree with
+ * it within float rounding. No OpenCL. Safe to call from several threads at once.
+ * ------------------------------------------------------------------------------------- */
+
+/* Threads the CPU backend uses per call: 0 (the default) means every online core, or the
+ * CLATTN_CPU_THREADS environment variable when set. Process-wide. */
+CLATTN_API void clattn_cpu_set_threads(unsigned threads);
+/* The thread count calls will use now (>= 1). */
+CLATTN_API unsigned clattn_cpu_threads(void);
+
+CLATTN_API clattn_status clattn_cpu_scores(size_t n, size_t d, float scale, const float *x,
+                                           const float *q, float *scores);
+/* weights may equal scores (in place), but must not partly overlap it. */
+CLATTN_API clattn_status clattn_cpu_normalize(clattn_norm norm, size_t n, const float *scores,
+                                              float *weights);
+CLATTN_API clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights,
+                                            const float *v, float *context);
+/* As clattn_query_attention: v may be NULL for v = x; outputs may be NULL when not wanted. */
+CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x,
+                                                    const float *q, const float *v, float scale,
+                                                    clattn_norm norm, float *scores,
+                                                    float *weights, float *context);
+/* As clattn_ref_attention (same desc semantics: causal both alignments, masks, GQA, strides,
+ * LSE, SOFTMAX or SUM). desc->kv_splits: 0 splits the keys when there are fewer query row
+ * blocks than threads (decoding), 1 never, k > 1 into k chunks. */
+CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
+                                              const float *k, const float *v, const void *mask,
+                                              float *o, float *lse);
+
 #ifdef __cplusplus
 }
 #endif
