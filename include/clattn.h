@@ -377,6 +377,17 @@ CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
 
+
+/* ---------------------------------------------------------------------------------------
+ * Device probes: what the handle's device can do, for roofline figures. A short measurement
+ * (a streaming-read kernel for global-memory bandwidth; 8 independent float16 FMA chains
+ * per work-item for peak float throughput), timed with profiling events on a queue of its
+ * own, run once per device and cached for the process (later calls return at once). Either
+ * output may be NULL. Typically 0.1-1 s the first time.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_probe_device(clattn_handle *handle, double *bandwidth_gbps,
+                                             double *peak_gflops);
+
 #ifdef __cplusplus
 }
 #endif
