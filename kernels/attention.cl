@@ -1,0 +1,321 @@
+/* Fused attention: O = norm(scale * Q K^T + mask) V, never storing the M x N matrix.
+ *
+ * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16), NORM_SUM (0:
+ * softmax, 1: the seed's sum normalisation), and per variant the tile sizes (CPU: ROWS,
+ * TILES; GPU: BM, BN).
+ *
+ * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
+ * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
+ * m starts at -inf; while it is -inf, 0 stands in for it (exp2(-inf - 0) = 0), so a fully
+ * masked row ends with l = 0 and is written as zeros instead of 0 / 0.
+ *
+ * Layouts arrive as two vectors of element offsets and strides (see host/attention.c):
+ *   lay  = {q off, b, h, row | k off, b, h, row | v off, b, h, row | o off, b, h, row}
+ *   lay2 = {mask off, b, h, row | lse off, b, h, row}
+ * With split-KV (nsplit > 1) each split writes unnormalised partials into `part` (rows of
+ * HEAD_DV values) and `stats` (m, l, sum per row), merged by attention_split.cl.
+ */
+#define LOG2E 1.44269504088896341f
+#define LN2 0.693147180559945309f
+
+#define MASK_NONE 0
+#define MASK_ADDITIVE 1
+#define MASK_BOOLEAN 2
+
+#ifndef NORM_SUM
+#define NORM_SUM 0
+#endif
+
+/* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
+inline long visible_end(long i, long n, int causal, long diag)
+{
+    if (!causal) return n;
+    return clamp(i + diag + 1, 0L, n);
+}
+
+/* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
+inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j)
+{
+    if (kind == MASK_ADDITIVE) return ((__global const float *)mask)[base + j] * LOG2E;
+    return mask[base + j] ? 0.0f : -INFINITY;
+}
+
+/* Writes one row's result: the final O and LSE row, or (split-KV) its partials. */
+inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
+                      __global float *o_row, __global float *lse_row, __global float *part_row,
+                      __global float *stats_row)
+{
+    if (part_row) {
+        for (idx_t c = 0; c < dv; c++) part_row[c] = acc[c];
+        stats_row[0] = m;
+        stats_row[1] = l;
+        stats_row[2] = sum;
+        return;
+    }
+    const bool empty = l == 0.0f; /* every key masked */
+    const float denom = NORM_SUM ? sum : l;
+    for (idx_t c = 0; c < dv; c++) o_row[c] = empty ? 0.0f : acc[c] / denom;
+    if (lse_row) *lse_row = empty ? -INFINITY : (m + log2(l)) * LN2;
+}
+
+#if CLATTN_CPU
+/* ---------------------------------------------------------------------------------------
+ * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of 16 keys is
+ * one contiguous [HEAD_D][16] slab of K (keys on the lanes of a float16) and [16][HEAD_DV]
+ * of V. One work-item per work-group owns TILES register tiles of ROWS query rows; it walks
+ * the key blocks once and applies each block to all its tiles while the block is in cache.
+ * No barriers: PoCL keeps the float16 accumulators in registers.
+ * ------------------------------------------------------------------------------------- */
+#ifndef ROWS
+#define ROWS 8
+#endif
+#ifndef TILES
+#define TILES 2
+#endif
+#define KB 16
+#define GROUP_ROWS (ROWS * TILES)
+
+/* One work-item per (padded key j, batch * kv head): K row j -> its block's column, V row j
+ * -> a padded row. Padding (d >= D, j >= N) is zero. */
+__kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
+                                __global const float *k, __global const float *v,
+                                __global float *kp, __global float *vp)
+{
+    const idx_t j = get_global_id(0);
+    const uint bh = get_global_id(1);
+    if (j >= npad) return;
+    const uint b = bh / kv_heads, hk = bh % kv_heads;
+    const bool real = j < n;
+    __global const float *kr = k + lay.s4 + b * lay.s5 + hk * lay.s6 + (real ? j * lay.s7 : 0);
+    __global const float *vr = v + lay.s8 + b * lay.s9 + hk * lay.sa + (real ? j * lay.sb : 0);
+    __global float *kd = kp + ((idx_t)bh * npad + (j & ~(idx_t)(KB - 1))) * HEAD_D + (j & (KB - 1));
+    __global float *vd = vp + ((idx_t)bh * npad + j) * HEAD_DV;
+    for (uint c = 0; c < HEAD_D; c++) kd[c * KB] = real && c < d ? kr[c] : 0.0f;
+    for (uint c = 0; c < HEAD_DV; c++) vd[c] = real && c < dv ? vr[c] : 0.0f;
+}
+
+inline float hmax16(float16 v)
+{
+    float8 a = fmax(v.lo, v.hi);
+    float4 b = fmax(a.lo, a.hi);
+    float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
+attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2,
+              int causal, long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay,
+              ulong8 lay2, __global const float *q, __global const float *kp,
+              __global const float *vp, __global const uchar *mask, __global float *o,
+              __global float *lse, __global float *part, __global float *stats)
+{
+    const idx_t groups = get_global_size(0);
+    const uint bh = get_global_id(1), split = get_global_id(2);
+    /* Causal: the heaviest row groups (the last rows) first, for load balance. */
+    const idx_t rg = causal ? groups - 1 - get_global_id(0) : get_global_id(0);
+    const idx_t row0 = rg * GROUP_ROWS;
+    const uint b = bh / q_heads, h = bh % q_heads;
+    const idx_t kvbh = (idx_t)b * (q_heads / group) + h / group;
+    const idx_t rows = min((idx_t)GROUP_ROWS, M - row0);
+
+    const long split_beg = (long)split * chunk;
+    const long split_end = min((long)N, split_beg + (long)chunk);
+    const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
+
+    float qt[GROUP_ROWS][HEAD_D];
+    float acc[GROUP_ROWS][HEAD_DV];
+    float m_run[GROUP_ROWS], l_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
+    for (int r = 0; r < GROUP_ROWS; r++) {
+        const idx_t i = row0 + min((idx_t)r, rows - 1);
+        for (uint c = 0; c < HEAD_D; c++) qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
+        for (uint c = 0; c < HEAD_DV; c++) acc[r][c] = 0.0f;
+        m_run[r] = -INFINITY;
+        l_run[r] = 0.0f;
+        s_run[r] = 0.0f;
+    }
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const idx_t mask_base = lay2.s0 + b * lay2.s1 + h * lay2.s2;
+
+    for (long j0 = split_beg; j0 < group_end; j0 += KB) {
+        __global const float *kb = kp + (kvbh * npad + j0) * HEAD_D;
+        __global const float *vb = vp + (kvbh * npad + j0) * HEAD_DV;
+        for (int t = 0; t < TILES; t++) {
+            const idx_t t0 = row0 + t * ROWS;
+            if (t0 >= M) break;
+            const idx_t t_rows = min((idx_t)ROWS, M - t0);
+            /* The tile's first row sees the fewest keys, its last row the most. */
+            if (j0 >= min(split_end, visible_end(t0 + t_rows - 1, N, causal, diag))) continue;
+            const bool need_mask = mask_kind != MASK_NONE ||
+                                   j0 + KB > min(split_end, visible_end(t0, N, causal, diag));
+
+            float16 s[ROWS];
+            for (int r = 0; r < ROWS; r++) s[r] = (float16)(0.0f);
+            for (int c = 0; c < HEAD_D; c++) {
+                const float16 kv = vload16(c, kb);
+                for (int r = 0; r < ROWS; r++) s[r] = fma((float16)(qt[t * ROWS + r][c]), kv, s[r]);
+            }
+            if (need_mask) {
+                for (int r = 0; r < ROWS; r++) {
+                    const idx_t i = t0 + min((idx_t)r, t_rows - 1);
+                    if (mask_kind != MASK_NONE) {
+                        const idx_t base = mask_base + i * lay2.s3;
+                        float16 mv;
+                        float *mp = (float *)&mv;
+                        for (int x = 0; x < KB; x++)
+                            mp[x] = j0 + x < (long)N ? mask_value(mask, mask_kind, base, j0 + x)
+                                                     : 0.0f;
+                        s[r] += mv;
+                    }
+                    const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
+                    s[r] = select(s[r], (float16)(-INFINITY), lane >= (int16)((int)clamp(limit, -1L, 16L)));
+                }
+            }
+
+            float p[ROWS][KB], alpha[ROWS];
+            for (int r = 0; r < ROWS; r++) {
+                const int x = t * ROWS + r;
+                const float m_old = m_run[x];
+                const float m_new = fmax(m_old, hmax16(s[r]));
+                const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+                const float16 e = exp2(s[r] - m_use);
+                alpha[r] = exp2(m_old - m_use);
+                l_run[x] = l_run[x] * alpha[r] + clattn_hsum16(e);
+                m_run[x] = m_new;
+#if NORM_SUM
+                const float16 w = select(s[r] * LN2, (float16)(0.0f), s[r] == (float16)(-INFINITY));
+                s_run[x] += clattn_hsum16(w);
+                alpha[r] = 1.0f;
+                vstore16(w, 0, p[r]);
+#else
+                vstore16(e, 0, p[r]);
+#endif
+            }
+            for (int c = 0; c < HEAD_DV / 16; c++) {
+                float16 a[ROWS];
+                for (int r = 0; r < ROWS; r++) a[r] = vload16(c, acc[t * ROWS + r]) * alpha[r];
+                for (int jj = 0; jj < KB; jj++) {
+                    const float16 vv = vload16(c, vb + jj * HEAD_DV);
+                    for (int r = 0; r < ROWS; r++) a[r] = fma((float16)(p[r][jj]), vv, a[r]);
+                }
+                for (int r = 0; r < ROWS; r++) vstore16(a[r], c, acc[t * ROWS + r]);
+            }
+        }
+    }
+
+    const idx_t bhm = (idx_t)bh * M;
+    for (int r = 0; r < rows; r++) {
+        const idx_t i = row0 + r;
+        __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
+        __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
+        const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
+        store_row(acc[r], m_run[r], l_run[r], s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
+                  part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
+    }
+}
+#else
+/* ---------------------------------------------------------------------------------------
+ * GPU shape. A work-group of BM work-items owns BM query rows (one each); the Q tile and a
+ * BN-key tile of K and V sit in local memory, loaded cooperatively between barriers, and
+ * every work-item reads the shared K/V rows (a broadcast) for its own row.
+ * ------------------------------------------------------------------------------------- */
+#ifndef BM
+#define BM 64
+#endif
+#ifndef BN
+#define BN 16
+#endif
+/* Q rows padded by one float so that work-items reading the same column hit different banks. */
+#define Q_STRIDE (HEAD_D + 1)
+
+__kernel __attribute__((reqd_work_group_size(BM, 1, 1))) void
+attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2,
+              int causal, long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay,
+              ulong8 lay2, __global const float *q, __global const float *k,
+              __global const float *v, __global const uchar *mask, __global float *o,
+              __global float *lse, __global float *part, __global float *stats)
+{
+    __local float lq[BM * Q_STRIDE];
+    __local float lk[BN * HEAD_D];
+    __local float lv[BN * HEAD_DV];
+    (void)npad;
+
+    const uint lid = get_local_id(0);
+    const idx_t groups = get_num_groups(0);
+    const uint bh = get_group_id(1), split = get_group_id(2);
+    const idx_t rg = causal ? groups - 1 - get_group_id(0) : get_group_id(0);
+    const idx_t row0 = rg * BM;
+    const uint b = bh / q_heads, h = bh % q_heads;
+    const uint hk = h / group;
+    const idx_t rows = min((idx_t)BM, M - row0);
+    const idx_t i = row0 + min((idx_t)lid, rows - 1);
+
+    const long split_beg = (long)split * chunk;
+    const long split_end = min((long)N, split_beg + (long)chunk);
+    const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
+    const long my_end = min(split_end, visible_end(i, N, causal, diag));
+
+    __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
+    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
+    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    for (uint t = lid; t < BM * HEAD_D; t += BM) {
+        const uint r = t / HEAD_D, c = t % HEAD_D;
+        lq[r * Q_STRIDE + c] = r < rows && c < d ? q_base[(row0 + r) * lay.s3 + c] * scale2 : 0.0f;
+    }
+    const idx_t mask_row = lay2.s0 + b * lay2.s1 + h * lay2.s2 + i * lay2.s3;
+
+    float acc[HEAD_DV];
+    for (int c = 0; c < HEAD_DV; c++) acc[c] = 0.0f;
+    float m_run = -INFINITY, l_run = 0.0f, s_run = 0.0f;
+
+    for (long j0 = split_beg; j0 < group_end; j0 += BN) {
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
+        for (uint t = lid; t < BN * HEAD_D; t += BM) {
+            const uint jj = t / HEAD_D, c = t % HEAD_D;
+            lk[t] = j0 + jj < split_end && c < d ? k_base[(j0 + jj) * lay.s7 + c] : 0.0f;
+        }
+        for (uint t = lid; t < BN * HEAD_DV; t += BM) {
+            const uint jj = t / HEAD_DV, c = t % HEAD_DV;
+            lv[t] = j0 + jj < split_end && c < dv ? v_base[(j0 + jj) * lay.sb + c] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        float s[BN];
+        float m_blk = -INFINITY;
+        for (int jj = 0; jj < BN; jj++) {
+            float dot = 0.0f;
+            for (int c = 0; c < HEAD_D; c++) dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
+            const long j = j0 + jj;
+            if (j >= my_end) dot = -INFINITY;
+            else if (mask_kind != MASK_NONE) dot += mask_value(mask, mask_kind, mask_row, j);
+            s[jj] = dot;
+            m_blk = fmax(m_blk, dot);
+        }
+        const float m_new = fmax(m_run, m_blk);
+        const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+        const float alpha = NORM_SUM ? 1.0f : exp2(m_run - m_use);
+        l_run *= exp2(m_run - m_use);
+        m_run = m_new;
+        for (int c = 0; c < HEAD_DV; c++) acc[c] *= alpha;
+        for (int jj = 0; jj < BN; jj++) {
+            const float e = exp2(s[jj] - m_use);
+            l_run += e;
+#if NORM_SUM
+            const float w = s[jj] == -INFINITY ? 0.0f : s[jj] * LN2;
+            s_run += w;
+#else
+            const float w = e;
+#endif
+            for (int c = 0; c < HEAD_DV; c++) acc[c] = fma(w, lv[jj * HEAD_DV + c], acc[c]);
+        }
+    }
+
+    if ((idx_t)lid < rows) {
+        __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
+        __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
+        const idx_t prow = ((idx_t)split * get_num_groups(1) + bh) * M + i;
+        store_row(acc, m_run, l_run, s_run, part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
+                  part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
+    }
+}
+#endif
