@@ -9,6 +9,7 @@
  * P V with 4 x 32 register tiles over the value columns. Causal blocks past the diagonal
  * are skipped, and heavy row blocks are handed out first. Few query rows and long N (decoding)
  * split the keys into chunks merged at the end. */
+#include "attention_desc.h"
 #include "cpu_internal.h"
 
 #include <math.h>
@@ -335,38 +336,23 @@ static clattn_status merge_splits(attn_job *job) {
     return CLATTN_SUCCESS;
 }
 
+/* The same rules as the device and reference paths (host/attention_desc.c). */
 static clattn_status validate(const clattn_attention_desc *d, const float *q, const float *k,
-                              const float *v, const void *mask, const float *o) {
-    if (!d || !q || !k || !v || !o) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "NULL pointer");
-    if (!d->batch || !d->q_heads || !d->kv_heads || !d->m || !d->n || !d->d || !d->dv)
-        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "attention: every size must be > 0");
-    if (d->q_heads % d->kv_heads)
-        return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
-                            "attention: q_heads (%zu) is not a multiple of kv_heads (%zu)",
-                            d->q_heads, d->kv_heads);
-    if (d->norm != CLATTN_NORM_SOFTMAX && d->norm != CLATTN_NORM_SUM)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: norm must be SOFTMAX or SUM");
-    if (d->causal != CLATTN_CAUSAL_NONE && d->causal != CLATTN_CAUSAL_TOP_LEFT &&
-        d->causal != CLATTN_CAUSAL_BOTTOM_RIGHT)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown causal mode %d",
-                            (int)d->causal);
-    if (d->mask_kind != CLATTN_MASK_NONE && d->mask_kind != CLATTN_MASK_ADDITIVE &&
-        d->mask_kind != CLATTN_MASK_BOOLEAN)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown mask kind %d",
-                            (int)d->mask_kind);
+                              const float *v, const void *mask, const float *o, const float *lse) {
+    clattn_status status = clattn__attention_check(d, lse != NULL, NULL);
+    if (status) return status;
+    if (!q || !k || !v || !o)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
     if (d->mask_kind != CLATTN_MASK_NONE && !mask)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: the mask is NULL");
-    if (d->q.stride[2] < d->d || d->k.stride[2] < d->d || d->v.stride[2] < d->dv ||
-        d->o.stride[2] < d->dv || (d->mask_kind && d->mask.stride[2] < d->n))
-        return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
-                            "attention: a row stride is smaller than its row");
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "attention: mask_kind is set but mask is NULL");
     return CLATTN_SUCCESS;
 }
 
 clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
-    clattn_status status = validate(desc, q, k, v, mask, o);
+    clattn_status status = validate(desc, q, k, v, mask, o, lse);
     if (status) return status;
     const clattn_attention_desc *d = desc;
     attn_job job = {.desc = d, .q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};

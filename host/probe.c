@@ -2,9 +2,9 @@
  * the handle's device, cached per device for the process. */
 #include "internal.h"
 
-#define MAX_CACHED 32
-#define READ_BYTES (256u << 20) /* streamed per read launch: well beyond any cache */
-#define MIN_SECONDS 0.02        /* each measurement runs at least this long in total */
+#define MAX_CACHED  32
+#define READ_BYTES  (256u << 20) /* streamed per read launch: well beyond any cache */
+#define MIN_SECONDS 0.02         /* each measurement runs at least this long in total */
 
 typedef struct probe_result {
     cl_device_id device;
@@ -17,16 +17,17 @@ static size_t cached;
 
 /* Runs the kernel once and returns its device time from the profiling event. */
 static clattn_status run_timed(cl_command_queue queue, cl_kernel kernel, size_t global,
-                               size_t local, double *seconds)
-{
+                               size_t local, double *seconds) {
     cl_event event = NULL;
     cl_int err = clEnqueueNDRangeKernel(queue, kernel, 1, NULL, &global, &local, 0, NULL, &event);
     if (err) return clattn__cl(err, "clEnqueueNDRangeKernel (probe)");
     cl_ulong start = 0, end = 0;
     err = clWaitForEvents(1, &event);
     if (!err)
-        err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
-    if (!err) err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+        err =
+            clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+    if (!err)
+        err = clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
     clReleaseEvent(event);
     if (err) return clattn__cl(err, "clGetEventProfilingInfo (probe)");
     *seconds = (double)(end - start) * 1e-9;
@@ -35,8 +36,7 @@ static clattn_status run_timed(cl_command_queue queue, cl_kernel kernel, size_t 
 
 /* The best of at least 3 runs (after a warm-up), repeated until MIN_SECONDS have passed. */
 static clattn_status best_time(cl_command_queue queue, cl_kernel kernel, size_t global,
-                               size_t local, double *best)
-{
+                               size_t local, double *best) {
     double t = 0, total = 0;
     clattn_status status = run_timed(queue, kernel, global, local, &t); /* warm-up */
     *best = 1e30;
@@ -48,8 +48,7 @@ static clattn_status best_time(cl_command_queue queue, cl_kernel kernel, size_t 
     return status;
 }
 
-static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, double *gbps)
-{
+static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, double *gbps) {
     cl_ulong bytes = READ_BYTES;
     if (bytes > h->max_alloc_size / 2) bytes = h->max_alloc_size / 2;
     bytes -= bytes % 64;
@@ -67,7 +66,8 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
     cl_mem a = NULL, out = NULL;
     if (!status) {
         a = clCreateBuffer(h->context, CL_MEM_READ_ONLY, bytes, NULL, &err);
-        if (!err) out = clCreateBuffer(h->context, CL_MEM_WRITE_ONLY, items * sizeof(float), NULL, &err);
+        if (!err)
+            out = clCreateBuffer(h->context, CL_MEM_WRITE_ONLY, items * sizeof(float), NULL, &err);
         /* Fill it: untouched pages may read as a shared zero page on CPU devices. */
         const float one = 1.0f;
         if (!err) err = clEnqueueFillBuffer(queue, a, &one, sizeof one, 0, bytes, 0, NULL, NULL);
@@ -89,8 +89,7 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
     return status;
 }
 
-static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double *gflops)
-{
+static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double *gflops) {
     const bool cpu = h->variant == CLATTN_VARIANT_CPU;
     cl_kernel kernel = NULL;
     clattn_status status = clattn__get_kernel(h, "probe.cl", NULL, "probe_fma", &kernel);
@@ -107,10 +106,11 @@ static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double 
     cl_uint iterations = 64;
     const cl_float b = 0.999f;
     double t = 0, best = 0;
-    if (!status) status = clattn__set_args(kernel, (clattn_arg[]){{sizeof iterations, &iterations},
-                                                                  {sizeof b, &b},
-                                                                  {sizeof out, &out}},
-                                           3);
+    if (!status)
+        status = clattn__set_args(
+            kernel,
+            (clattn_arg[]){{sizeof iterations, &iterations}, {sizeof b, &b}, {sizeof out, &out}},
+            3);
     /* Grow the loop until one launch takes ~10 ms: launch overhead then does not count. */
     while (!status && (status = run_timed(queue, kernel, items, local, &t)) == CLATTN_SUCCESS &&
            t < 0.01 && iterations < (1u << 24)) {
@@ -124,8 +124,7 @@ static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double 
     return status;
 }
 
-clattn_status clattn_probe_device(clattn_handle *h, double *bandwidth_gbps, double *peak_gflops)
-{
+clattn_status clattn_probe_device(clattn_handle *h, double *bandwidth_gbps, double *peak_gflops) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     /* The lock also keeps two threads from probing the same device at once (they would
      * measure each other). */
