@@ -50,6 +50,15 @@ static long long causal_limit(const clattn_attention_desc *d, size_t i) {
     return (long long)d->n;
 }
 
+static inline float lane_sum(const float *a) {
+    float b[8], c[4];
+    for (int i = 0; i < 8; i++)
+        b[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++)
+        c[i] = b[i] + b[i + 4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
 /* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows (a multiple of TR) and KEYS keys.
  * acc is a TR x TC register tile: -fopt-info-vec reports the jj loops vectorised, and the
  * x86-64-v4 clone keeps acc in 8 zmm registers (checked with objdump -d). */
@@ -104,13 +113,33 @@ CLATTN_CPU_HOT static void pv_block(const float *p, const float *v, size_t v_str
     }
 }
 
-static inline float lane_sum(const float *a) {
-    float b[8], c[4];
-    for (int i = 0; i < 8; i++)
-        b[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++)
-        c[i] = b[i] + b[i + 4];
-    return (c[0] + c[2]) + (c[1] + c[3]);
+/* Few rows (decoding, a short last block): dot products with the contiguous K rows, 16 lanes
+ * each, instead of repacking K for a register tile that would be mostly padding. */
+CLATTN_CPU_HOT static void score_rows_direct(const float *qs, const float *k, size_t k_stride,
+                                             size_t d, size_t rows, size_t kb, float *s) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < kb; j++) {
+            const float *q = qs + r * d, *kr = k + j * k_stride;
+            float lane[16] = {0}, tail = 0.0f;
+            size_t c = 0;
+            for (; c + 16 <= d; c += 16)
+                for (int l = 0; l < 16; l++)
+                    lane[l] += q[c + l] * kr[c + l];
+            for (; c < d; c++)
+                tail += q[c] * kr[c];
+            s[r * KEYS + j] = lane_sum(lane) + tail;
+        }
+}
+
+CLATTN_CPU_HOT static void pv_rows_direct(const float *p, const float *v, size_t v_stride,
+                                          size_t kb, size_t dv, size_t rows, float *acc) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < kb; j++) {
+            const float pj = p[r * KEYS + j], *vr = v + j * v_stride;
+            float *out = acc + r * dv;
+            for (size_t c = 0; c < dv; c++)
+                out[c] += pj * vr[c];
+        }
 }
 
 /* Online softmax step for one row's block of scores s[0..KEYS) (masked entries -inf):
@@ -220,6 +249,7 @@ static void attention_task(void *ctx, size_t task) {
     const size_t rows_padded = (rows + TR - 1) / TR * TR;
     const size_t dd = d->d, dv = d->dv;
     const bool sum_norm = d->norm == CLATTN_NORM_SUM;
+    const bool direct = rows < TR;
 
     float *mem = malloc((ROWS * dd + dd * KEYS + ROWS * KEYS + ROWS * dv) * sizeof(float) +
                         ROWS * sizeof(row_state));
@@ -255,10 +285,15 @@ static void attention_task(void *ctx, size_t task) {
     const size_t mo = d->mask.offset + b * d->mask.stride[0] + h * d->mask.stride[1];
     for (size_t j0 = key_begin; j0 < key_end; j0 += KEYS) {
         const size_t kb = key_end - j0 < KEYS ? key_end - j0 : KEYS;
-        for (size_t c = 0; c < dd; c++) /* Kt[c][j], zero-padded to KEYS keys */
-            for (size_t j = 0; j < KEYS; j++)
-                tb.kt[c * KEYS + j] = j < kb ? kb_base[(j0 + j) * d->k.stride[2] + c] : 0.0f;
-        score_block(tb.qs, tb.kt, dd, rows_padded, tb.s);
+        if (direct) {
+            score_rows_direct(tb.qs, kb_base + j0 * d->k.stride[2], d->k.stride[2], dd, rows, kb,
+                              tb.s);
+        } else {
+            for (size_t c = 0; c < dd; c++) /* Kt[c][j], zero-padded to KEYS keys */
+                for (size_t j = 0; j < KEYS; j++)
+                    tb.kt[c * KEYS + j] = j < kb ? kb_base[(j0 + j) * d->k.stride[2] + c] : 0.0f;
+            score_block(tb.qs, tb.kt, dd, rows_padded, tb.s);
+        }
         for (size_t r = 0; r < rows; r++) {
             float *s = tb.s + r * KEYS;
             const size_t i = r0 + r;
@@ -281,9 +316,14 @@ static void attention_task(void *ctx, size_t task) {
                 for (size_t c = 0; c < dv; c++)
                     tb.acc[r * dv + c] *= alpha;
         }
-        for (size_t r = rows; r < rows_padded; r++)
-            memset(tb.s + r * KEYS, 0, KEYS * sizeof(float));
-        pv_block(tb.s, vb_base + j0 * d->v.stride[2], d->v.stride[2], kb, dv, rows_padded, tb.acc);
+        const float *vb = vb_base + j0 * d->v.stride[2];
+        if (direct) {
+            pv_rows_direct(tb.s, vb, d->v.stride[2], kb, dv, rows, tb.acc);
+        } else {
+            for (size_t r = rows; r < rows_padded; r++)
+                memset(tb.s + r * KEYS, 0, KEYS * sizeof(float));
+            pv_block(tb.s, vb, d->v.stride[2], kb, dv, rows_padded, tb.acc);
+        }
     }
 
     if (splits == 1) {
