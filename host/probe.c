@@ -53,7 +53,8 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
     if (bytes > h->max_alloc_size / 2) bytes = h->max_alloc_size / 2;
     bytes -= bytes % 64;
     const cl_ulong n16 = bytes / 64;
-    const bool cpu = h->variant == CLATTN_VARIANT_CPU;
+    const bool cpu =
+        (h->device_type & CL_DEVICE_TYPE_CPU) != 0; /* by device: results are cached per device */
     cl_kernel kernel = NULL;
     clattn_status status = clattn__get_kernel(h, "probe.cl", NULL, "probe_read", &kernel);
     if (status) return status;
@@ -90,7 +91,8 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
 }
 
 static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double *gflops) {
-    const bool cpu = h->variant == CLATTN_VARIANT_CPU;
+    const bool cpu =
+        (h->device_type & CL_DEVICE_TYPE_CPU) != 0; /* by device: results are cached per device */
     cl_kernel kernel = NULL;
     clattn_status status = clattn__get_kernel(h, "probe.cl", NULL, "probe_fma", &kernel);
     if (status) return status;
