@@ -28,9 +28,9 @@ void bench_print_table(const bench_results *r) {
             size_t len = strlen(shape);
             snprintf(shape + len, sizeof shape - len, " (%d launches)", x->launches);
         }
-        cell(med, sizeof med, "%.4f", x->median_ms);
-        cell(mn, sizeof mn, "%.4f", x->min_ms);
-        cell(dev, sizeof dev, "%.4f", x->device_ms);
+        cell(med, sizeof med, "%.4g", x->median_ms);
+        cell(mn, sizeof mn, "%.4g", x->min_ms);
+        cell(dev, sizeof dev, "%.4g", x->device_ms);
         cell(gf, sizeof gf, "%.1f", x->gflops);
         cell(gb, sizeof gb, "%.2f", x->gbps);
         cell(pk, sizeof pk, "%.0f%%", x->peak_fraction * 100);

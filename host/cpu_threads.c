@@ -12,16 +12,23 @@ void clattn_cpu_set_threads(unsigned threads) {
     atomic_store(&thread_setting, threads);
 }
 
+/* The environment and the core count, read once: sysconf reads /sys on every call (~5 us,
+ * the whole cost of a tiny problem). */
+static unsigned default_threads;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void find_default_threads(void) {
+    const char *env = getenv("CLATTN_CPU_THREADS");
+    long v = env ? strtol(env, NULL, 10) : 0;
+    if (v <= 0 || v > 1024) v = sysconf(_SC_NPROCESSORS_ONLN);
+    default_threads = v > 0 ? (unsigned)v : 1u;
+}
+
 unsigned clattn_cpu_threads(void) {
     unsigned n = atomic_load(&thread_setting);
     if (n) return n;
-    const char *env = getenv("CLATTN_CPU_THREADS");
-    if (env) {
-        long v = strtol(env, NULL, 10);
-        if (v > 0 && v <= 1024) return (unsigned)v;
-    }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores > 0 ? (unsigned)cores : 1u;
+    pthread_once(&default_once, find_default_threads);
+    return default_threads;
 }
 
 unsigned clattn__cpu_threads_for(double work) {

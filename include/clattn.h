@@ -353,7 +353,8 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
  * ------------------------------------------------------------------------------------- */
 
 /* Threads the CPU backend uses per call: 0 (the default) means every online core, or the
- * CLATTN_CPU_THREADS environment variable when set. Process-wide. */
+ * CLATTN_CPU_THREADS environment variable when set (both read at the first call).
+ * Process-wide. Small problems use fewer threads. */
 CLATTN_API void clattn_cpu_set_threads(unsigned threads);
 /* The thread count calls will use now (>= 1). */
 CLATTN_API unsigned clattn_cpu_threads(void);
