@@ -3,11 +3,17 @@
 #include "attention_desc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LOG2E 1.4426950408889634
-/* The CPU shape's register tile (kernels/attention.cl ROWS) and key block. */
+/* The CPU shape's register tile: CPU_ROWS query rows x CPU_KV float16 vectors of keys for
+ * the scores, CPU_ROWS rows x CPU_VC float16 chunks of the output for P V (ROWS, KV, VC in
+ * kernels/attention.cl). */
 #define CPU_ROWS 8
-#define CPU_KEYS 16
+#define CPU_KV   2
+#define CPU_VC   2
+/* K + V of one head beyond this (bytes) no longer stay in the caches between passes. */
+#define LARGE_KV_BYTES (4u << 20)
 /* Local memory the GPU shape plans with: what a typical GPU offers, even where the device
  * reports more (PoCL reports its global memory as local). */
 #define GPU_LOCAL_BUDGET 32768
@@ -19,6 +25,7 @@ typedef struct plan {
     bool cpu;
     size_t head_d, head_dv; /* padded to 16 */
     size_t tiles;           /* CPU: row tiles per work-item */
+    size_t rows, kv, vc;    /* CPU: register tile (see CPU_ROWS) */
     size_t bm, bn;          /* GPU: rows per work-group, keys per tile */
     size_t group_rows;      /* query rows per work-group */
     size_t row_groups;
@@ -67,21 +74,43 @@ static void choose_splits(const clattn_handle *h, const clattn_attention_desc *a
     p->splits = (a->n + p->chunk - 1) / p->chunk;
 }
 
+/* For tuning on a new device: CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles". */
+static void tuning_overrides(plan *p) {
+    const char *tile = getenv("CLATTN_ATTENTION_CPU_TILE");
+    unsigned r, k, v, t;
+    if (tile && sscanf(tile, "%u,%u,%u,%u", &r, &k, &v, &t) == 4 && r >= 1 && r <= 16 && k >= 1 &&
+        k <= 4 && v >= 1 && v <= 4 && t >= 1 && t <= 16) {
+        p->rows = r, p->kv = k, p->vc = v, p->tiles = t;
+        p->head_dv = clattn__round_up(p->head_dv, 16 * p->vc);
+    }
+}
+
 static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, size_t gpu_max_rows,
                       plan *p) {
     p->cpu = h->variant == CLATTN_VARIANT_CPU;
     p->head_d = pad16(a->d);
     p->head_dv = pad16(a->dv);
     if (p->cpu) {
+        p->rows = CPU_ROWS, p->kv = CPU_KV, p->vc = CPU_VC;
+        p->head_dv = clattn__round_up(a->dv, 16 * p->vc); /* whole chunks of VC float16 */
         /* Several tiles share each K/V block from the cache; fewer when the head is wide
-         * (the work-item's accumulators must stay in L1) or the rows are few. */
+         * (the work-item's accumulators must stay in L1) or the rows are few. When one
+         * head's K and V outgrow the caches (N = 16384, D = 64: 8 MiB), each pass over them
+         * costs memory bandwidth: four times the tiles (measured 160 vs 120 GFLOP/s/core). */
         const size_t width = p->head_d + p->head_dv;
         p->tiles = width <= 128 ? 4 : width <= 256 ? 2 : 1;
-        while (p->tiles > 1 && (p->tiles / 2) * CPU_ROWS >= a->m)
+        if (a->n * width * sizeof(float) > LARGE_KV_BYTES) p->tiles *= 4;
+        tuning_overrides(p);
+        /* No tile beyond the rows, and enough work-groups for every compute unit. */
+        while (p->tiles > 1 && (p->tiles / 2) * p->rows >= a->m)
             p->tiles /= 2;
-        p->group_rows = p->tiles * CPU_ROWS;
-        p->key_align = CPU_KEYS;
-        p->npad = clattn__round_up(a->n, CPU_KEYS);
+        while (p->tiles > 1 &&
+               (a->m + p->tiles * p->rows - 1) / (p->tiles * p->rows) * a->batch * a->q_heads <
+                   4 * (size_t)h->compute_units)
+            p->tiles /= 2;
+        p->group_rows = p->tiles * p->rows;
+        p->key_align = 16 * p->kv;
+        p->npad = clattn__round_up(a->n, p->key_align);
     } else {
         gpu_tiles(h, p, gpu_max_rows);
         p->group_rows = p->bm;
@@ -94,13 +123,15 @@ static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, si
 
 static clattn_status get_kernels(clattn_handle *h, const clattn_attention_desc *a, plan *p,
                                  cl_kernel *pack, cl_kernel *attn, cl_kernel *merge) {
-    char defines[160];
+    char defines[200];
     clattn_status status;
     for (;;) {
         if (p->cpu)
             snprintf(defines, sizeof defines,
-                     "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DTILES=%zu", p->head_d, p->head_dv,
-                     a->norm == CLATTN_NORM_SUM, p->tiles);
+                     "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DTILES=%zu -DROWS=%zu -DKV=%zu "
+                     "-DVC=%zu",
+                     p->head_d, p->head_dv, a->norm == CLATTN_NORM_SUM, p->tiles, p->rows, p->kv,
+                     p->vc);
         else
             snprintf(defines, sizeof defines,
                      "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DBM=%zu -DBN=%zu", p->head_d,

@@ -72,7 +72,15 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 #ifndef TILES
 #define TILES 2
 #endif
-#define KB 16
+/* A key block: KV float16 vectors of keys. The P V product works on VC float16 chunks of
+ * the output row at a time. */
+#ifndef KV
+#define KV 2
+#endif
+#ifndef VC
+#define VC 2
+#endif
+#define KB (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
 /* One work-item per (padded key j, batch * kv head): K row j -> its block's column, V row j
@@ -88,18 +96,48 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
     const bool real = j < n;
     __global const float *kr = k + lay.s4 + b * lay.s5 + hk * lay.s6 + (real ? j * lay.s7 : 0);
     __global const float *vr = v + lay.s8 + b * lay.s9 + hk * lay.sa + (real ? j * lay.sb : 0);
-    __global float *kd = kp + ((idx_t)bh * npad + (j & ~(idx_t)(KB - 1))) * HEAD_D + (j & (KB - 1));
+    __global float *kd = kp + ((idx_t)bh * npad + j / KB * KB) * HEAD_D + j % KB;
     __global float *vd = vp + ((idx_t)bh * npad + j) * HEAD_DV;
     for (uint c = 0; c < HEAD_D; c++) kd[c * KB] = real && c < d ? kr[c] : 0.0f;
     for (uint c = 0; c < HEAD_DV; c++) vd[c] = real && c < dv ? vr[c] : 0.0f;
 }
 
+/* 2^x for x <= 0 (scores minus their running maximum), about 2 ulp: x = n + f with n an
+ * integer and |f| <= 1/2, 2^f by its degree-7 Taylor polynomial (error < 1e-8), 2^n put in
+ * the exponent. x < -126 gives 0 (below the normal range: the weight is negligible next to
+ * the maximum's 1), -inf gives 0 and NaN stays NaN. A third of the cost of the library's
+ * exp2, which handles the whole range. */
+inline float16 exp2_nonpositive(float16 x)
+{
+    /* Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits. */
+    const float16 t = x + (float16)(12582912.0f);
+    const float16 n = t - (float16)(12582912.0f);
+    const float16 f = (x - n) * LN2;
+    float16 y = (float16)(1.0f / 5040.0f);
+    y = fma(y, f, (float16)(1.0f / 720.0f));
+    y = fma(y, f, (float16)(1.0f / 120.0f));
+    y = fma(y, f, (float16)(1.0f / 24.0f));
+    y = fma(y, f, (float16)(1.0f / 6.0f));
+    y = fma(y, f, (float16)(0.5f));
+    y = fma(y, f, (float16)(1.0f));
+    y = fma(y, f, (float16)(1.0f));
+    const int16 bits = as_int16(y) + ((as_int16(t) - 0x4B400000) << 23);
+    const float16 r = select(as_float16(bits), (float16)(0.0f), x < (float16)(-126.0f));
+    return select(r, x, isnan(x));
+}
+
+/* The largest lane. Plain comparisons (one instruction) rather than fmax: where a NaN
+ * wins, the row is NaN anyway. */
+inline float8 max8(float8 a, float8 b)
+{
+    return select(b, a, a > b);
+}
 inline float hmax16(float16 v)
 {
-    float8 a = fmax(v.lo, v.hi);
-    float4 b = fmax(a.lo, a.hi);
-    float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
+    float8 a = max8(v.lo, v.hi);
+    float4 b = select(a.hi, a.lo, a.lo > a.hi);
+    float2 c = select(b.hi, b.lo, b.lo > b.hi);
+    return c.x > c.y ? c.x : c.y;
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
@@ -109,6 +147,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const float *vp, __global const uchar *mask, __global float *o,
               __global float *lse, __global float *part, __global float *stats)
 {
+    /* The weights of a key block, read back as broadcasts: in local memory (this work-group
+     * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
+    __local float p[ROWS][KB];
     const idx_t groups = get_global_size(0);
     const uint bh = get_global_id(1), split = get_global_id(2);
     /* Causal: the heaviest row groups (the last rows) first, for load balance. */
@@ -123,23 +164,25 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
 
     float qt[GROUP_ROWS][HEAD_D];
-    float acc[GROUP_ROWS][HEAD_DV];
-    float m_run[GROUP_ROWS], l_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
+    float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
+    float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
     __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
         for (uint c = 0; c < HEAD_D; c++) qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
-        for (uint c = 0; c < HEAD_DV; c++) acc[r][c] = 0.0f;
+        for (uint c = 0; c < HEAD_DV / 16; c++) acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
-        l_run[r] = 0.0f;
+        l_run[r] = (float16)(0.0f);
         s_run[r] = 0.0f;
     }
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const idx_t mask_base = lay2.s0 + b * lay2.s1 + h * lay2.s2;
 
     for (long j0 = split_beg; j0 < group_end; j0 += KB) {
-        __global const float *kb = kp + (kvbh * npad + j0) * HEAD_D;
-        __global const float *vb = vp + (kvbh * npad + j0) * HEAD_DV;
+        /* Packed blocks start at multiples of 64 bytes (see host/attention.c). */
+        __global const float16 *kb = (__global const float16 *)(kp + (kvbh * npad + j0) * HEAD_D);
+        __global const float16 *vb = (__global const float16 *)(vp + (kvbh * npad + j0) * HEAD_DV);
         for (int t = 0; t < TILES; t++) {
             const idx_t t0 = row0 + t * ROWS;
             if (t0 >= M) break;
@@ -149,56 +192,99 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             const bool need_mask = mask_kind != MASK_NONE ||
                                    j0 + KB > min(split_end, visible_end(t0, N, causal, diag));
 
-            float16 s[ROWS];
-            for (int r = 0; r < ROWS; r++) s[r] = (float16)(0.0f);
+            /* Scores of ROWS rows x KB keys: KV float16 accumulators per row. */
+            float16 s[ROWS][KV];
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++)
+                #pragma unroll
+                for (int x = 0; x < KV; x++) s[r][x] = (float16)(0.0f);
             for (int c = 0; c < HEAD_D; c++) {
-                const float16 kv = vload16(c, kb);
-                for (int r = 0; r < ROWS; r++) s[r] = fma((float16)(qt[t * ROWS + r][c]), kv, s[r]);
+                float16 kv[KV];
+                #pragma unroll
+                for (int x = 0; x < KV; x++) kv[x] = kb[c * KV + x];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) {
+                    const float16 qv = (float16)(qt[t * ROWS + r][c]);
+                    #pragma unroll
+                    for (int x = 0; x < KV; x++) s[r][x] = fma(qv, kv[x], s[r][x]);
+                }
             }
             if (need_mask) {
+                #pragma unroll
                 for (int r = 0; r < ROWS; r++) {
                     const idx_t i = t0 + min((idx_t)r, t_rows - 1);
-                    if (mask_kind != MASK_NONE) {
-                        const idx_t base = mask_base + i * lay2.s3;
-                        float16 mv;
-                        float *mp = (float *)&mv;
-                        for (int x = 0; x < KB; x++)
-                            mp[x] = j0 + x < (long)N ? mask_value(mask, mask_kind, base, j0 + x)
-                                                     : 0.0f;
-                        s[r] += mv;
-                    }
                     const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
-                    s[r] = select(s[r], (float16)(-INFINITY), lane >= (int16)((int)clamp(limit, -1L, 16L)));
+                    #pragma unroll
+                    for (int x = 0; x < KV; x++) {
+                        if (mask_kind != MASK_NONE) {
+                            const idx_t base = mask_base + i * lay2.s3;
+                            float16 mv;
+                            float *mp = (float *)&mv;
+                            for (int y = 0; y < 16; y++) {
+                                const long j = j0 + 16 * x + y;
+                                mp[y] = j < (long)N ? mask_value(mask, mask_kind, base, j) : 0.0f;
+                            }
+                            s[r][x] += mv;
+                        }
+                        const int16 hidden = lane + 16 * x >= (int16)((int)clamp(limit, -1L, (long)KB));
+                        s[r][x] = select(s[r][x], (float16)(-INFINITY), hidden);
+                    }
                 }
             }
 
-            float p[ROWS][KB], alpha[ROWS];
+            float alpha[ROWS];
+            #pragma unroll
             for (int r = 0; r < ROWS; r++) {
-                const int x = t * ROWS + r;
-                const float m_old = m_run[x];
-                const float m_new = fmax(m_old, hmax16(s[r]));
+                const int y = t * ROWS + r;
+                float16 mx = s[r][0];
+                #pragma unroll
+                for (int x = 1; x < KV; x++) mx = select(mx, s[r][x], s[r][x] > mx);
+                const float m_old = m_run[y];
+                const float m_new = fmax(m_old, hmax16(mx));
                 const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-                const float16 e = exp2(s[r] - m_use);
-                alpha[r] = exp2(m_old - m_use);
-                l_run[x] = l_run[x] * alpha[r] + clattn_hsum16(e);
-                m_run[x] = m_new;
+                alpha[r] = m_old == m_new ? 1.0f : exp2(m_old - m_use);
+                float16 sum = (float16)(0.0f);
+                #pragma unroll
+                for (int x = 0; x < KV; x++) {
+                    const float16 e = exp2_nonpositive(s[r][x] - m_use);
+                    sum += e;
 #if NORM_SUM
-                const float16 w = select(s[r] * LN2, (float16)(0.0f), s[r] == (float16)(-INFINITY));
-                s_run[x] += clattn_hsum16(w);
-                alpha[r] = 1.0f;
-                vstore16(w, 0, p[r]);
+                    const float16 w = select(s[r][x] * LN2, (float16)(0.0f),
+                                             s[r][x] == (float16)(-INFINITY));
+                    s_run[y] += clattn_hsum16(w);
+                    vstore16(w, x, p[r]);
 #else
-                vstore16(e, 0, p[r]);
+                    vstore16(e, x, p[r]);
+#endif
+                }
+                l_run[y] = l_run[y] * alpha[r] + sum;
+                m_run[y] = m_new;
+#if NORM_SUM
+                alpha[r] = 1.0f;
 #endif
             }
-            for (int c = 0; c < HEAD_DV / 16; c++) {
-                float16 a[ROWS];
-                for (int r = 0; r < ROWS; r++) a[r] = vload16(c, acc[t * ROWS + r]) * alpha[r];
+            /* acc += P V, VC 16-column chunks at a time (HEAD_DV is a multiple of 16 VC). */
+            for (int c = 0; c < HEAD_DV / 16; c += VC) {
+                float16 a[ROWS][VC];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
                 for (int jj = 0; jj < KB; jj++) {
-                    const float16 vv = vload16(c, vb + jj * HEAD_DV);
-                    for (int r = 0; r < ROWS; r++) a[r] = fma((float16)(p[r][jj]), vv, a[r]);
+                    float16 vv[VC];
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
+                    #pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        const float16 pv = (float16)(p[r][jj]);
+                        #pragma unroll
+                        for (int x = 0; x < VC; x++) a[r][x] = fma(pv, vv[x], a[r][x]);
+                    }
                 }
-                for (int r = 0; r < ROWS; r++) vstore16(a[r], c, acc[t * ROWS + r]);
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) acc[t * ROWS + r][c + x] = a[r][x];
             }
         }
     }
@@ -209,7 +295,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
         __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
-        store_row(acc[r], m_run[r], l_run[r], s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
+        store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
                   part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
     }
 }

@@ -1,0 +1,74 @@
+"""clattn attend against an independent float64 NumPy implementation with PyTorch's
+scaled_dot_product_attention semantics (boolean mask True = attend, float mask added,
+causal top-left or bottom-right, grouped-query heads by repetition).
+usage: cli_attend_check.py path/to/clattn   (exits 77, skipped, without NumPy)"""
+import os, subprocess, sys, tempfile
+try:
+    import numpy as np
+except ImportError:
+    print("NumPy is not installed: skipped")
+    sys.exit(77)
+rng = np.random.default_rng(1)
+CL = os.path.abspath(sys.argv[1])
+os.chdir(tempfile.mkdtemp(prefix="clattn_attend_"))
+TOL = 1e-5  # float32 kernels vs float64: observed errors ~4e-7
+def sdpa(q, k, v, causal=None, mask=None, scale=None):
+    # numpy reference in float64, PyTorch semantics (bool mask True = attend, float mask added)
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+        r = q.shape[-3] // k.shape[-3]
+        k = np.repeat(k, r, axis=-3); v = np.repeat(v, r, axis=-3)
+    M, N = q.shape[-2], k.shape[-2]
+    s = (q @ np.swapaxes(k, -1, -2)) * (scale if scale else 1 / np.sqrt(q.shape[-1]))
+    if mask is not None:
+        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+    if causal:
+        off = 0 if causal == "top-left" else N - M
+        i = np.arange(M)[:, None]; j = np.arange(N)[None, :]
+        s = np.where(j <= i + off, s, -np.inf)
+    mx = np.max(s, axis=-1, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0)
+    e = np.exp(s - mx); l = e.sum(-1, keepdims=True)
+    o = np.where(l > 0, (e @ v) / np.where(l > 0, l, 1), 0)
+    lse = np.where(l[..., 0] > 0, np.log(np.where(l[..., 0] > 0, l[..., 0], 1)) + mx[..., 0], -np.inf)
+    return o, lse
+def run(args):
+    r = subprocess.run([CL, "attend"] + args, capture_output=True, text=True)
+    if r.returncode: print(r.stderr); sys.exit(1)
+    return r.stdout
+worst = 0
+cases = [((2, 4, 33, 64), (2, 2, 50, 64), 64, None, None),
+         ((3, 17, 16), (3, 17, 16), 8, "top-left", None),
+         ((1, 2, 40, 32), (1, 2, 29, 32), 32, "bottom-right", "bool"),
+         ((19, 24), (31, 24), 24, None, "float"),
+         ((1, 8, 5, 128), (1, 1, 300, 128), 128, "bottom-right", None)]
+for qs, ks, dv, causal, mk in cases:
+    q = rng.standard_normal(qs, dtype=np.float32); k = rng.standard_normal(ks, dtype=np.float32)
+    v = rng.standard_normal(ks[:-1] + (dv,), dtype=np.float32)
+    np.save("q.npy", q); np.save("k.npy", k); np.save("v.npy", v)
+    args = ["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--lse-out", "l.npy"]
+    mask = None
+    if mk == "bool":
+        mask = rng.random((qs[-2], ks[-2])) < 0.7; np.save("m.npy", mask); args += ["--mask", "m.npy"]
+    if mk == "float":
+        mask = (rng.random((qs[-2], ks[-2])) * -3).astype(np.float32); mask[3, :] = -np.inf
+        np.save("m.npy", mask); args += ["--mask", "m.npy"]
+    if causal: args += ["--causal", causal]
+    run(args)
+    o, lse = np.load("o.npy"), np.load("l.npy")
+    ro, rl = sdpa(q, k, v, causal, mask)
+    with np.errstate(invalid="ignore"):
+        err = np.abs(o - ro).max(); lerr = np.nanmax(np.abs(np.where(np.isinf(rl), 0, lse - rl)))
+    assert o.shape == ro.shape and lse.shape == rl.shape, (o.shape, ro.shape, lse.shape, rl.shape)
+    assert np.array_equal(np.isinf(rl), np.isinf(lse))
+    print(qs, ks, dv, causal, mk, "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
+    assert err < TOL and lerr < TOL, "out of tolerance"
+    worst = max(worst, err)
+# CSV output without --out
+q = rng.standard_normal((5, 8), dtype=np.float32); np.save("q.npy", q); np.save("k.npy", q); np.save("v.npy", q)
+out = run(["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--causal"])
+csv = np.array([[float(x) for x in line.split(",")] for line in out.strip().split("\n")])
+cerr = np.abs(csv - sdpa(q, q, q, "top-left")[0]).max()
+print("CSV", csv.shape, "max err %.2e" % cerr)
+assert csv.shape == (5, 8) and cerr < TOL
+print("worst O error %.2e: passed" % worst)
