@@ -9,9 +9,11 @@ typedef struct buffers {
     int count;
 } buffers;
 
+/* Makes a device buffer of count floats: a copy of data (an input the kernels only read), or
+ * uninitialised for an output when data is NULL. On CPU devices inputs use the host memory
+ * directly (CL_MEM_USE_HOST_PTR), which saves a copy of what may be gigabytes. */
 static clattn_status upload(clattn_handle *h, buffers *b, const float *data, size_t count,
-                            cl_mem *out)
-{
+                            cl_mem *out) {
     size_t bytes;
     if (!clattn__mul_size(count, sizeof(float), &bytes))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer size overflows size_t");
@@ -20,70 +22,66 @@ static clattn_status upload(clattn_handle *h, buffers *b, const float *data, siz
                             "a buffer of %zu bytes exceeds the device's largest allocation "
                             "(%llu bytes)",
                             bytes, (unsigned long long)h->max_alloc_size);
+    cl_mem_flags flags = CL_MEM_READ_WRITE;
+    if (data)
+        flags = (h->device_type & CL_DEVICE_TYPE_CPU) ? CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR
+                                                      : CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
     cl_int err;
-    cl_mem_flags flags = data ? CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE;
     *out = clCreateBuffer(h->context, flags, bytes, (void *)data, &err);
     if (err) return clattn__cl(err, "clCreateBuffer");
     b->mem[b->count++] = *out;
     return CLATTN_SUCCESS;
 }
 
-static void release_all(buffers *b)
-{
-    for (int i = 0; i < b->count; i++) clReleaseMemObject(b->mem[i]);
+static void release_all(buffers *b) {
+    for (int i = 0; i < b->count; i++)
+        clReleaseMemObject(b->mem[i]);
     b->count = 0;
 }
 
 /* Waits for `after` and reads count floats; releases `after`. */
 static clattn_status read_back(clattn_handle *h, cl_mem buf, float *out, size_t count,
-                               cl_event after)
-{
+                               cl_event after) {
     cl_int err = clEnqueueReadBuffer(h->queue, buf, CL_TRUE, 0, count * sizeof(float), out,
                                      after ? 1 : 0, after ? &after : NULL, NULL);
     return clattn__cl(err, "clEnqueueReadBuffer");
 }
 
-static clattn_status need_queue(clattn_handle *h)
-{
+static clattn_status need_queue(clattn_handle *h) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
-                            "blocking calls need a handle with a queue");
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
     return CLATTN_SUCCESS;
 }
 
 clattn_status clattn_scores(clattn_handle *h, size_t n, size_t d, float scale, const float *x,
-                            const float *q, float *scores)
-{
+                            const float *q, float *scores) {
     clattn_status status = need_queue(h);
     if (status) return status;
     if (!x || !q || !scores) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "scores: NULL pointer");
-    return clattn_query_attention(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL,
-                                  NULL);
+    return clattn_query_attention(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL, NULL);
 }
 
 clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, const float *scores,
-                               float *weights)
-{
+                               float *weights) {
     clattn_status status = need_queue(h);
     if (status) return status;
     if (!scores || !weights)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "normalize: NULL pointer");
     if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
     buffers b = {.count = 0};
-    cl_mem s = NULL;
+    cl_mem s = NULL, w = NULL;
     cl_event done = NULL;
-    if (!(status = upload(h, &b, scores, n, &s)) &&
-        !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, s, 0, 0, NULL, &done)))
-        status = read_back(h, s, weights, n, done);
+    if (!(status = upload(h, &b, scores, n, &s)) && !(status = upload(h, &b, NULL, n, &w)) &&
+        !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, w, 0, 0, NULL, &done)))
+        status = read_back(h, w, weights, n, done);
     if (done) clReleaseEvent(done);
     release_all(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
 }
 
 clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *weights,
-                             const float *v, float *context)
-{
+                             const float *v, float *context) {
     clattn_status status = need_queue(h);
     if (status) return status;
     if (!weights || !v || !context)
@@ -107,8 +105,7 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
 
 clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const float *x,
                                      const float *q, const float *v, float scale, clattn_norm norm,
-                                     float *scores, float *weights, float *context)
-{
+                                     float *scores, float *weights, float *context) {
     clattn_status status = need_queue(h);
     if (status) return status;
     if (!x || !q) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "x and q must not be NULL");
@@ -132,8 +129,8 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
         goto out;
     vb = xb;
     if (v && (status = upload(h, &b, v, nd, &vb))) goto out;
-    if ((status = clattn_enqueue_scores(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, 0, NULL,
-                                        &e_scores)))
+    if ((status =
+             clattn_enqueue_scores(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, 0, NULL, &e_scores)))
         goto out;
     if ((weights || context) &&
         (status = clattn_enqueue_normalize(h, NULL, norm, n, sb, 0, wb, 0, 1, &e_scores, &e_norm)))

@@ -3,13 +3,12 @@
 
 /* Row blocks: enough to fill the device, each at least MIN_ROWS rows. */
 #define MAX_BLOCKS 1024
-#define MIN_ROWS 64
+#define MIN_ROWS   64
 
 clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
                                      cl_mem weights, size_t weights_offset, cl_mem v,
                                      size_t v_offset, cl_mem context, size_t context_offset,
-                                     cl_uint num_wait, const cl_event *wait, cl_event *done)
-{
+                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
@@ -27,9 +26,9 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
 
     const bool cpu = h->variant == CLATTN_VARIANT_CPU;
     cl_kernel partials_k = NULL, finish_k = NULL;
-    if ((status = clattn__get_kernel(h, "context.cl", NULL,
-                                     cpu ? "context_partials_vec" : "context_partials",
-                                     &partials_k)) ||
+    if ((status =
+             clattn__get_kernel(h, "context.cl", NULL,
+                                cpu ? "context_partials_vec" : "context_partials", &partials_k)) ||
         (status = clattn__get_kernel(h, "context.cl", NULL, "context_finish", &finish_k))) {
         if (partials_k) clReleaseKernel(partials_k);
         return status;
@@ -76,10 +75,14 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
     cl_ulong un = n, ud = d, wo = weights_offset, vo = v_offset, co = context_offset;
     cl_ulong rows = rows_per_block;
     cl_uint ublocks = (cl_uint)blocks;
-    clattn_arg p_args[] = {{sizeof un, &un},       {sizeof ud, &ud},
-                           {sizeof weights, &weights}, {sizeof wo, &wo},
-                           {sizeof v, &v},         {sizeof vo, &vo},
-                           {sizeof rows, &rows},   {sizeof partials, &partials},
+    clattn_arg p_args[] = {{sizeof un, &un},
+                           {sizeof ud, &ud},
+                           {sizeof weights, &weights},
+                           {sizeof wo, &wo},
+                           {sizeof v, &v},
+                           {sizeof vo, &vo},
+                           {sizeof rows, &rows},
+                           {sizeof partials, &partials},
                            {local[0] * local[1] * sizeof(float), NULL}};
     clattn_arg f_args[] = {{sizeof ud, &ud},
                            {sizeof ublocks, &ublocks},

@@ -5,38 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PLATFORMS 16
+#define MAX_PLATFORMS            16
 #define MAX_DEVICES_PER_PLATFORM 64
 
 static void get_string(cl_int (*query)(void *, cl_uint, size_t, void *, size_t *), void *object,
-                       cl_uint what, char *out, size_t size)
-{
+                       cl_uint what, char *out, size_t size) {
     out[0] = '\0';
     if (query(object, what, size, out, NULL) != CL_SUCCESS) out[0] = '\0';
     out[size - 1] = '\0';
 }
 
-static cl_int device_query(void *d, cl_uint what, size_t size, void *out, size_t *ret)
-{
+static cl_int device_query(void *d, cl_uint what, size_t size, void *out, size_t *ret) {
     return clGetDeviceInfo((cl_device_id)d, what, size, out, ret);
 }
 
-static cl_int platform_query(void *p, cl_uint what, size_t size, void *out, size_t *ret)
-{
+static cl_int platform_query(void *p, cl_uint what, size_t size, void *out, size_t *ret) {
     return clGetPlatformInfo((cl_platform_id)p, what, size, out, ret);
 }
 
 /* Rank for the default choice: GPU first, then accelerator, then CPU, then anything. */
-static int type_rank(cl_device_type type)
-{
+static int type_rank(cl_device_type type) {
     if (type & CL_DEVICE_TYPE_GPU) return 0;
     if (type & CL_DEVICE_TYPE_ACCELERATOR) return 1;
     if (type & CL_DEVICE_TYPE_CPU) return 2;
     return 3;
 }
 
-clattn_status clattn_list_devices(clattn_device_info *devices, size_t capacity, size_t *count)
-{
+clattn_status clattn_list_devices(clattn_device_info *devices, size_t capacity, size_t *count) {
     if (!count || (capacity > 0 && !devices))
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "clattn_list_devices: NULL pointer");
     *count = 0;
@@ -87,8 +82,7 @@ clattn_status clattn_list_devices(clattn_device_info *devices, size_t capacity, 
     return CLATTN_SUCCESS;
 }
 
-static bool contains_ignoring_case(const char *haystack, const char *needle)
-{
+static bool contains_ignoring_case(const char *haystack, const char *needle) {
     size_t n = strlen(needle);
     for (; *haystack; haystack++) {
         size_t i = 0;
@@ -100,16 +94,14 @@ static bool contains_ignoring_case(const char *haystack, const char *needle)
     return n == 0;
 }
 
-static bool parse_index(const char *s, unsigned long *out)
-{
+static bool parse_index(const char *s, unsigned long *out) {
     if (!isdigit((unsigned char)*s)) return false;
     char *end = NULL;
     *out = strtoul(s, &end, 10);
     return *end == '\0';
 }
 
-static bool matches(const clattn_device_info *info, const char *selector)
-{
+static bool matches(const clattn_device_info *info, const char *selector) {
     unsigned long a, b;
     const char *colon = strchr(selector, ':');
     if (parse_index(selector, &a)) return info->index == a;
@@ -132,8 +124,7 @@ static bool matches(const clattn_device_info *info, const char *selector)
            contains_ignoring_case(info->platform_name, selector);
 }
 
-clattn_status clattn_select_device(const char *selector, clattn_device_info *info)
-{
+clattn_status clattn_select_device(const char *selector, clattn_device_info *info) {
     if (!info) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "clattn_select_device: info is NULL");
     if (!selector || !*selector) selector = getenv("CLATTN_DEVICE");
     if (!selector || !*selector) selector = "default";

@@ -4,28 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-void clattn_options_init(clattn_options *options)
-{
+void clattn_options_init(clattn_options *options) {
     if (options) memset(options, 0, sizeof *options);
 }
 
-static clattn_status read_device_limits(clattn_handle *h, const clattn_options *options)
-{
+static clattn_status read_device_limits(clattn_handle *h, const clattn_options *options) {
     size_t max_wg = 0;
-    cl_int err = clGetDeviceInfo(h->device, CL_DEVICE_TYPE, sizeof h->device_type,
-                                 &h->device_type, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg,
-                                    &max_wg, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof h->local_mem_size,
-                                    &h->local_mem_size, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE,
-                                    sizeof h->max_alloc_size, &h->max_alloc_size, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_MAX_COMPUTE_UNITS,
-                                    sizeof h->compute_units, &h->compute_units, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN,
-                                    sizeof h->mem_base_addr_align, &h->mem_base_addr_align, NULL);
-    if (!err) err = clGetDeviceInfo(h->device, CL_DEVICE_NAME, sizeof h->device_name,
-                                    h->device_name, NULL);
+    cl_int err =
+        clGetDeviceInfo(h->device, CL_DEVICE_TYPE, sizeof h->device_type, &h->device_type, NULL);
+    if (!err)
+        err =
+            clGetDeviceInfo(h->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    if (!err)
+        err = clGetDeviceInfo(h->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof h->local_mem_size,
+                              &h->local_mem_size, NULL);
+    if (!err)
+        err = clGetDeviceInfo(h->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof h->max_alloc_size,
+                              &h->max_alloc_size, NULL);
+    if (!err)
+        err = clGetDeviceInfo(h->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof h->compute_units,
+                              &h->compute_units, NULL);
+    if (!err)
+        err = clGetDeviceInfo(h->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN,
+                              sizeof h->mem_base_addr_align, &h->mem_base_addr_align, NULL);
+    if (!err)
+        err =
+            clGetDeviceInfo(h->device, CL_DEVICE_NAME, sizeof h->device_name, h->device_name, NULL);
     if (err) return clattn__cl(err, "clGetDeviceInfo");
     h->device_name[sizeof h->device_name - 1] = '\0';
     h->mem_base_addr_align /= 8; /* bits -> bytes */
@@ -45,8 +49,7 @@ static clattn_status read_device_limits(clattn_handle *h, const clattn_options *
 }
 
 /* Allocates a handle and fills what does not depend on owning the objects. */
-static clattn_status new_handle(const clattn_options *options, clattn_handle **out)
-{
+static clattn_status new_handle(const clattn_options *options, clattn_handle **out) {
     clattn_handle *h = calloc(1, sizeof *h);
     if (!h) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (pthread_mutex_init(&h->lock, NULL) != 0) {
@@ -64,8 +67,7 @@ static clattn_status new_handle(const clattn_options *options, clattn_handle **o
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn_handle_create(const clattn_options *options, clattn_handle **handle)
-{
+clattn_status clattn_handle_create(const clattn_options *options, clattn_handle **handle) {
     if (!handle) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle pointer is NULL");
     *handle = NULL;
     clattn_device_info info;
@@ -75,8 +77,7 @@ clattn_status clattn_handle_create(const clattn_options *options, clattn_handle 
     clattn_handle *h = NULL;
     if ((status = new_handle(options, &h))) return status;
     cl_int err;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info.platform,
-                                     0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)info.platform, 0};
     h->context = clCreateContext(props, 1, &info.device, NULL, NULL, &err);
     if (err) {
         clattn_handle_destroy(h);
@@ -103,8 +104,7 @@ clattn_status clattn_handle_create(const clattn_options *options, clattn_handle 
 
 clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
                                         cl_command_queue queue, const clattn_options *options,
-                                        clattn_handle **handle)
-{
+                                        clattn_handle **handle) {
     if (!handle) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle pointer is NULL");
     *handle = NULL;
     if (!context || !device)
@@ -118,7 +118,8 @@ clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
     if (!ids) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     err = clGetContextInfo(context, CL_CONTEXT_DEVICES, num * sizeof *ids, ids, NULL);
     bool found = false;
-    for (cl_uint i = 0; !err && i < num; i++) found = found || ids[i] == device;
+    for (cl_uint i = 0; !err && i < num; i++)
+        found = found || ids[i] == device;
     free(ids);
     if (err) return clattn__cl(err, "clGetContextInfo");
     if (!found)
@@ -147,8 +148,7 @@ clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
     return CLATTN_SUCCESS;
 }
 
-void clattn_handle_destroy(clattn_handle *h)
-{
+void clattn_handle_destroy(clattn_handle *h) {
     if (!h) return;
     clattn__release_programs(h);
     if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
@@ -162,27 +162,22 @@ void clattn_handle_destroy(clattn_handle *h)
     free(h);
 }
 
-cl_context clattn_handle_context(const clattn_handle *h)
-{
+cl_context clattn_handle_context(const clattn_handle *h) {
     return h ? h->context : NULL;
 }
 
-cl_device_id clattn_handle_device(const clattn_handle *h)
-{
+cl_device_id clattn_handle_device(const clattn_handle *h) {
     return h ? h->device : NULL;
 }
 
-cl_command_queue clattn_handle_queue(const clattn_handle *h)
-{
+cl_command_queue clattn_handle_queue(const clattn_handle *h) {
     return h ? h->queue : NULL;
 }
 
-const char *clattn_handle_device_name(const clattn_handle *h)
-{
+const char *clattn_handle_device_name(const clattn_handle *h) {
     return h ? h->device_name : "";
 }
 
-clattn_variant clattn_handle_variant(const clattn_handle *h)
-{
+clattn_variant clattn_handle_variant(const clattn_handle *h) {
     return h ? h->variant : CLATTN_VARIANT_AUTO;
 }

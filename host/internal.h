@@ -90,8 +90,7 @@ size_t clattn__next_pow2(size_t v);
 size_t clattn__round_up(size_t v, size_t multiple);
 
 /* Largest power of two <= limit, the kernel's and the handle's limits, and want. */
-clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want,
-                                      size_t *out);
+clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want, size_t *out);
 
 /* Sets kernel arguments from a list of (size, pointer) pairs. */
 typedef struct clattn_arg {
@@ -106,7 +105,7 @@ typedef struct clattn_chain {
     cl_command_queue queue;
     cl_uint num_wait;
     const cl_event *wait;
-    cl_event last; /* owned: the event of the last kernel enqueued, or NULL */
+    cl_event last;       /* owned: the event of the last kernel enqueued, or NULL */
     cl_event extra_wait; /* an additional dependency of the first kernel (scratch), or NULL */
 } clattn_chain;
 

@@ -3,8 +3,7 @@
 
 #include <stdlib.h>
 
-clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_command_queue *out)
-{
+clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_command_queue *out) {
     if (!queue) queue = h->queue;
     if (!queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
@@ -21,28 +20,25 @@ clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_co
     return CLATTN_SUCCESS;
 }
 
-bool clattn__mul_size(size_t a, size_t b, size_t *out)
-{
+bool clattn__mul_size(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;
     *out = a * b;
     return true;
 }
 
-size_t clattn__next_pow2(size_t v)
-{
+size_t clattn__next_pow2(size_t v) {
     size_t p = 1;
-    while (p < v) p *= 2;
+    while (p < v)
+        p *= 2;
     return p;
 }
 
-size_t clattn__round_up(size_t v, size_t multiple)
-{
+size_t clattn__round_up(size_t v, size_t multiple) {
     return (v + multiple - 1) / multiple * multiple;
 }
 
 clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
-                                   const char *name)
-{
+                                   const char *name) {
     if (!buf) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "buffer %s is NULL", name);
     size_t bytes = 0, end = 0;
     cl_context context = NULL;
@@ -53,8 +49,7 @@ clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, 
         return clattn__fail(CLATTN_ERROR_INVALID_HANDLE,
                             "buffer %s belongs to another context than the handle", name);
     if (offset > SIZE_MAX - count || !clattn__mul_size(offset + count, sizeof(float), &end))
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer %s: offset + size overflows",
-                            name);
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer %s: offset + size overflows", name);
     if (end > bytes)
         return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
                             "buffer %s holds %zu bytes, the call needs %zu (offset %zu + %zu "
@@ -65,8 +60,7 @@ clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, 
 }
 
 clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want,
-                                      size_t *out)
-{
+                                      size_t *out) {
     size_t kernel_max = 0;
     cl_int err = clGetKernelWorkGroupInfo(kernel, h->device, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);
@@ -75,13 +69,13 @@ clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t
     if (h->max_work_group_size < limit) limit = h->max_work_group_size;
     if (kernel_max && kernel_max < limit) limit = kernel_max;
     size_t size = 1;
-    while (size * 2 <= limit) size *= 2;
+    while (size * 2 <= limit)
+        size *= 2;
     *out = size;
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn__set_args(cl_kernel kernel, const clattn_arg *args, cl_uint count)
-{
+clattn_status clattn__set_args(cl_kernel kernel, const clattn_arg *args, cl_uint count) {
     for (cl_uint i = 0; i < count; i++) {
         cl_int err = clSetKernelArg(kernel, i, args[i].size, args[i].value);
         if (err) return clattn__fail(err, "clSetKernelArg(%u): %s", i, clattn_status_string(err));
@@ -89,19 +83,18 @@ clattn_status clattn__set_args(cl_kernel kernel, const clattn_arg *args, cl_uint
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn__check_wait_list(cl_uint num, const cl_event *list)
-{
+clattn_status clattn__check_wait_list(cl_uint num, const cl_event *list) {
     if ((num > 0) != (list != NULL))
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "num_events_in_wait_list and event_wait_list disagree");
     for (cl_uint i = 0; i < num; i++)
-        if (!list[i]) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "wait list event %u is NULL", i);
+        if (!list[i])
+            return clattn__fail(CLATTN_ERROR_NULL_POINTER, "wait list event %u is NULL", i);
     return CLATTN_SUCCESS;
 }
 
 void clattn__chain_begin(clattn_chain *chain, cl_command_queue queue, cl_uint num_wait,
-                         const cl_event *wait)
-{
+                         const cl_event *wait) {
     chain->queue = queue;
     chain->num_wait = num_wait;
     chain->wait = wait;
@@ -110,8 +103,7 @@ void clattn__chain_begin(clattn_chain *chain, cl_command_queue queue, cl_uint nu
 }
 
 clattn_status clattn__chain_launch(clattn_chain *chain, cl_kernel kernel, cl_uint dims,
-                                   const size_t *global, const size_t *local)
-{
+                                   const size_t *global, const size_t *local) {
     cl_event event = NULL;
     cl_int err;
     if (chain->last) {
@@ -123,7 +115,8 @@ clattn_status clattn__chain_launch(clattn_chain *chain, cl_kernel kernel, cl_uin
         cl_uint count = chain->num_wait + 1;
         cl_event *list = count <= 16 ? stack : malloc(count * sizeof *list);
         if (!list) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        for (cl_uint i = 0; i < chain->num_wait; i++) list[i] = chain->wait[i];
+        for (cl_uint i = 0; i < chain->num_wait; i++)
+            list[i] = chain->wait[i];
         list[chain->num_wait] = chain->extra_wait;
         err = clEnqueueNDRangeKernel(chain->queue, kernel, dims, NULL, global, local, count, list,
                                      &event);
@@ -138,8 +131,7 @@ clattn_status clattn__chain_launch(clattn_chain *chain, cl_kernel kernel, cl_uin
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn__chain_end(clattn_chain *chain, clattn_status status, cl_event *done)
-{
+clattn_status clattn__chain_end(clattn_chain *chain, clattn_status status, cl_event *done) {
     if (status == CLATTN_SUCCESS && done) {
         *done = chain->last;
     } else if (chain->last) {

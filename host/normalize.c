@@ -6,14 +6,12 @@
 /* Level-1 work-groups; the finishing work-group combines this many partials. */
 #define MAX_GROUPS 1024
 
-static bool ranges_overlap(cl_mem a, size_t a_off, cl_mem b, size_t b_off, size_t n)
-{
+static bool ranges_overlap(cl_mem a, size_t a_off, cl_mem b, size_t b_off, size_t n) {
     if (a != b) return false;
     return a_off < b_off + n && b_off < a_off + n;
 }
 
-static clattn_status enqueue_marker(clattn_chain *chain)
-{
+static clattn_status enqueue_marker(clattn_chain *chain) {
     cl_event event = NULL;
     cl_int err = clEnqueueMarkerWithWaitList(chain->queue, chain->num_wait,
                                              chain->num_wait ? chain->wait : NULL, &event);
@@ -23,16 +21,19 @@ static clattn_status enqueue_marker(clattn_chain *chain)
 }
 
 /* One work-group reduces and applies. */
-static clattn_status launch_small(clattn_handle *h, clattn_chain *chain, cl_int norm,
-                                  cl_ulong n, cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo)
-{
+static clattn_status launch_small(clattn_handle *h, clattn_chain *chain, cl_int norm, cl_ulong n,
+                                  cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo) {
     cl_kernel kernel = NULL;
     size_t local = 0;
     clattn_status status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_small", &kernel);
     if (status) return status;
     status = clattn__work_group_size(h, kernel, 256, &local);
-    clattn_arg args[] = {{sizeof norm, &norm}, {sizeof n, &n},   {sizeof s, &s},
-                         {sizeof so, &so},     {sizeof w, &w},   {sizeof wo, &wo},
+    clattn_arg args[] = {{sizeof norm, &norm},
+                         {sizeof n, &n},
+                         {sizeof s, &s},
+                         {sizeof so, &so},
+                         {sizeof w, &w},
+                         {sizeof wo, &wo},
                          {local * sizeof(cl_float2), NULL}};
     if (!status) status = clattn__set_args(kernel, args, 7);
     if (!status) status = clattn__chain_launch(chain, kernel, 1, &local, &local);
@@ -42,8 +43,7 @@ static clattn_status launch_small(clattn_handle *h, clattn_chain *chain, cl_int 
 
 /* Partials per work-group, one finishing work-group, then the apply pass. */
 static clattn_status launch_large(clattn_handle *h, clattn_chain *chain, cl_int norm, cl_ulong n,
-                                  cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo)
-{
+                                  cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo) {
     cl_kernel partials_k = NULL, finish_k = NULL, apply_k = NULL;
     clattn_status status;
     if ((status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_partials", &partials_k)) ||
@@ -66,16 +66,24 @@ static clattn_status launch_large(clattn_handle *h, clattn_chain *chain, cl_int 
         goto out;
     chain->extra_wait = scratch_wait;
 
-    clattn_arg p_args[] = {{sizeof norm, &norm}, {sizeof n, &n},
-                           {sizeof s, &s},       {sizeof so, &so},
-                           {sizeof partials, &partials}, {local * sizeof(cl_float2), NULL}};
+    clattn_arg p_args[] = {{sizeof norm, &norm},
+                           {sizeof n, &n},
+                           {sizeof s, &s},
+                           {sizeof so, &so},
+                           {sizeof partials, &partials},
+                           {local * sizeof(cl_float2), NULL}};
     clattn_arg f_args[] = {{sizeof norm, &norm},
                            {sizeof ugroups, &ugroups},
                            {sizeof partials, &partials},
                            {finish_local * sizeof(cl_float2), NULL}};
-    clattn_arg a_args[] = {{sizeof norm, &norm}, {sizeof n, &n},   {sizeof s, &s},
-                           {sizeof so, &so},     {sizeof w, &w},   {sizeof wo, &wo},
-                           {sizeof partials, &partials}, {sizeof ugroups, &ugroups}};
+    clattn_arg a_args[] = {{sizeof norm, &norm},
+                           {sizeof n, &n},
+                           {sizeof s, &s},
+                           {sizeof so, &so},
+                           {sizeof w, &w},
+                           {sizeof wo, &wo},
+                           {sizeof partials, &partials},
+                           {sizeof ugroups, &ugroups}};
     size_t global = groups * local;
     size_t apply_global = (size_t)((n + apply_local - 1) / apply_local * apply_local);
     if (!(status = clattn__set_args(partials_k, p_args, 6)) &&
@@ -97,8 +105,7 @@ out:
 clattn_status clattn_enqueue_normalize(clattn_handle *h, cl_command_queue queue, clattn_norm norm,
                                        size_t n, cl_mem scores, size_t scores_offset,
                                        cl_mem weights, size_t weights_offset, cl_uint num_wait,
-                                       const cl_event *wait, cl_event *done)
-{
+                                       const cl_event *wait, cl_event *done) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);

@@ -13,13 +13,12 @@ static const program_use programs[] = {
     {"context.cl", "context_finish"},
 };
 
-clattn_status clattn_handle_prepare(clattn_handle *h)
-{
+clattn_status clattn_handle_prepare(clattn_handle *h) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
         cl_kernel kernel = NULL;
-        clattn_status status = clattn__get_kernel(h, programs[i].source, NULL, programs[i].kernel,
-                                                  &kernel);
+        clattn_status status =
+            clattn__get_kernel(h, programs[i].source, NULL, programs[i].kernel, &kernel);
         if (status) return status;
         clReleaseKernel(kernel);
     }

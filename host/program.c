@@ -8,16 +8,14 @@
 /* Every program is built from the common header followed by its own file. */
 #define COMMON_SOURCE "common.h"
 
-static const clattn_kernel_source *find_source(const char *name)
-{
+static const clattn_kernel_source *find_source(const char *name) {
     for (size_t i = 0; i < clattn_kernel_source_count; i++)
         if (strcmp(clattn_kernel_sources[i].name, name) == 0) return &clattn_kernel_sources[i];
     return NULL;
 }
 
 /* CLATTN_KERNEL_DIR (for kernel development) loads sources from disk instead. */
-static char *read_override(const char *name)
-{
+static char *read_override(const char *name) {
     const char *dir = getenv("CLATTN_KERNEL_DIR");
     if (!dir || !*dir) return NULL;
     char path[4096];
@@ -36,8 +34,7 @@ static char *read_override(const char *name)
     return text;
 }
 
-static clattn_status load_source(const char *name, char **owned, const char **text, size_t *len)
-{
+static clattn_status load_source(const char *name, char **owned, const char **text, size_t *len) {
     *owned = read_override(name);
     if (*owned) {
         *text = *owned;
@@ -51,8 +48,7 @@ static clattn_status load_source(const char *name, char **owned, const char **te
     return CLATTN_SUCCESS;
 }
 
-static char *build_options(const clattn_handle *h, const char *defines)
-{
+static char *build_options(const clattn_handle *h, const char *defines) {
     /* IEEE semantics are kept (no fast-math): masks use -inf and NaN must propagate. */
     const char *base = "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
     const char *variant = h->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
@@ -64,15 +60,15 @@ static char *build_options(const clattn_handle *h, const char *defines)
     return options;
 }
 
-static void keep_build_log(clattn_handle *h, cl_program program)
-{
+static void keep_build_log(clattn_handle *h, cl_program program) {
     size_t size = 0;
-    if (clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) != CL_SUCCESS)
+    if (clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
+        CL_SUCCESS)
         size = 0;
     char *log = malloc(size + 1);
     if (!log) return;
-    if (size == 0 ||
-        clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, size, log, NULL) != CL_SUCCESS)
+    if (size == 0 || clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, size, log,
+                                           NULL) != CL_SUCCESS)
         size = 0;
     log[size] = '\0';
     free(h->build_log);
@@ -80,8 +76,7 @@ static void keep_build_log(clattn_handle *h, cl_program program)
 }
 
 static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
-                                   cl_program *out)
-{
+                                   cl_program *out) {
     char *owned[2] = {NULL, NULL};
     const char *texts[2];
     size_t lengths[2];
@@ -112,8 +107,7 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
 }
 
 static clattn_status get_program(clattn_handle *h, const char *source_name, const char *options,
-                                 cl_program *out)
-{
+                                 cl_program *out) {
     for (clattn_program_entry *e = h->programs; e; e = e->next) {
         if (strcmp(e->source_name, source_name) == 0 && strcmp(e->options, options) == 0) {
             *out = e->program;
@@ -144,8 +138,7 @@ static clattn_status get_program(clattn_handle *h, const char *source_name, cons
 }
 
 clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, const char *defines,
-                                 const char *kernel_name, cl_kernel *kernel)
-{
+                                 const char *kernel_name, cl_kernel *kernel) {
     char *options = build_options(h, defines);
     if (!options) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     pthread_mutex_lock(&h->lock);
@@ -159,8 +152,7 @@ clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, cons
     return clattn__cl(err, "clCreateKernel");
 }
 
-void clattn__release_programs(clattn_handle *h)
-{
+void clattn__release_programs(clattn_handle *h) {
     clattn_program_entry *e = h->programs;
     while (e) {
         clattn_program_entry *next = e->next;
@@ -173,7 +165,6 @@ void clattn__release_programs(clattn_handle *h)
     h->programs = NULL;
 }
 
-const char *clattn_build_log(const clattn_handle *h)
-{
+const char *clattn_build_log(const clattn_handle *h) {
     return h && h->build_log ? h->build_log : "";
 }

@@ -7,8 +7,7 @@
 clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
                                     float scale, cl_mem x, size_t x_offset, cl_mem q,
                                     size_t q_offset, cl_mem scores, size_t scores_offset,
-                                    cl_uint num_wait, const cl_event *wait, cl_event *done)
-{
+                                    cl_uint num_wait, const cl_event *wait, cl_event *done) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "scores: n (%zu) and d (%zu) must be > 0", n,
@@ -45,10 +44,17 @@ clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, si
         size_t rows_per_group = local / lanes;
         global = (n + rows_per_group - 1) / rows_per_group * local;
     }
-    clattn_arg args[] = {{sizeof un, &un},        {sizeof ud, &ud},        {sizeof scale, &scale},
-                         {sizeof x, &x},          {sizeof xo, &xo},        {sizeof q, &q},
-                         {sizeof qo, &qo},        {sizeof scores, &scores}, {sizeof so, &so},
-                         {sizeof lanes, &lanes},  {local * sizeof(float), NULL}};
+    clattn_arg args[] = {{sizeof un, &un},
+                         {sizeof ud, &ud},
+                         {sizeof scale, &scale},
+                         {sizeof x, &x},
+                         {sizeof xo, &xo},
+                         {sizeof q, &q},
+                         {sizeof qo, &qo},
+                         {sizeof scores, &scores},
+                         {sizeof so, &so},
+                         {sizeof lanes, &lanes},
+                         {local * sizeof(float), NULL}};
     if (!status) status = clattn__set_args(kernel, args, cpu ? 9 : 11);
 
     clattn_chain chain;

@@ -4,8 +4,7 @@
 #include "internal.h"
 
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
-                                      cl_event *wait_for)
-{
+                                      cl_event *wait_for) {
     pthread_mutex_lock(&h->lock);
     if (!h->scratch || h->scratch_bytes < bytes) {
         /* Releasing is safe while kernels still use the old buffer: OpenCL frees it only
@@ -28,8 +27,7 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
     return CLATTN_SUCCESS; /* still locked: released by clattn__scratch_release */
 }
 
-void clattn__scratch_release(clattn_handle *h, cl_event last_use)
-{
+void clattn__scratch_release(clattn_handle *h, cl_event last_use) {
     if (last_use) {
         clRetainEvent(last_use);
         if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);

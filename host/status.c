@@ -6,8 +6,7 @@
 
 static _Thread_local char last_message[512];
 
-clattn_status clattn__fail(clattn_status status, const char *format, ...)
-{
+clattn_status clattn__fail(clattn_status status, const char *format, ...) {
     va_list args;
     va_start(args, format);
     vsnprintf(last_message, sizeof last_message, format, args);
@@ -15,25 +14,20 @@ clattn_status clattn__fail(clattn_status status, const char *format, ...)
     return status;
 }
 
-void clattn__clear_error(void)
-{
+void clattn__clear_error(void) {
     last_message[0] = '\0';
 }
 
-clattn_status clattn__cl(cl_int status, const char *what)
-{
-    if (status != CL_SUCCESS)
-        clattn__fail(status, "%s: %s", what, clattn_status_string(status));
+clattn_status clattn__cl(cl_int status, const char *what) {
+    if (status != CL_SUCCESS) clattn__fail(status, "%s: %s", what, clattn_status_string(status));
     return status;
 }
 
-const char *clattn_last_error_message(void)
-{
+const char *clattn_last_error_message(void) {
     return last_message;
 }
 
-const char *clattn_version(void)
-{
+const char *clattn_version(void) {
     return CLATTN_VERSION_STRING;
 }
 
@@ -41,8 +35,7 @@ const char *clattn_version(void)
     case code:                                                                                     \
         return #code
 
-const char *clattn_status_string(clattn_status status)
-{
+const char *clattn_status_string(clattn_status status) {
     switch (status) {
         NAME(CLATTN_SUCCESS);
         NAME(CLATTN_ERROR_NULL_POINTER);

@@ -62,13 +62,13 @@ typedef int clattn_status;
 enum clattn_status_code {
     CLATTN_SUCCESS = 0,
     /* OpenCL error codes (CL_OUT_OF_RESOURCES, ...) are returned unchanged. */
-    CLATTN_ERROR_NULL_POINTER = -20001,     /* a required pointer or cl_mem is NULL */
-    CLATTN_ERROR_INVALID_SIZE = -20002,     /* a size is zero or out of the supported range */
-    CLATTN_ERROR_SIZE_OVERFLOW = -20003,    /* a size product overflows size_t */
-    CLATTN_ERROR_BUFFER_TOO_SMALL = -20004, /* a cl_mem is smaller than offset + extent */
-    CLATTN_ERROR_INVALID_VALUE = -20005,    /* an enum or option has an unknown value */
-    CLATTN_ERROR_DEVICE_NOT_FOUND = -20006, /* no OpenCL device, or the selector matches none */
-    CLATTN_ERROR_BUILD_FAILED = -20007,     /* kernel build failed: see clattn_build_log() */
+    CLATTN_ERROR_NULL_POINTER = -20001,       /* a required pointer or cl_mem is NULL */
+    CLATTN_ERROR_INVALID_SIZE = -20002,       /* a size is zero or out of the supported range */
+    CLATTN_ERROR_SIZE_OVERFLOW = -20003,      /* a size product overflows size_t */
+    CLATTN_ERROR_BUFFER_TOO_SMALL = -20004,   /* a cl_mem is smaller than offset + extent */
+    CLATTN_ERROR_INVALID_VALUE = -20005,      /* an enum or option has an unknown value */
+    CLATTN_ERROR_DEVICE_NOT_FOUND = -20006,   /* no OpenCL device, or the selector matches none */
+    CLATTN_ERROR_BUILD_FAILED = -20007,       /* kernel build failed: see clattn_build_log() */
     CLATTN_ERROR_OUT_OF_HOST_MEMORY = -20008, /* malloc failed */
     CLATTN_ERROR_UNSUPPORTED = -20009,        /* the device lacks a feature the call needs */
     CLATTN_ERROR_INVALID_SHAPE = -20010,      /* shapes disagree (heads, strides, mask) */
@@ -180,11 +180,11 @@ CLATTN_API clattn_status clattn_select_device(const char *selector, clattn_devic
  *   context[c] = sum_j weights[j] * v[j][c]          v is n x d (the seed uses v = x)
  * ------------------------------------------------------------------------------------- */
 typedef enum clattn_norm {
-    CLATTN_NORM_NONE = 0,    /* weights = scores */
-    CLATTN_NORM_SUM = 1,     /* weights = scores / sum(scores): the seed. IEEE division: a
-                                zero sum gives +-inf or NaN, a negative sum flips signs. */
-    CLATTN_NORM_SOFTMAX = 2  /* weights = exp(s - max) / sum(exp(s - max)); all scores -inf
-                                gives zeros */
+    CLATTN_NORM_NONE = 0,   /* weights = scores */
+    CLATTN_NORM_SUM = 1,    /* weights = scores / sum(scores): the seed. IEEE division: a
+                               zero sum gives +-inf or NaN, a negative sum flips signs. */
+    CLATTN_NORM_SOFTMAX = 2 /* weights = exp(s - max) / sum(exp(s - max)); all scores -inf
+                               gives zeros */
 } clattn_norm;
 
 /* Enqueue forms. Buffers are (cl_mem, element offset). queue may be NULL for the handle's
@@ -203,16 +203,14 @@ CLATTN_API clattn_status clattn_enqueue_normalize(clattn_handle *handle, cl_comm
                                                   size_t scores_offset, cl_mem weights,
                                                   size_t weights_offset,
                                                   cl_uint num_events_in_wait_list,
-                                                  const cl_event *event_wait_list,
-                                                  cl_event *done);
+                                                  const cl_event *event_wait_list, cl_event *done);
 
 CLATTN_API clattn_status clattn_enqueue_context(clattn_handle *handle, cl_command_queue queue,
                                                 size_t n, size_t d, cl_mem weights,
                                                 size_t weights_offset, cl_mem v, size_t v_offset,
                                                 cl_mem context, size_t context_offset,
                                                 cl_uint num_events_in_wait_list,
-                                                const cl_event *event_wait_list,
-                                                cl_event *done);
+                                                const cl_event *event_wait_list, cl_event *done);
 
 /* Blocking host-pointer forms: upload, enqueue on the handle's queue, read back. */
 CLATTN_API clattn_status clattn_scores(clattn_handle *handle, size_t n, size_t d, float scale,
@@ -270,9 +268,9 @@ typedef struct clattn_layout {
 
 typedef struct clattn_attention_desc {
     size_t batch, q_heads, kv_heads, m, n, d, dv;
-    float scale;            /* default 1 / sqrt(d) */
-    clattn_norm norm;       /* SOFTMAX (default) or SUM (the seed's) */
-    clattn_causal causal;   /* default NONE */
+    float scale;          /* default 1 / sqrt(d) */
+    clattn_norm norm;     /* SOFTMAX (default) or SUM (the seed's) */
+    clattn_causal causal; /* default NONE */
     clattn_mask_kind mask_kind;
     clattn_layout q, k, v, o, mask, lse;
     /* Split-KV (partial results per KV chunk, then a merge) for few query rows and long N:
@@ -294,8 +292,7 @@ CLATTN_API clattn_status clattn_enqueue_attention(clattn_handle *handle, cl_comm
                                                   const clattn_attention_desc *desc, cl_mem q,
                                                   cl_mem k, cl_mem v, cl_mem mask, cl_mem o,
                                                   cl_mem lse, cl_uint num_events_in_wait_list,
-                                                  const cl_event *event_wait_list,
-                                                  cl_event *done);
+                                                  const cl_event *event_wait_list, cl_event *done);
 
 /* Blocking form on host arrays laid out as the desc says. */
 CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_attention_desc *desc,
@@ -309,9 +306,8 @@ CLATTN_API clattn_status clattn_enqueue_attention_weights(
     cl_mem k, cl_mem mask, cl_mem weights, cl_uint num_events_in_wait_list,
     const cl_event *event_wait_list, cl_event *done);
 CLATTN_API clattn_status clattn_attention_weights(clattn_handle *handle,
-                                                  const clattn_attention_desc *desc,
-                                                  const float *q, const float *k,
-                                                  const void *mask, float *weights);
+                                                  const clattn_attention_desc *desc, const float *q,
+                                                  const float *k, const void *mask, float *weights);
 
 /* ---------------------------------------------------------------------------------------
  * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
@@ -342,8 +338,8 @@ CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_des
                                                       const float *q, const float *k,
                                                       const void *mask, float *weights);
 CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
-                                                const clattn_mha_weights *weights,
-                                                const float *x, float *out);
+                                                const clattn_mha_weights *weights, const float *x,
+                                                float *out);
 
 
 /* ---------------------------------------------------------------------------------------

@@ -10,13 +10,11 @@ const clattn_variant test_variants[2] = {CLATTN_VARIANT_CPU, CLATTN_VARIANT_GPU}
 
 static clattn_handle *handles[3];
 
-const char *test_variant_name(clattn_variant variant)
-{
+const char *test_variant_name(clattn_variant variant) {
     return variant == CLATTN_VARIANT_CPU ? "cpu-shaped" : "gpu-shaped";
 }
 
-clattn_handle *test_handle(clattn_variant variant)
-{
+clattn_handle *test_handle(clattn_variant variant) {
     if (handles[variant]) return handles[variant];
     clattn_options options;
     clattn_options_init(&options);
@@ -31,16 +29,14 @@ clattn_handle *test_handle(clattn_variant variant)
     return handles[variant];
 }
 
-static void destroy_handles(void)
-{
+static void destroy_handles(void) {
     for (int i = 0; i < 3; i++) {
         clattn_handle_destroy(handles[i]);
         handles[i] = NULL;
     }
 }
 
-void test_fill(float *a, size_t n, uint64_t *seed, float lo, float hi)
-{
+void test_fill(float *a, size_t n, uint64_t *seed, float lo, float hi) {
     uint64_t s = *seed;
     for (size_t i = 0; i < n; i++) {
         s ^= s << 13;
@@ -52,16 +48,18 @@ void test_fill(float *a, size_t n, uint64_t *seed, float lo, float hi)
 }
 
 bool test_close(const float *got, const float *want, size_t n, double atol, double rtol,
-                const char *what)
-{
+                const char *what) {
     size_t bad = 0;
     double worst = 0.0;
     for (size_t i = 0; i < n; i++) {
         double g = got[i], w = want[i];
         bool ok;
-        if (isnan(w) || isnan(g)) ok = isnan(w) && isnan(g);
-        else if (isinf(w) || isinf(g)) ok = g == w;
-        else ok = fabs(g - w) <= atol + rtol * fabs(w);
+        if (isnan(w) || isnan(g))
+            ok = isnan(w) && isnan(g);
+        else if (isinf(w) || isinf(g))
+            ok = g == w;
+        else
+            ok = fabs(g - w) <= atol + rtol * fabs(w);
         if (!ok) {
             if (bad < 5)
                 fprintf(stderr, "\n    %s[%zu]: got %.9g, want %.9g (tolerance %.3g)", what, i, g,
@@ -75,21 +73,19 @@ bool test_close(const float *got, const float *want, size_t n, double atol, doub
     return bad == 0;
 }
 
-const char *test_data_path(const char *file)
-{
+const char *test_data_path(const char *file) {
     static char path[4096];
     snprintf(path, sizeof path, "%s/%s", CLATTN_TEST_DATA_DIR, file);
     return path;
 }
 
-void test_add_suite(const char *name, const test_case *cases)
-{
+void test_add_suite(const char *name, const test_case *cases) {
     CU_pSuite suite = CU_add_suite(name, NULL, NULL);
-    for (const test_case *c = cases; suite && c->name; c++) CU_add_test(suite, c->name, c->run);
+    for (const test_case *c = cases; suite && c->name; c++)
+        CU_add_test(suite, c->name, c->run);
 }
 
-int test_run(int argc, char **argv, void (*add_suites)(void))
-{
+int test_run(int argc, char **argv, void (*add_suites)(void)) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     add_suites();
     CU_basic_set_mode(CU_BRM_VERBOSE);

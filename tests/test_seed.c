@@ -18,8 +18,7 @@ typedef struct seed {
     double weights_sum, tolerance;
 } seed;
 
-static char *read_file(const char *path)
-{
+static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     static char buffer[1 << 16];
@@ -31,14 +30,15 @@ static char *read_file(const char *path)
 
 /* Parses the numbers of the JSON value after "key": (nested arrays flattened). Returns the
  * count; *rows gets the number of inner arrays. */
-static size_t json_numbers(const char *json, const char *key, float *out, size_t cap, size_t *rows)
-{
+static size_t json_numbers(const char *json, const char *key, float *out, size_t cap,
+                           size_t *rows) {
     char quoted[64];
     snprintf(quoted, sizeof quoted, "\"%s\"", key);
     const char *p = strstr(json, quoted);
     if (!p) return 0;
     p = strchr(p + strlen(quoted), ':') + 1;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     size_t count = 0, depth = 0, inner = 0;
     if (*p != '[') { /* a scalar */
         out[0] = strtof(p, NULL);
@@ -67,8 +67,7 @@ static size_t json_numbers(const char *json, const char *key, float *out, size_t
     return count;
 }
 
-static bool load_seed(seed *s)
-{
+static bool load_seed(seed *s) {
     const char *json = read_file(test_data_path("seed.json"));
     if (!json) return false;
     size_t rows = 0;
@@ -88,8 +87,7 @@ static bool load_seed(seed *s)
     return true;
 }
 
-static void seed_on_device(void)
-{
+static void seed_on_device(void) {
     seed s;
     CU_ASSERT_FATAL(load_seed(&s));
     CU_ASSERT_EQUAL_FATAL(s.n, 6);
@@ -108,14 +106,14 @@ static void seed_on_device(void)
         CU_ASSERT(test_close(scores, s.scores, s.n, s.tolerance, 0.0, "scores"));
         CU_ASSERT(test_close(weights, s.weights, s.n, s.tolerance, 0.0, "weights"));
         double sum = 0.0;
-        for (size_t j = 0; j < s.n; j++) sum += weights[j];
+        for (size_t j = 0; j < s.n; j++)
+            sum += weights[j];
         CU_ASSERT(fabs(sum - s.weights_sum) <= s.tolerance);
     }
 }
 
 /* The separate blocking calls give the same numbers as the pipeline. */
-static void seed_step_by_step(void)
-{
+static void seed_step_by_step(void) {
     seed s;
     CU_ASSERT_FATAL(load_seed(&s));
     clattn_handle *h = test_handle(CLATTN_VARIANT_AUTO);
@@ -133,8 +131,7 @@ static void seed_step_by_step(void)
 }
 
 /* The reference reproduces the printed values too. */
-static void seed_reference(void)
-{
+static void seed_reference(void) {
     seed s;
     CU_ASSERT_FATAL(load_seed(&s));
     float scores[MAX_VALUES], weights[MAX_VALUES];
@@ -145,8 +142,7 @@ static void seed_reference(void)
     CU_ASSERT(test_close(weights, s.weights, s.n, s.tolerance, 0.0, "ref weights"));
 }
 
-static void add_suites(void)
-{
+static void add_suites(void) {
     static const test_case cases[] = {{"seed example on the device", seed_on_device},
                                       {"seed example step by step", seed_step_by_step},
                                       {"seed example in the reference", seed_reference},
@@ -154,7 +150,6 @@ static void add_suites(void)
     test_add_suite("seed", cases);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     return test_run(argc, argv, add_suites);
 }

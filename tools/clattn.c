@@ -21,8 +21,7 @@ static const command commands[] = {
     {"attend", cmd_attend, "full attention O = norm(scale Q K^T + mask) V from .npy files"},
 };
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
     fprintf(out, "clattn %s - attention on OpenCL\n\nusage: clattn <command> [options]\n\n",
             clattn_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -32,8 +31,7 @@ static void usage(FILE *out)
                  "P:D, gpu, cpu, accelerator or a part of the device's name.\n");
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -54,8 +52,7 @@ int main(int argc, char **argv)
     return 2;
 }
 
-int cli_error(const char *format, ...)
-{
+int cli_error(const char *format, ...) {
     va_list args;
     va_start(args, format);
     fputs("clattn: ", stderr);
@@ -65,18 +62,15 @@ int cli_error(const char *format, ...)
     return 1;
 }
 
-int cli_status_error(const char *what, clattn_status status, clattn_handle *handle)
-{
+int cli_status_error(const char *what, clattn_status status, clattn_handle *handle) {
     const char *detail = clattn_last_error_message();
-    cli_error("%s failed: %s%s%s", what, clattn_status_string(status), *detail ? ": " : "",
-              detail);
+    cli_error("%s failed: %s%s%s", what, clattn_status_string(status), *detail ? ": " : "", detail);
     if (status == CLATTN_ERROR_BUILD_FAILED && handle)
         fprintf(stderr, "build log:\n%s\n", clattn_build_log(handle));
     return 1;
 }
 
-bool cli_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
+bool cli_option(int argc, char **argv, int *i, const char *name, const char **value) {
     size_t len = strlen(name);
     if (strncmp(argv[*i], name, len) != 0) return false;
     if (argv[*i][len] == '=') {
@@ -92,8 +86,7 @@ bool cli_option(int argc, char **argv, int *i, const char *name, const char **va
     return true;
 }
 
-bool cli_parse_float(const char *text, float *out)
-{
+bool cli_parse_float(const char *text, float *out) {
     if (!text || !*text) return false;
     char *end = NULL;
     errno = 0;
@@ -103,8 +96,7 @@ bool cli_parse_float(const char *text, float *out)
     return true;
 }
 
-bool cli_parse_size(const char *text, size_t *out)
-{
+bool cli_parse_size(const char *text, size_t *out) {
     if (!text || *text < '0' || *text > '9') return false;
     char *end = NULL;
     errno = 0;
@@ -114,8 +106,7 @@ bool cli_parse_size(const char *text, size_t *out)
     return true;
 }
 
-int cli_open(const char *device, clattn_handle **handle)
-{
+int cli_open(const char *device, clattn_handle **handle) {
     clattn_options options;
     clattn_options_init(&options);
     options.device = device;
@@ -124,8 +115,7 @@ int cli_open(const char *device, clattn_handle **handle)
     return 0;
 }
 
-const char *cli_device_type(cl_device_type type)
-{
+const char *cli_device_type(cl_device_type type) {
     if (type & CL_DEVICE_TYPE_GPU) return "GPU";
     if (type & CL_DEVICE_TYPE_ACCELERATOR) return "accelerator";
     if (type & CL_DEVICE_TYPE_CPU) return "CPU";

@@ -9,13 +9,11 @@
 #define D 3
 
 static const char *const tokens[N] = {"Your", "journey", "starts", "with", "one", "step"};
-static const float inputs[N * D] = {0.43f, 0.15f, 0.89f, 0.55f, 0.87f, 0.66f,
-                                    0.57f, 0.85f, 0.64f, 0.22f, 0.58f, 0.33f,
-                                    0.77f, 0.25f, 0.10f, 0.05f, 0.80f, 0.55f};
+static const float inputs[N * D] = {0.43f, 0.15f, 0.89f, 0.55f, 0.87f, 0.66f, 0.57f, 0.85f, 0.64f,
+                                    0.22f, 0.58f, 0.33f, 0.77f, 0.25f, 0.10f, 0.05f, 0.80f, 0.55f};
 static const int query_index = 1;
 
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
+static double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) {
         double diff = fabs((double)a[i] - (double)b[i]);
@@ -24,22 +22,20 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
-static void row(const char *label, const float *values, size_t n)
-{
+static void row(const char *label, const float *values, size_t n) {
     printf("  %-24s", label);
-    for (size_t i = 0; i < n; i++) printf(" %8.4f", values[i]);
+    for (size_t i = 0; i < n; i++)
+        printf(" %8.4f", values[i]);
     printf("\n");
 }
 
-static void compare(const char *label, const float *device, const float *reference, size_t n)
-{
+static void compare(const char *label, const float *device, const float *reference, size_t n) {
     row(label, device, n);
     row("  CPU reference", reference, n);
     printf("  %-24s %8.1e\n\n", "  max |device - ref|", max_abs_diff(device, reference, n));
 }
 
-int cmd_demo(int argc, char **argv)
-{
+int cmd_demo(int argc, char **argv) {
     const char *device = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -62,8 +58,8 @@ int cmd_demo(int argc, char **argv)
     clattn_status status;
     if ((status = clattn_query_attention(h, N, D, inputs, q, NULL, 1.0f, CLATTN_NORM_SUM, scores,
                                          sum_w, NULL)) ||
-        (status = clattn_query_attention(h, N, D, inputs, q, NULL, 1.0f, CLATTN_NORM_SOFTMAX,
-                                         NULL, soft_w, context))) {
+        (status = clattn_query_attention(h, N, D, inputs, q, NULL, 1.0f, CLATTN_NORM_SOFTMAX, NULL,
+                                         soft_w, context))) {
         int rc = cli_status_error("the demo", status, h);
         clattn_handle_destroy(h);
         return rc;
@@ -81,12 +77,14 @@ int cmd_demo(int argc, char **argv)
            cli_device_type(info.type), info.platform_name,
            clattn_handle_variant(h) == CLATTN_VARIANT_CPU ? "CPU" : "GPU");
     printf("  %-24s", "");
-    for (int j = 0; j < N; j++) printf(" %8s", tokens[j]);
+    for (int j = 0; j < N; j++)
+        printf(" %8s", tokens[j]);
     printf("\n");
     compare("scores (x_j . query)", scores, ref_scores, N);
     compare("weights, / sum", sum_w, ref_sum, N);
     float total = 0.0f;
-    for (int j = 0; j < N; j++) total += sum_w[j];
+    for (int j = 0; j < N; j++)
+        total += sum_w[j];
     printf("  %-24s %8.4f\n\n", "  sum of weights", total);
     compare("weights, softmax", soft_w, ref_soft, N);
     printf("  context vector z = sum_j softmax_j x_j (d = %d)\n", D);

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_devices(int argc, char **argv)
-{
+int cmd_devices(int argc, char **argv) {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: clattn devices\n\nLists every OpenCL device; '*' marks the default and\n"
                "'>' the one CLATTN_DEVICE selects, when it is set.\n");

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void help(void)
-{
+static void help(void) {
     printf("usage: clattn scores --inputs X.npy (--query I | --query-file q.npy)\n"
            "                     [--norm none|sum|softmax] [--scale S] [--values V.npy]\n"
            "                     [--context] [--out FILE.npy] [--device SEL]\n\n"
@@ -25,8 +24,7 @@ typedef struct scores_args {
     clattn_norm norm;
 } scores_args;
 
-static int parse(int argc, char **argv, scores_args *a)
-{
+static int parse(int argc, char **argv, scores_args *a) {
     memset(a, 0, sizeof *a);
     a->scale = 1.0f;
     a->norm = CLATTN_NORM_NONE;
@@ -55,10 +53,14 @@ static int parse(int argc, char **argv, scores_args *a)
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--norm", &v)) {
-            if (v && strcmp(v, "none") == 0) a->norm = CLATTN_NORM_NONE;
-            else if (v && strcmp(v, "sum") == 0) a->norm = CLATTN_NORM_SUM;
-            else if (v && strcmp(v, "softmax") == 0) a->norm = CLATTN_NORM_SOFTMAX;
-            else return cli_error("--norm takes none, sum or softmax, got '%s'", v ? v : "");
+            if (v && strcmp(v, "none") == 0)
+                a->norm = CLATTN_NORM_NONE;
+            else if (v && strcmp(v, "sum") == 0)
+                a->norm = CLATTN_NORM_SUM;
+            else if (v && strcmp(v, "softmax") == 0)
+                a->norm = CLATTN_NORM_SOFTMAX;
+            else
+                return cli_error("--norm takes none, sum or softmax, got '%s'", v ? v : "");
         } else {
             return cli_error("scores: unknown option '%s' (see clattn scores --help)", argv[i]);
         }
@@ -69,8 +71,7 @@ static int parse(int argc, char **argv, scores_args *a)
     return 0;
 }
 
-static int load_matrix(const char *path, const char *what, npy_array *m)
-{
+static int load_matrix(const char *path, const char *what, npy_array *m) {
     char error[512];
     if (!load_array(path, m, error, sizeof error)) return cli_error("%s", error);
     if (m->ndim == 1) { /* a single row */
@@ -85,20 +86,19 @@ static int load_matrix(const char *path, const char *what, npy_array *m)
     return 0;
 }
 
-static int write_results(const scores_args *a, const float *data, size_t count)
-{
+static int write_results(const scores_args *a, const float *data, size_t count) {
     if (a->out) {
         char error[512];
         size_t shape[1] = {count};
         if (!npy_save(a->out, data, 1, shape, error, sizeof error)) return cli_error("%s", error);
         return 0;
     }
-    for (size_t i = 0; i < count; i++) printf("%.9g\n", data[i]);
+    for (size_t i = 0; i < count; i++)
+        printf("%.9g\n", data[i]);
     return 0;
 }
 
-int cmd_scores(int argc, char **argv)
-{
+int cmd_scores(int argc, char **argv) {
     scores_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
@@ -111,8 +111,8 @@ int cmd_scores(int argc, char **argv)
     const float *q = NULL;
     if (a.has_query_row) {
         if (a.query_row >= n) {
-            rc = cli_error("--query %zu is out of range: %s has %zu rows", a.query_row, a.inputs,
-                           n);
+            rc =
+                cli_error("--query %zu is out of range: %s has %zu rows", a.query_row, a.inputs, n);
             goto done;
         }
         q = x.data + a.query_row * d;
@@ -123,8 +123,8 @@ int cmd_scores(int argc, char **argv)
             goto done;
         }
         if (qfile.count != d) {
-            rc = cli_error("the query has %zu values, the inputs have d = %zu columns",
-                           qfile.count, d);
+            rc = cli_error("the query has %zu values, the inputs have d = %zu columns", qfile.count,
+                           d);
             goto done;
         }
         q = qfile.data;
@@ -148,18 +148,20 @@ int cmd_scores(int argc, char **argv)
     if (!a.context) {
         status = clattn_query_attention(h, n, d, x.data, q, NULL, a.scale, a.norm, NULL, out, NULL);
     } else if (!a.values || values.shape[1] == d) {
-        status = clattn_query_attention(h, n, d, x.data, q, a.values ? values.data : NULL,
-                                        a.scale, a.norm, NULL, NULL, out);
+        status = clattn_query_attention(h, n, d, x.data, q, a.values ? values.data : NULL, a.scale,
+                                        a.norm, NULL, NULL, out);
     } else { /* V with another width: weights first, then the context over V */
         float *w = malloc(n * sizeof *w);
-        status = w ? clattn_query_attention(h, n, d, x.data, q, NULL, a.scale, a.norm, NULL, w,
-                                            NULL)
-                   : CLATTN_ERROR_OUT_OF_HOST_MEMORY;
+        status =
+            w ? clattn_query_attention(h, n, d, x.data, q, NULL, a.scale, a.norm, NULL, w, NULL)
+              : CLATTN_ERROR_OUT_OF_HOST_MEMORY;
         if (!status) status = clattn_context(h, n, values.shape[1], w, values.data, out);
         free(w);
     }
-    if (status) rc = cli_status_error("scores", status, h);
-    else rc = write_results(&a, out, out_count);
+    if (status)
+        rc = cli_status_error("scores", status, h);
+    else
+        rc = write_results(&a, out, out_count);
 done:
     clattn_handle_destroy(h);
     free(out);

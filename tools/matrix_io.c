@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_npy(const char *path)
-{
+static bool is_npy(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return false;
     char magic[6] = {0};
@@ -17,8 +16,7 @@ static bool is_npy(const char *path)
     return yes;
 }
 
-static bool append(npy_array *out, size_t *capacity, float value)
-{
+static bool append(npy_array *out, size_t *capacity, float value) {
     if (out->count == *capacity) {
         size_t grown = *capacity ? *capacity * 2 : 1024;
         float *data = realloc(out->data, grown * sizeof *data);
@@ -30,8 +28,7 @@ static bool append(npy_array *out, size_t *capacity, float value)
     return true;
 }
 
-static bool load_text(const char *path, npy_array *out, char *error, size_t error_size)
-{
+static bool load_text(const char *path, npy_array *out, char *error, size_t error_size) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -53,7 +50,8 @@ static bool load_text(const char *path, npy_array *out, char *error, size_t erro
         size_t in_row = 0;
         char *p = line;
         for (;;) {
-            while (*p && (isspace((unsigned char)*p) || *p == ',' || *p == ';')) p++;
+            while (*p && (isspace((unsigned char)*p) || *p == ',' || *p == ';'))
+                p++;
             if (!*p) break;
             char *end = NULL;
             errno = 0;
@@ -95,8 +93,7 @@ static bool load_text(const char *path, npy_array *out, char *error, size_t erro
     return true;
 }
 
-bool load_array(const char *path, npy_array *out, char *error, size_t error_size)
-{
+bool load_array(const char *path, npy_array *out, char *error, size_t error_size) {
     if (is_npy(path)) return npy_load(path, out, error, error_size);
     return load_text(path, out, error, error_size);
 }

@@ -13,8 +13,7 @@
     } while (0)
 
 /* The value text after 'key': in the header dictionary, or NULL. */
-static const char *find_key(const char *header, const char *key)
-{
+static const char *find_key(const char *header, const char *key) {
     char quoted[32];
     snprintf(quoted, sizeof quoted, "'%s'", key);
     const char *at = strstr(header, quoted);
@@ -22,18 +21,19 @@ static const char *find_key(const char *header, const char *key)
     at = strchr(at + strlen(quoted), ':');
     if (!at) return NULL;
     at++;
-    while (*at == ' ') at++;
+    while (*at == ' ')
+        at++;
     return at;
 }
 
-static bool parse_shape(const char *text, npy_array *out)
-{
+static bool parse_shape(const char *text, npy_array *out) {
     if (*text != '(') return false;
     text++;
     out->ndim = 0;
     out->count = 1;
     for (;;) {
-        while (*text == ' ' || *text == ',') text++;
+        while (*text == ' ' || *text == ',')
+            text++;
         if (*text == ')') break;
         char *end = NULL;
         unsigned long long v = strtoull(text, &end, 10);
@@ -48,15 +48,13 @@ static bool parse_shape(const char *text, npy_array *out)
 
 typedef enum { T_F4, T_F8, T_B1, T_I1, T_U1, T_I2, T_I4, T_I8 } elem_type;
 
-static bool parse_descr(const char *text, elem_type *type, size_t *size)
-{
+static bool parse_descr(const char *text, elem_type *type, size_t *size) {
     static const struct {
         const char *descr;
         elem_type type;
         size_t size;
-    } known[] = {{"'<f4'", T_F4, 4}, {"'<f8'", T_F8, 8}, {"'|b1'", T_B1, 1},
-                 {"'|i1'", T_I1, 1}, {"'|u1'", T_U1, 1}, {"'<i2'", T_I2, 2},
-                 {"'<i4'", T_I4, 4}, {"'<i8'", T_I8, 8}};
+    } known[] = {{"'<f4'", T_F4, 4}, {"'<f8'", T_F8, 8}, {"'|b1'", T_B1, 1}, {"'|i1'", T_I1, 1},
+                 {"'|u1'", T_U1, 1}, {"'<i2'", T_I2, 2}, {"'<i4'", T_I4, 4}, {"'<i8'", T_I8, 8}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strncmp(text, known[i].descr, strlen(known[i].descr)) == 0) {
             *type = known[i].type;
@@ -67,23 +65,44 @@ static bool parse_descr(const char *text, elem_type *type, size_t *size)
     return false;
 }
 
-static float convert(const unsigned char *p, elem_type type)
-{
+static float convert(const unsigned char *p, elem_type type) {
     switch (type) {
-    case T_F4: { float v; memcpy(&v, p, 4); return v; }
-    case T_F8: { double v; memcpy(&v, p, 8); return (float)v; }
-    case T_B1: return *p ? 1.0f : 0.0f;
-    case T_I1: return (float)(int8_t)*p;
-    case T_U1: return (float)*p;
-    case T_I2: { int16_t v; memcpy(&v, p, 2); return (float)v; }
-    case T_I4: { int32_t v; memcpy(&v, p, 4); return (float)v; }
-    case T_I8: { int64_t v; memcpy(&v, p, 8); return (float)v; }
+    case T_F4: {
+        float v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case T_F8: {
+        double v;
+        memcpy(&v, p, 8);
+        return (float)v;
+    }
+    case T_B1:
+        return *p ? 1.0f : 0.0f;
+    case T_I1:
+        return (float)(int8_t)*p;
+    case T_U1:
+        return (float)*p;
+    case T_I2: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return (float)v;
+    }
+    case T_I4: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return (float)v;
+    }
+    case T_I8: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return (float)v;
+    }
     }
     return 0.0f;
 }
 
-bool npy_load(const char *path, npy_array *out, char *error, size_t error_size)
-{
+bool npy_load(const char *path, npy_array *out, char *error, size_t error_size) {
     memset(out, 0, sizeof *out);
     unsigned char *raw = NULL;
     char *header = NULL;
@@ -111,19 +130,26 @@ bool npy_load(const char *path, npy_array *out, char *error, size_t error_size)
     size_t elem_size;
     if (!descr || !order || !shape) FAIL("%s: malformed header", path);
     if (!parse_descr(descr, &type, &elem_size))
-        FAIL("%s: unsupported dtype %.8s (float32, float64, bool or little-endian integers)",
-             path, descr);
+        FAIL("%s: unsupported dtype %.8s (float32, float64, bool or little-endian integers)", path,
+             descr);
     if (strncmp(order, "False", 5) != 0) FAIL("%s: Fortran order is not supported", path);
     if (!parse_shape(shape, out)) FAIL("%s: malformed or too large shape", path);
     if (out->count == 0) FAIL("%s: the array is empty", path);
     if (out->count > SIZE_MAX / 8) FAIL("%s: array too large", path);
 
-    raw = malloc(out->count * elem_size);
     out->data = malloc(out->count * sizeof(float));
-    if (!raw || !out->data) FAIL("%s: out of memory", path);
-    if (fread(raw, elem_size, out->count, f) != out->count)
-        FAIL("%s: file is shorter than its shape says", path);
-    for (size_t i = 0; i < out->count; i++) out->data[i] = convert(raw + i * elem_size, type);
+    if (!out->data) FAIL("%s: out of memory", path);
+    if (type == T_F4) { /* read in place: no second copy of what may be gigabytes */
+        if (fread(out->data, sizeof(float), out->count, f) != out->count)
+            FAIL("%s: file is shorter than its shape says", path);
+    } else {
+        raw = malloc(out->count * elem_size);
+        if (!raw) FAIL("%s: out of memory", path);
+        if (fread(raw, elem_size, out->count, f) != out->count)
+            FAIL("%s: file is shorter than its shape says", path);
+        for (size_t i = 0; i < out->count; i++)
+            out->data[i] = convert(raw + i * elem_size, type);
+    }
     out->was_bool = type == T_B1;
     free(raw);
     free(header);
@@ -138,8 +164,7 @@ fail:
 }
 
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
-              size_t error_size)
-{
+              size_t error_size) {
     char dict[256];
     int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     size_t count = 1;
@@ -158,11 +183,19 @@ bool npy_save(const char *path, const float *data, int ndim, const size_t *shape
         return false;
     }
     size_t header_len = padded - 10;
-    unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    unsigned char prefix[10] = {0x93,
+                                'N',
+                                'U',
+                                'M',
+                                'P',
+                                'Y',
+                                1,
+                                0,
                                 (unsigned char)(header_len & 0xff),
                                 (unsigned char)(header_len >> 8)};
     bool ok = fwrite(prefix, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
-    for (size_t i = total; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
+    for (size_t i = total; ok && i < padded; i++)
+        ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && fwrite(data, sizeof(float), count, f) == count;
     ok = (fclose(f) == 0) && ok;
@@ -170,8 +203,7 @@ bool npy_save(const char *path, const float *data, int ndim, const size_t *shape
     return ok;
 }
 
-void npy_free(npy_array *array)
-{
+void npy_free(npy_array *array) {
     free(array->data);
     array->data = NULL;
 }

@@ -10,9 +10,9 @@
 typedef struct npy_array {
     int ndim;
     size_t shape[NPY_MAX_DIMS];
-    size_t count;   /* product of shape */
-    float *data;    /* converted to float32; owned, free with npy_free */
-    bool was_bool;  /* the file held booleans (stored here as 0 / 1) */
+    size_t count;  /* product of shape */
+    float *data;   /* converted to float32; owned, free with npy_free */
+    bool was_bool; /* the file held booleans (stored here as 0 / 1) */
 } npy_array;
 
 /* Loads float32, float64, bool, int8..int64 or uint8 arrays. On failure returns false and
