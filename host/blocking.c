@@ -118,7 +118,7 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "n (%zu) and d (%zu) must be > 0", n, d);
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "n * d overflows size_t");
-    if (clattn__seed_small_fits(h, n, d)) /* one launch instead of four */
+    if ((weights || context) && clattn__seed_small_fits(h, n, d)) /* 1 launch, not 2-4 */
         return clattn__seed_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
 
     buffers b = {.count = 0};
