@@ -47,6 +47,8 @@ typedef struct bench_result {
     double median_ms, min_ms; /* end to end: transfers included for device backends */
     double device_ms;         /* median device time from profiling events; NAN if none */
     double norm_ms;           /* scores: device time of the normalisation; NAN if none */
+    double cpu_ms; /* median process CPU time per run (all threads; PoCL's included): on a
+                      shared machine, cpu_ms / cores estimates the time with the cores alone */
     double gflops, gbps, peak_fraction;
     double max_abs_err; /* NAN when there was nothing to compare with */
     const char *err_vs; /* "ref" or "cpu": what max_abs_err compares with */
@@ -95,6 +97,7 @@ int bench_plot(const char *path, const bench_results *r);
 
 /* Timing (bench/timing.c). */
 double bench_now(void);
+double bench_cpu_now(void);                     /* process CPU time, seconds */
 double bench_median(double *values, int count); /* sorts values */
 double bench_min(const double *values, int count);
 /* Device time of the interval from `first` starting to `last` ending (ms), NAN on error. */

@@ -150,11 +150,12 @@ int bench_write_json(const char *path, const bench_config *cfg, const bench_resu
                     "\"causal\": %s",
                     s->batch, s->heads, s->m, s->n, s->d, s->causal ? "true" : "false");
         fprintf(f, ", \"reps\": %d", x->reps);
-        const char *names[] = {"median_ms", "min_ms", "device_ms",     "norm_ms",
+        const char *names[] = {"median_ms", "min_ms", "device_ms",     "norm_ms",    "cpu_ms",
                                "gflops",    "gbps",   "peak_fraction", "max_abs_err"};
-        const double values[] = {x->median_ms, x->min_ms, x->device_ms,     x->norm_ms,
-                                 x->gflops,    x->gbps,   x->peak_fraction, x->max_abs_err};
-        for (int k = 0; k < 8; k++) {
+        const double values[] = {x->median_ms, x->min_ms,        x->device_ms,
+                                 x->norm_ms,   x->cpu_ms,        x->gflops,
+                                 x->gbps,      x->peak_fraction, x->max_abs_err};
+        for (int k = 0; k < 9; k++) {
             fprintf(f, ", \"%s\": ", names[k]);
             json_number(f, values[k]);
         }
@@ -198,15 +199,16 @@ int bench_write_csv(const char *path, const bench_config *cfg, const bench_resul
                 cfg->devices[i].name, cfg->devices[i].driver, cfg->devices[i].platform,
                 cfg->devices[i].bandwidth_gbps, cfg->devices[i].peak_gflops);
     fprintf(f, "op,backend,device,batch,heads,m,n,d,causal,reps,median_ms,min_ms,device_ms,"
-               "norm_ms,gflops,gbps,peak_fraction,max_abs_err,err_vs,launches\n");
+               "norm_ms,cpu_ms,gflops,gbps,peak_fraction,max_abs_err,err_vs,launches\n");
     for (size_t i = 0; i < r->count; i++) {
         const bench_result *x = &r->items[i];
         const bench_shape *s = &x->shape;
         fprintf(f, "%s,%s,\"%s\",%zu,%zu,%zu,%zu,%zu,%d,%d,", bench_op_name(s->op), x->backend,
                 x->device, s->batch, s->heads, s->m, s->n, s->d, s->causal, x->reps);
-        const double values[] = {x->median_ms, x->min_ms, x->device_ms,     x->norm_ms,
-                                 x->gflops,    x->gbps,   x->peak_fraction, x->max_abs_err};
-        for (int k = 0; k < 8; k++) {
+        const double values[] = {x->median_ms, x->min_ms,        x->device_ms,
+                                 x->norm_ms,   x->cpu_ms,        x->gflops,
+                                 x->gbps,      x->peak_fraction, x->max_abs_err};
+        for (int k = 0; k < 9; k++) {
             csv_number(f, values[k]);
             fputc(',', f);
         }

@@ -162,12 +162,13 @@ const char *bench_clblast_run(const bench_config *cfg, const bench_device *dev,
     if (!err && attn && !(b.softmax = softmax_kernel(dev))) err = CL_BUILD_PROGRAM_FAILURE;
     const char *msg = err ? "allocation or softmax build failed" : NULL;
     int reps = cfg->reps > 64 ? 64 : cfg->reps;
-    double t[64], dt[64];
+    double t[64], dt[64], ct[64];
     if (!msg) msg = run_once(dev, sh, in, counts, out, out_count, &b, &dt[0]); /* warm-up */
     for (int i = 0; !msg && i < reps; i++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         msg = run_once(dev, sh, in, counts, out, out_count, &b, &dt[i]);
         t[i] = (bench_now() - t0) * 1e3;
+        ct[i] = (bench_cpu_now() - c0) * 1e3;
     }
     for (int i = 0; i < 3; i++)
         if (b.in[i]) clReleaseMemObject(b.in[i]);
@@ -178,6 +179,7 @@ const char *bench_clblast_run(const bench_config *cfg, const bench_device *dev,
     r->reps = reps;
     r->min_ms = bench_min(t, reps);
     r->median_ms = bench_median(t, reps);
+    r->cpu_ms = bench_median(ct, reps);
     r->device_ms = bench_median(dt, reps);
     r->note = attn ? "sgemm + softmax kernel + sgemm" : "sgemv (scores only, no normalisation)";
     return NULL;

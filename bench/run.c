@@ -155,7 +155,7 @@ static int time_host(const bench_config *cfg, bool ref, const problem *p, const 
     float *out = malloc(p->out_count * sizeof *out),
           *scratch = malloc(p->shape.n * sizeof *scratch);
     int reps = ref ? (cfg->reps < 3 ? cfg->reps : 3) : cfg->reps;
-    double t[64];
+    double t[64], ct[64];
     if (reps > 64) reps = 64;
     if (!out || !scratch) {
         free(out), free(scratch);
@@ -164,9 +164,10 @@ static int time_host(const bench_config *cfg, bool ref, const problem *p, const 
     }
     clattn_status st = run_host(ref, p, out, scratch); /* warm-up */
     for (int i = 0; !st && i < reps; i++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         st = run_host(ref, p, out, scratch);
         t[i] = (bench_now() - t0) * 1e3;
+        ct[i] = (bench_cpu_now() - c0) * 1e3;
     }
     if (st) {
         fprintf(stderr, "clattn bench: %s failed: %s: %s\n", ref ? "reference" : "cpu",
@@ -177,6 +178,7 @@ static int time_host(const bench_config *cfg, bool ref, const problem *p, const 
     r->reps = reps;
     r->min_ms = bench_min(t, reps);
     r->median_ms = bench_median(t, reps);
+    r->cpu_ms = bench_median(ct, reps);
     r->max_abs_err = want ? max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     double gbps, gflops;
@@ -247,13 +249,14 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     if (!err && !is_attention(&p->shape))
         buf[4] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, p->shape.n * sizeof(float), NULL, &err);
     int reps = cfg->reps > 64 ? 64 : cfg->reps;
-    double t[64], dt[64], nt[64];
+    double t[64], dt[64], nt[64], ct[64];
     clattn_status st = err;
     if (!st) st = opencl_once(h, p, buf, out, &dt[0], &nt[0]); /* warm-up: builds kernels */
     for (int i = 0; !st && i < reps; i++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         st = opencl_once(h, p, buf, out, &dt[i], &nt[i]);
         t[i] = (bench_now() - t0) * 1e3;
+        ct[i] = (bench_cpu_now() - c0) * 1e3;
     }
     for (int i = 0; i < 5; i++)
         if (buf[i]) clReleaseMemObject(buf[i]);
@@ -268,6 +271,7 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     r->median_ms = bench_median(t, reps);
     r->device_ms = bench_median(dt, reps);
     r->norm_ms = is_attention(&p->shape) ? NAN : bench_median(nt, reps);
+    r->cpu_ms = bench_median(ct, reps);
     r->max_abs_err = want ? max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     set_rates(r, &p->shape, dev->bandwidth_gbps, dev->peak_gflops);
@@ -281,7 +285,7 @@ static void init_result(bench_result *r, const bench_shape *s, const char *backe
     r->shape = *s;
     r->backend = backend;
     snprintf(r->device, sizeof r->device, "%s", device);
-    r->device_ms = r->norm_ms = r->max_abs_err = NAN;
+    r->device_ms = r->norm_ms = r->cpu_ms = r->max_abs_err = NAN;
     r->gflops = r->gbps = r->peak_fraction = NAN;
 }
 
