@@ -252,7 +252,7 @@ int cmd_bench(int argc, char **argv) {
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     if (a.threads) clattn_cpu_set_threads(a.threads);
-    if ((a.backends & BACKEND_OPENBLAS) && !getenv("OPENBLAS_CORETYPE"))
+    if ((a.backends & BACKEND_OPENBLAS) && bench_have_openblas() && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "clattn bench: note: OPENBLAS_CORETYPE is not set (OpenBLAS 0.3.21 "
                         "needs SkylakeX on AVX-512 CPUs it does not know)\n");
     static bench_config cfg;
