@@ -4,7 +4,7 @@
 
 #define MAX_CACHED  32
 #define READ_BYTES  (256u << 20) /* streamed per read launch: well beyond any cache */
-#define MIN_SECONDS 0.1 /* each measurement runs at least this long: the best of many runs */
+#define MIN_SECONDS 0.3          /* per measurement: the best of many runs, for quiet moments */
 
 typedef struct probe_result {
     cl_device_id device;
