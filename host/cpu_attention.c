@@ -144,57 +144,61 @@ CLATTN_CPU_HOT static void pv_rows_direct(const float *p, const float *v, size_t
         }
 }
 
-/* Online softmax step for one row's block of scores s[0..KEYS) (masked entries -inf):
- * turns s into the weights p and returns the factor for the row's old accumulator. */
-CLATTN_CPU_HOT static float softmax_step(row_state *st, float *s, size_t kb, bool sum_norm,
-                                         bool want_l2) {
-    float lane[16], nan_lane[16], t[KEYS];
-    for (int l = 0; l < 16; l++)
-        lane[l] = -INFINITY, nan_lane[l] = 0.0f;
-        /* Kept a loop (fully unrolled, gcc 12 fails to vectorise the straight-line code). */
-#pragma GCC unroll 1
-    for (size_t j0 = 0; j0 < KEYS; j0 += 16)
-        for (int l = 0; l < 16; l++) {
-            const float x = s[j0 + l] * LOG2E;
-            t[j0 + l] = x;
-            lane[l] = x > lane[l] ? x : lane[l];
-            nan_lane[l] = x != x ? 1.0f : nan_lane[l];
-        }
-    float bmax = -INFINITY;
-    for (int l = 0; l < 16; l++) {
-        bmax = lane[l] > bmax ? lane[l] : bmax;
-        st->nan |= nan_lane[l] != 0.0f;
+/* Online softmax step for one row's block of scores s[0..KEYS) (masked entries -inf): turns
+ * s into the weights p and returns the factor for the row's old accumulator. For SOFTMAX the
+ * scores arrive in base 2 (Q and the additive mask are pre-scaled by log2(e)); for SUM they
+ * are the natural scores, and the base-2 values are only needed for the maximum and the LSE. */
+CLATTN_CPU_HOT static float softmax_step(row_state *st, float *s, bool sum_norm, bool want_l2) {
+    const float to_base2 = sum_norm ? LOG2E : 1.0f;
+    /* The block's maximum as an integer maximum of order-preserving keys of the float bits
+     * (the compiler vectorises integer max and or reductions; a float compare-select loop
+     * stays scalar without fast-math), and NaN detected from the bits. */
+    float t[KEYS];
+    int32_t kmax = INT32_MIN, nan = 0;
+    for (size_t j = 0; j < KEYS; j++) {
+        union {
+            float f;
+            int32_t i;
+        } u = {.f = s[j] * to_base2};
+        t[j] = u.f;
+        const int32_t key = u.i ^ ((u.i >> 31) & 0x7fffffff);
+        kmax = key > kmax ? key : kmax;
+        nan |= (u.i & 0x7fffffff) > 0x7f800000;
     }
+    union {
+        float f;
+        int32_t i;
+    } umax = {.i = kmax ^ ((kmax >> 31) & 0x7fffffff)};
+    st->nan |= nan;
+    const float bmax = nan ? -INFINITY : umax.f; /* a NaN row's output is NaN anyway */
     const float m_new = bmax > st->m ? bmax : st->m;
-    (void)kb;
     if (m_new == -INFINITY) { /* everything so far masked: nothing to add */
         for (size_t j = 0; j < KEYS; j++)
             s[j] = 0.0f;
         return 1.0f;
     }
-    const float alpha = st->m == -INFINITY ? 0.0f : exp2f(st->m - m_new);
+    const float alpha = st->m == -INFINITY ? 0.0f : clattn__exp2_inline(st->m - m_new);
     st->m = m_new;
-    for (size_t j = 0; j < KEYS; j++)
-        t[j] -= m_new;
-    if (!sum_norm) { /* 16 lane sums: a vectorised loop without reassociation */
-        float sum[16] = {0};
+    float sum[16] = {0}, sum2[16] = {0}; /* 16 lane sums: vectorised, no reassociation */
+    if (!sum_norm) {
+#pragma GCC unroll 1
         for (size_t j0 = 0; j0 < KEYS; j0 += 16)
             for (int l = 0; l < 16; l++) {
-                const float p = clattn__exp2_inline(t[j0 + l]);
+                const float p = clattn__exp2_inline(t[j0 + l] - m_new);
                 s[j0 + l] = p;
                 sum[l] += p;
             }
         st->l = st->l * alpha + lane_sum(sum);
         return alpha;
     }
-    /* SUM: weights are the scores themselves, masked ones 0; no rescaling. */
-    float sum[16] = {0}, sum2[16] = {0};
+    /* SUM: the weights are the scores themselves, masked ones 0; no rescaling. */
+#pragma GCC unroll 1
     for (size_t j0 = 0; j0 < KEYS; j0 += 16)
         for (int l = 0; l < 16; l++) {
             const float x = s[j0 + l];
+            if (want_l2) sum2[l] += clattn__exp2_inline(t[j0 + l] - m_new);
             s[j0 + l] = x == -INFINITY ? 0.0f : x;
             sum[l] += s[j0 + l];
-            if (want_l2) sum2[l] += clattn__exp2_inline(t[j0 + l]);
         }
     st->l += lane_sum(sum);
     st->l2 = st->l2 * alpha + lane_sum(sum2);
@@ -252,6 +256,9 @@ static void attention_task(void *ctx, size_t task) {
     const size_t dd = d->d, dv = d->dv;
     const bool sum_norm = d->norm == CLATTN_NORM_SUM;
     const bool direct = rows < TR;
+    /* Softmax works in base 2: scale the scores (through Q) and the mask by log2(e). */
+    const float mask_scale = sum_norm ? 1.0f : LOG2E;
+    const float qscale = d->scale * mask_scale;
 
     float *mem = malloc((ROWS * dd + dd * KEYS + ROWS * KEYS + ROWS * dv) * sizeof(float) +
                         ROWS * sizeof(row_state));
@@ -268,7 +275,7 @@ static void attention_task(void *ctx, size_t task) {
     for (size_t r = 0; r < rows_padded; r++) {
         const float *qr = qb + (r0 + (r < rows ? r : rows - 1)) * d->q.stride[2];
         for (size_t c = 0; c < dd; c++)
-            tb.qs[r * dd + c] = qr[c] * d->scale;
+            tb.qs[r * dd + c] = qr[c] * qscale;
     }
     memset(tb.acc, 0, ROWS * dv * sizeof(float));
     for (size_t r = 0; r < ROWS; r++)
@@ -291,9 +298,14 @@ static void attention_task(void *ctx, size_t task) {
             score_rows_direct(tb.qs, kb_base + j0 * d->k.stride[2], d->k.stride[2], dd, rows, kb,
                               tb.s);
         } else {
-            for (size_t c = 0; c < dd; c++) /* Kt[c][j], zero-padded to KEYS keys */
-                for (size_t j = 0; j < KEYS; j++)
-                    tb.kt[c * KEYS + j] = j < kb ? kb_base[(j0 + j) * d->k.stride[2] + c] : 0.0f;
+            /* Kt[c][j], zero-padded to KEYS keys: contiguous reads of each K row (the stores
+             * are buffered), rather than strided reads down the columns. */
+            if (kb < KEYS) memset(tb.kt, 0, dd * KEYS * sizeof(float));
+            for (size_t j = 0; j < kb; j++) {
+                const float *kr = kb_base + (j0 + j) * d->k.stride[2];
+                for (size_t c = 0; c < dd; c++)
+                    tb.kt[c * KEYS + j] = kr[c];
+            }
             score_block(tb.qs, tb.kt, dd, rows_padded, tb.s);
         }
         for (size_t r = 0; r < rows; r++) {
@@ -302,7 +314,7 @@ static void attention_task(void *ctx, size_t task) {
             if (d->mask_kind == CLATTN_MASK_ADDITIVE) {
                 const float *mr = (const float *)job->mask + mo + i * d->mask.stride[2] + j0;
                 for (size_t j = 0; j < kb; j++)
-                    s[j] += mr[j];
+                    s[j] += mr[j] * mask_scale;
             } else if (d->mask_kind == CLATTN_MASK_BOOLEAN) {
                 const unsigned char *mr =
                     (const unsigned char *)job->mask + mo + i * d->mask.stride[2] + j0;
@@ -313,7 +325,7 @@ static void attention_task(void *ctx, size_t task) {
             size_t first_hidden = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
             for (size_t j = first_hidden; j < KEYS; j++)
                 s[j] = -INFINITY;
-            const float alpha = softmax_step(&tb.st[r], s, kb, sum_norm, job->lse != NULL);
+            const float alpha = softmax_step(&tb.st[r], s, sum_norm, job->lse != NULL);
             if (alpha != 1.0f)
                 for (size_t c = 0; c < dv; c++)
                     tb.acc[r * dv + c] *= alpha;
