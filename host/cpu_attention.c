@@ -4,11 +4,15 @@
  *
  * Work: a task is one (batch, query head, block of ROWS query rows, KV split). Per block of
  * KEYS keys it repacks K transposed (so the key index is contiguous: the score loop's lanes
- * are keys, no reduction across lanes), computes a ROWS x KEYS score block with 4 x 32
- * register tiles, applies masks, does the online softmax with a vectorised exp2 and adds
- * P V with 4 x 32 register tiles over the value columns. Causal blocks past the diagonal
- * are skipped, and heavy row blocks are handed out first. Few query rows and long N (decoding)
- * split the keys into chunks merged at the end. */
+ * are keys, no reduction across lanes), computes a ROWS x KEYS score block with TR x TC
+ * (8 x 32) register tiles, applies masks, does the online softmax in base 2 with a
+ * vectorised exp2 and adds P V with the same register tiles over the value columns. Blocks
+ * of fewer than TR rows (decoding) use dot products with the K rows instead. Causal blocks
+ * past the diagonal are skipped, and heavy row blocks are handed out first. Few row tasks
+ * and long N (decoding) split the keys into chunks merged at the end.
+ *
+ * Measured single-threaded on this machine's AVX-512 core (M = N = 2048): ~72-76 GFLOP/s at
+ * D = 64 and ~83 at D = 128; perf: the score and P V tiles ~70% of the time, softmax ~20%. */
 #include "attention_desc.h"
 #include "cpu_internal.h"
 
