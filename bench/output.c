@@ -113,6 +113,18 @@ int bench_write_json(const char *path, const bench_config *cfg, const bench_resu
     json_string(f, clattn_version());
     fprintf(f, ", \"date\": ");
     json_string(f, date);
+    /* The load average when the results were written: other processes on the machine. */
+    double load[3] = {-1, -1, -1};
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
+        fclose(lf);
+    }
+    fprintf(f, ", \"loadavg\": ");
+    if (load[0] >= 0)
+        fprintf(f, "[%.2f, %.2f, %.2f]", load[0], load[1], load[2]);
+    else
+        fputs("null", f);
     fprintf(f, ", \"reps\": %d, \"quick\": %s},\n  \"devices\": [", cfg->reps,
             cfg->quick ? "true" : "false");
     for (size_t i = 0; i < cfg->device_count; i++) {
