@@ -64,6 +64,9 @@ typedef struct bench_config {
     bench_device devices[BENCH_MAX_DEVICES];
     size_t device_count;
     unsigned cpu_threads;
+    /* The host's peaks for the host backends: the probe of a CPU OpenCL device (PoCL on the
+     * same cores), from the devices or opened for this alone; NAN when there is none. */
+    double host_gbps, host_gflops;
 } bench_config;
 
 typedef struct bench_results {

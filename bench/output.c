@@ -120,6 +120,10 @@ int bench_write_json(const char *path, const bench_config *cfg, const bench_resu
         if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
         fclose(lf);
     }
+    fprintf(f, ", \"host_bandwidth_gbps\": ");
+    json_number(f, cfg->host_gbps);
+    fprintf(f, ", \"host_peak_gflops\": ");
+    json_number(f, cfg->host_gflops);
     fprintf(f, ", \"loadavg\": ");
     if (load[0] >= 0)
         fprintf(f, "[%.2f, %.2f, %.2f]", load[0], load[1], load[2]);

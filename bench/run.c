@@ -142,12 +142,8 @@ static void set_rates(bench_result *r, const bench_shape *s, double peak_gbps, d
 
 /* The probe of a CPU-type OpenCL device (the same cores) stands for the host's peaks. */
 static void host_peaks(const bench_config *cfg, double *gbps, double *gflops) {
-    *gbps = *gflops = NAN;
-    for (size_t i = 0; i < cfg->device_count; i++)
-        if (strcmp(cfg->devices[i].type, "CPU") == 0) {
-            *gbps = cfg->devices[i].bandwidth_gbps;
-            *gflops = cfg->devices[i].peak_gflops;
-        }
+    *gbps = cfg->host_gbps;
+    *gflops = cfg->host_gflops;
 }
 
 static int time_host(const bench_config *cfg, bool ref, const problem *p, const float *want,
@@ -313,7 +309,8 @@ int bench_run_shape(const bench_config *cfg, const bench_shape *s, bench_results
     if (!is_attention(s)) want_scores = scratch;
 
     char host[128];
-    snprintf(host, sizeof host, "host CPU (%u threads)", clattn_cpu_threads());
+    snprintf(host, sizeof host, "host CPU (%u thread%s)", clattn_cpu_threads(),
+             clattn_cpu_threads() == 1 ? "" : "s");
     bench_result r;
     if ((cfg->backends & BACKEND_REF) && flops <= (double)cfg->ref_limit) {
         init_result(&r, s, "ref", "host CPU (1 thread)");
@@ -382,7 +379,8 @@ int bench_run_seed_example(const bench_config *cfg, bench_results *out) {
     double t[200];
     bench_result r;
     char host[128];
-    snprintf(host, sizeof host, "host CPU (%u threads)", clattn_cpu_threads());
+    snprintf(host, sizeof host, "host CPU (%u thread%s)", clattn_cpu_threads(),
+             clattn_cpu_threads() == 1 ? "" : "s");
     if (cfg->backends & BACKEND_CPU) {
         init_result(&r, &s, "cpu", host);
         for (int i = 0; i < reps; i++) {

@@ -266,6 +266,23 @@ int cmd_bench(int argc, char **argv) {
         for (size_t i = 0; i < a.device_count; i++, cfg.device_count++)
             if ((rc = open_device(a.devices[i], &cfg.devices[i]))) goto out;
     }
+    /* The host backends' peaks: a CPU OpenCL device's probe (the same cores). */
+    cfg.host_gbps = cfg.host_gflops = NAN;
+    for (size_t i = 0; i < cfg.device_count; i++)
+        if (strcmp(cfg.devices[i].type, "CPU") == 0) {
+            cfg.host_gbps = cfg.devices[i].bandwidth_gbps;
+            cfg.host_gflops = cfg.devices[i].peak_gflops;
+        }
+    if (isnan(cfg.host_gbps) && (a.backends & (BACKEND_REF | BACKEND_CPU | BACKEND_OPENBLAS))) {
+        clattn_options options;
+        clattn_options_init(&options);
+        options.device = "cpu";
+        clattn_handle *probe = NULL;
+        if (clattn_handle_create(&options, &probe) == CLATTN_SUCCESS &&
+            clattn_probe_device(probe, &cfg.host_gbps, &cfg.host_gflops) != CLATTN_SUCCESS)
+            cfg.host_gbps = cfg.host_gflops = NAN;
+        clattn_handle_destroy(probe);
+    }
     shape_list *shapes = malloc(sizeof *shapes);
     if (!shapes) return cli_error("out of memory");
     build_sweep(&a, shapes);
