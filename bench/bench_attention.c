@@ -1,6 +1,6 @@
-/* Benchmark of the fused attention (clattn_enqueue_attention): one batch, one head, M = N,
- * for the head dims and causal modes asked, on the default (or --device) device.
- * Reports the median over --reps runs after one warm-up of the device time (profiling
+/* Benchmark of the fused attention (clattn_enqueue_attention): one batch, one head, M x N
+ * (M = N unless --m), for the head dims and causal modes asked, on the default (or --device)
+ * device. Reports the median over --reps runs after one warm-up of the device time (profiling
  * events from a marker before the operation to its last kernel's end) and of the wall time
  * (enqueue to clFinish), and GFLOP/s counting 4 M N D flops (2 M N D when causal): from
  * the median device time, the median wall time and the best device time (on a shared
@@ -8,7 +8,7 @@
  * process's CPU time times the device's compute units (for a CPU device: about what the kernel
  * reaches alone on the machine, when other processes share the cores).
  *
- * usage: bench_attention [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R]
+ * usage: bench_attention [--m M] [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R]
  *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] */
 #define _POSIX_C_SOURCE 200809L
 #include "clattn.h"
@@ -41,10 +41,11 @@ static int fail(const char *what, clattn_status status) {
 }
 
 /* One configuration: fills the buffers, warms up, times `reps` runs. */
-static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_t splits) {
+static int run(clattn_handle *h, size_t m, size_t n, size_t d, int causal, int reps,
+               size_t splits) {
     cl_context ctx = clattn_handle_context(h);
     cl_command_queue queue = clattn_handle_queue(h);
-    const size_t count = n * d;
+    const size_t count = (m > n ? m : n) * d; /* every buffer holds the larger of Q and K */
     float *host = malloc(count * sizeof *host);
     if (!host) return fail("malloc", CLATTN_ERROR_OUT_OF_HOST_MEMORY);
     uint64_t s = 88172645463325252ull;
@@ -59,7 +60,7 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
                                 count * sizeof(float), host, &err);
     free(host);
     clattn_attention_desc desc;
-    clattn_attention_desc_init(&desc, 1, 1, 1, n, n, d, d);
+    clattn_attention_desc_init(&desc, 1, 1, 1, m, n, d, d);
     desc.causal = causal ? CLATTN_CAUSAL_TOP_LEFT : CLATTN_CAUSAL_NONE;
     desc.kv_splits = splits;
 
@@ -89,14 +90,14 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
         if (done) clReleaseEvent(done);
     }
     if (!rc) {
-        const double flops = (causal ? 2.0 : 4.0) * (double)n * (double)n * (double)d;
+        const double flops = (causal ? 2.0 : 4.0) * (double)m * (double)n * (double)d;
         const double t_dev = median(dev, reps), t_wall = median(wall, reps);
         const double t_best = dev[0]; /* sorted by median() */
         cl_uint units = 1;
         clGetDeviceInfo(clattn_handle_device(h), CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units,
                         NULL);
         const double t_cpu = median(cpu, reps), cores = (double)units;
-        printf("%6zu %4zu %-6s %10.2f %10.2f %9.1f %9.1f %9.1f %9.1f\n", n, d,
+        printf("%6zu %6zu %4zu %-6s %10.2f %10.2f %9.1f %9.1f %9.1f %9.1f\n", m, n, d,
                causal ? "causal" : "full", 1e3 * t_dev, 1e3 * t_wall, flops / t_dev * 1e-9,
                flops / t_wall * 1e-9, flops / t_best * 1e-9, cores * flops / t_cpu * 1e-9);
     }
@@ -109,7 +110,7 @@ static int run(clattn_handle *h, size_t n, size_t d, int causal, int reps, size_
 }
 
 int main(int argc, char **argv) {
-    size_t n = 4096, splits = 0, dims[8] = {64, 128};
+    size_t m = 0, n = 4096, splits = 0, dims[8] = {64, 128};
     int ndims = 2, reps = 5, causal_lo = 0, causal_hi = 1;
     clattn_options options;
     clattn_options_init(&options);
@@ -118,6 +119,8 @@ int main(int argc, char **argv) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--n") == 0)
             n = strtoull(v, NULL, 10), i++;
+        else if (strcmp(argv[i], "--m") == 0)
+            m = strtoull(v, NULL, 10), i++;
         else if (strcmp(argv[i], "--reps") == 0)
             reps = atoi(v), i++;
         else if (strcmp(argv[i], "--splits") == 0)
@@ -140,7 +143,7 @@ int main(int argc, char **argv) {
             i++;
         } else {
             fprintf(stderr,
-                    "usage: %s [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R] "
+                    "usage: %s [--m M] [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R] "
                     "[--variant auto|cpu|gpu] [--splits K] [--device SEL]\n",
                     argv[0]);
             return 2;
@@ -152,11 +155,12 @@ int main(int argc, char **argv) {
     if (status) return fail("clattn_handle_create", status);
     printf("# %s, %s kernels, median of %d runs after a warm-up\n", clattn_handle_device_name(h),
            clattn_handle_variant(h) == CLATTN_VARIANT_CPU ? "CPU-shaped" : "GPU-shaped", reps);
-    printf("#    n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)     (cpu)\n");
+    printf("#      m      n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)     "
+           "(cpu)\n");
     int rc = 0;
     for (int di = 0; di < ndims && !rc; di++)
         for (int c = causal_lo; c <= causal_hi && !rc; c++)
-            rc = run(h, n, dims[di], c, reps, splits);
+            rc = run(h, m ? m : n, n, dims[di], c, reps, splits);
     clattn_handle_destroy(h);
     return rc;
 }

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define LOG2E 1.4426950408889634
 /* The CPU shape's register tile: CPU_ROWS query rows x CPU_KV float16 vectors of keys for
@@ -26,6 +27,7 @@ typedef struct plan {
     size_t head_d, head_dv; /* padded to 16 */
     size_t tiles;           /* CPU: row tiles per work-item */
     size_t rows, kv, vc;    /* CPU: register tile (see CPU_ROWS) */
+    bool direct;            /* CPU: K and V read in place, not repacked */
     size_t bm, bn;          /* GPU: rows per work-group, keys per tile */
     size_t group_rows;      /* query rows per work-group */
     size_t row_groups;
@@ -87,6 +89,7 @@ static void tuning_overrides(plan *p) {
 
 static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, size_t gpu_max_rows,
                       plan *p) {
+    memset(p, 0, sizeof *p);
     p->cpu = h->variant == CLATTN_VARIANT_CPU;
     p->head_d = pad16(a->d);
     p->head_dv = pad16(a->dv);
@@ -111,6 +114,15 @@ static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, si
         p->group_rows = p->tiles * p->rows;
         p->key_align = 16 * p->kv;
         p->npad = clattn__round_up(a->n, p->key_align);
+        /* Decoding (a few rows): reading K and V once in place beats repacking them. */
+        p->direct = a->m <= p->rows && a->d % 16 == 0 && a->dv % 16 == 0;
+        if (p->direct) { /* a tile of exactly the M rows */
+            p->vc = 1;
+            p->head_dv = a->dv;
+            p->rows = a->m;
+            p->tiles = 1;
+            p->group_rows = a->m;
+        }
     } else {
         gpu_tiles(h, p, gpu_max_rows);
         p->group_rows = p->bm;
@@ -129,9 +141,9 @@ static clattn_status get_kernels(clattn_handle *h, const clattn_attention_desc *
         if (p->cpu)
             snprintf(defines, sizeof defines,
                      "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DTILES=%zu -DROWS=%zu -DKV=%zu "
-                     "-DVC=%zu",
+                     "-DVC=%zu -DDIRECT=%d",
                      p->head_d, p->head_dv, a->norm == CLATTN_NORM_SUM, p->tiles, p->rows, p->kv,
-                     p->vc);
+                     p->vc, (int)p->direct);
         else
             snprintf(defines, sizeof defines,
                      "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DBM=%zu -DBN=%zu", p->head_d,
@@ -151,7 +163,7 @@ static clattn_status get_kernels(clattn_handle *h, const clattn_attention_desc *
         *attn = NULL;
         make_plan(h, a, allowed, p);
     }
-    if (p->cpu &&
+    if (p->cpu && !p->direct &&
         (status = clattn__get_kernel(h, "attention.cl", defines, "attention_pack_kv", pack))) {
         clReleaseKernel(*attn);
         return status;
@@ -191,7 +203,7 @@ static clattn_status scratch_sizes(const clattn_handle *h, const clattn_attentio
     const size_t align = h->mem_base_addr_align > 64 ? h->mem_base_addr_align : 64;
     size_t sizes[4] = {0, 0, 0, 0}, bhkv, rows, bytes;
     bool ok = clattn__mul_size(a->batch, a->kv_heads, &bhkv);
-    if (p->cpu) {
+    if (p->cpu && !p->direct) {
         ok = ok && clattn__mul_size(bhkv, p->npad, &rows) &&
              clattn__mul_size(rows, p->head_d * sizeof(float), &sizes[0]) &&
              clattn__mul_size(rows, p->head_dv * sizeof(float), &sizes[1]);
@@ -244,14 +256,14 @@ static clattn_status launch(clattn_handle *h, const clattn_attention_desc *a, co
     cl_ulong lay[16], lay2[8];
     layout_vectors(a, lay, lay2);
     clattn_status status;
-    if (p->cpu) {
+    if (p->cpu && !p->direct) {
         cl_ulong n = a->n, npad = p->npad;
         cl_uint d = (cl_uint)a->d, dv = (cl_uint)a->dv, kvh = (cl_uint)a->kv_heads;
         clattn_arg args[] = {{sizeof n, &n},   {sizeof npad, &npad}, {sizeof d, &d},
                              {sizeof dv, &dv}, {sizeof kvh, &kvh},   {sizeof lay, lay},
                              {sizeof k, &k},   {sizeof v, &v},       {sizeof kp, &kp},
                              {sizeof vp, &vp}};
-        size_t global[2] = {p->npad, a->batch * a->kv_heads};
+        size_t global[2] = {p->npad / p->key_align, a->batch * a->kv_heads};
         if ((status = clattn__set_args(pack, args, 10)) ||
             (status = clattn__chain_launch(chain, pack, 2, global, NULL)))
             return status;
@@ -263,7 +275,7 @@ static clattn_status launch(clattn_handle *h, const clattn_attention_desc *a, co
     cl_int causal = a->causal != CLATTN_CAUSAL_NONE, mask_kind = a->mask_kind;
     cl_long diag = a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? (cl_long)a->n - (cl_long)a->m : 0;
     cl_mem final_o = p->splits > 1 ? NULL : o, final_lse = p->splits > 1 ? NULL : lse;
-    cl_mem kin = p->cpu ? kp : k, vin = p->cpu ? vp : v;
+    cl_mem kin = p->cpu && !p->direct ? kp : k, vin = p->cpu && !p->direct ? vp : v;
     clattn_arg args[] = {{sizeof m, &m},
                          {sizeof n, &n},
                          {sizeof d, &d},

@@ -288,6 +288,22 @@ CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t b
 /* mask may be NULL when desc->mask_kind is NONE; lse may be NULL when not wanted (it then
  * receives the natural-log log-sum-exp of each row's scaled, masked scores; -inf for a fully
  * masked row). A fully masked row gives zeros in O. */
+/* Details of the fused attention:
+ * - Masking: a key is masked out for a row when causal masking hides it, the boolean mask
+ *   is 0, or the additive mask makes its score -inf. Softmax gives masked keys weight 0.
+ *   SUM (the seed's normalisation) excludes masked keys: weights = s_j / sum of s over the
+ *   attended keys, with s = scale * q.k + additive mask (IEEE division: a zero sum gives
+ *   inf or NaN). The LSE is the log-sum-exp of the attended scores for both norms.
+ * - NaN in Q, K, V or the mask propagates to the rows whose attended keys it reaches.
+ * - kv_splits: 0 splits the keys into chunks automatically when the batch * heads * row
+ *   blocks are too few for the device and N >= 512; 1 never splits; k > 1 uses k chunks
+ *   (at most one per key block). Splitting uses scratch memory O(k * B * Hq * M * Dv).
+ * - Validation: q_heads a multiple of kv_heads (INVALID_SHAPE); every size > 0 and d, dv
+ *   <= 256 (INVALID_SIZE); norm SOFTMAX or SUM, known causal and mask kinds, finite scale
+ *   (INVALID_VALUE); the rows of every tensor must not overlap (row stride >= row length)
+ *   and no two elements of O or the LSE may share an address (INVALID_SHAPE); each buffer
+ *   must hold offset + its extent (BUFFER_TOO_SMALL). Memory use on the device is
+ *   O((M + N) D): scratch for a repacked K and V (CPU-shaped kernels) and split partials. */
 CLATTN_API clattn_status clattn_enqueue_attention(clattn_handle *handle, cl_command_queue queue,
                                                   const clattn_attention_desc *desc, cl_mem q,
                                                   cl_mem k, cl_mem v, cl_mem mask, cl_mem o,

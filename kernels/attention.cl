@@ -60,9 +60,9 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 
 #if CLATTN_CPU
 /* ---------------------------------------------------------------------------------------
- * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of 16 keys is
- * one contiguous [HEAD_D][16] slab of K (keys on the lanes of a float16) and [16][HEAD_DV]
- * of V. One work-item per work-group owns TILES register tiles of ROWS query rows; it walks
+ * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of KB keys is
+ * one contiguous [HEAD_D][KB] slab of K (keys on the lanes of float16 vectors) and
+ * [KB][HEAD_DV] of V. One work-item per work-group owns TILES register tiles of ROWS query rows; it walks
  * the key blocks once and applies each block to all its tiles while the block is in cache.
  * No barriers: PoCL keeps the float16 accumulators in registers.
  * ------------------------------------------------------------------------------------- */
@@ -80,26 +80,51 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 #ifndef VC
 #define VC 2
 #endif
+/* DIRECT: read K and V where the caller put them, without the repacking (for a few query
+ * rows, where the packing would cost more than the attention; needs D and Dv multiples of
+ * 16 so that rows are whole float16 vectors). */
+#ifndef DIRECT
+#define DIRECT 0
+#endif
 #define KB (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
-/* One work-item per (padded key j, batch * kv head): K row j -> its block's column, V row j
- * -> a padded row. Padding (d >= D, j >= N) is zero. */
+/* One work-item per (key block, batch * kv head): K's block transposed into [HEAD_D][KB]
+ * (each column gathered from the block's rows, which stay in cache, then stored as whole
+ * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
                                 __global const float *k, __global const float *v,
                                 __global float *kp, __global float *vp)
 {
-    const idx_t j = get_global_id(0);
+    const idx_t j0 = (idx_t)get_global_id(0) * KB;
     const uint bh = get_global_id(1);
-    if (j >= npad) return;
+    if (j0 >= npad) return;
     const uint b = bh / kv_heads, hk = bh % kv_heads;
-    const bool real = j < n;
-    __global const float *kr = k + lay.s4 + b * lay.s5 + hk * lay.s6 + (real ? j * lay.s7 : 0);
-    __global const float *vr = v + lay.s8 + b * lay.s9 + hk * lay.sa + (real ? j * lay.sb : 0);
-    __global float *kd = kp + ((idx_t)bh * npad + j / KB * KB) * HEAD_D + j % KB;
-    __global float *vd = vp + ((idx_t)bh * npad + j) * HEAD_DV;
-    for (uint c = 0; c < HEAD_D; c++) kd[c * KB] = real && c < d ? kr[c] : 0.0f;
-    for (uint c = 0; c < HEAD_DV; c++) vd[c] = real && c < dv ? vr[c] : 0.0f;
+    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
+    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
+    __global float16 *vd = (__global float16 *)(vp + ((idx_t)bh * npad + j0) * HEAD_DV);
+    const uint keys = (uint)min((idx_t)KB, n - j0); /* j0 < n: npad rounds n up to KB */
+    for (uint c = 0; c < HEAD_D; c++) {
+        float col[KB];
+        for (uint x = 0; x < KB; x++)
+            col[x] = x < keys && c < d ? k_base[(j0 + x) * lay.s7 + c] : 0.0f;
+        for (uint x = 0; x < KV; x++) kd[c * KV + x] = vload16(x, col);
+    }
+    for (uint x = 0; x < KB; x++) {
+        __global const float *vr = v_base + (j0 + x) * lay.sb;
+        for (uint c = 0; c < HEAD_DV; c += 16) {
+            float16 chunk;
+            if (x < keys && c + 16 <= dv) {
+                chunk = vload16(0, vr + c);
+            } else {
+                float tmp[16];
+                for (uint y = 0; y < 16; y++) tmp[y] = x < keys && c + y < dv ? vr[c + y] : 0.0f;
+                chunk = vload16(0, tmp);
+            }
+            vd[x * (HEAD_DV / 16) + c / 16] = chunk;
+        }
+    }
 }
 
 /* 2^x for x <= 0 (scores minus their running maximum), about 2 ulp: x = n + f with n an
@@ -180,9 +205,18 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t mask_base = lay2.s0 + b * lay2.s1 + h * lay2.s2;
 
     for (long j0 = split_beg; j0 < group_end; j0 += KB) {
+#if DIRECT
+        /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
+         * (their scores are masked; their V rows are skipped). */
+        __global const float *k_rows = kp + lay.s4 + b * lay.s5 + (h / group) * lay.s6;
+        __global const float *v_rows = vp + lay.s8 + b * lay.s9 + (h / group) * lay.sa;
+        const int valid = (int)min((long)KB, (long)N - j0);
+        (void)kvbh;
+#else
         /* Packed blocks start at multiples of 64 bytes (see host/attention.c). */
         __global const float16 *kb = (__global const float16 *)(kp + (kvbh * npad + j0) * HEAD_D);
         __global const float16 *vb = (__global const float16 *)(vp + (kvbh * npad + j0) * HEAD_DV);
+#endif
         for (int t = 0; t < TILES; t++) {
             const idx_t t0 = row0 + t * ROWS;
             if (t0 >= M) break;
@@ -198,6 +232,28 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             for (int r = 0; r < ROWS; r++)
                 #pragma unroll
                 for (int x = 0; x < KV; x++) s[r][x] = (float16)(0.0f);
+#if DIRECT
+            /* One dot product per key and row, along the key's contiguous row. */
+            float sc[ROWS][KB];
+            for (int jj = 0; jj < KB; jj++) {
+                __global const float *kr = k_rows + (j0 + min(jj, valid - 1)) * lay.s7;
+                float16 dot[ROWS];
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) dot[r] = (float16)(0.0f);
+                for (int c = 0; c < HEAD_D / 16; c++) {
+                    const float16 kv = vload16(c, kr);
+                    #pragma unroll
+                    for (int r = 0; r < ROWS; r++)
+                        dot[r] = fma(vload16(c, qt[t * ROWS + r]), kv, dot[r]);
+                }
+                #pragma unroll
+                for (int r = 0; r < ROWS; r++) sc[r][jj] = clattn_hsum16(dot[r]);
+            }
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++)
+                #pragma unroll
+                for (int x = 0; x < KV; x++) s[r][x] = vload16(x, sc[r]);
+#else
             for (int c = 0; c < HEAD_D; c++) {
                 float16 kv[KV];
                 #pragma unroll
@@ -209,6 +265,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     for (int x = 0; x < KV; x++) s[r][x] = fma(qv, kv[x], s[r][x]);
                 }
             }
+#endif
             if (need_mask) {
                 #pragma unroll
                 for (int r = 0; r < ROWS; r++) {
@@ -270,10 +327,17 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 for (int r = 0; r < ROWS; r++)
                     #pragma unroll
                     for (int x = 0; x < VC; x++) a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
+#if DIRECT
+                for (int jj = 0; jj < valid; jj++) {
+                    float16 vv[VC];
+                    #pragma unroll
+                    for (int x = 0; x < VC; x++) vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
+#else
                 for (int jj = 0; jj < KB; jj++) {
                     float16 vv[VC];
                     #pragma unroll
                     for (int x = 0; x < VC; x++) vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
+#endif
                     #pragma unroll
                     for (int r = 0; r < ROWS; r++) {
                         const float16 pv = (float16)(p[r][jj]);
@@ -311,6 +375,30 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #ifndef BN
 #define BN 16
 #endif
+/* Copies rows j0 .. j0 + BN - 1 (those < end; zeros beyond, and beyond the row length
+ * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
+ * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
+inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
+                      long end, uint len, uint width, uint lid)
+{
+    const uint pieces = width / 4; /* width is a multiple of 16 */
+    for (uint t = lid; t < BN * pieces; t += BM) {
+        const uint jj = t / pieces, c = 4 * (t % pieces);
+        __global const float *src = rows + (j0 + jj) * stride + c;
+        float4 x = (float4)(0.0f);
+        if (j0 + jj < end) {
+            if (c + 4 <= len) {
+                x = vload4(0, src);
+            } else {
+                x.s0 = c < len ? src[0] : 0.0f;
+                x.s1 = c + 1 < len ? src[1] : 0.0f;
+                x.s2 = c + 2 < len ? src[2] : 0.0f;
+            }
+        }
+        vstore4(x, 0, tile + jj * width + c);
+    }
+}
+
 /* Q rows padded by one float so that work-items reading the same column hit different banks. */
 #define Q_STRIDE (HEAD_D + 1)
 
@@ -356,14 +444,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     for (long j0 = split_beg; j0 < group_end; j0 += BN) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
-        for (uint t = lid; t < BN * HEAD_D; t += BM) {
-            const uint jj = t / HEAD_D, c = t % HEAD_D;
-            lk[t] = j0 + jj < split_end && c < d ? k_base[(j0 + jj) * lay.s7 + c] : 0.0f;
-        }
-        for (uint t = lid; t < BN * HEAD_DV; t += BM) {
-            const uint jj = t / HEAD_DV, c = t % HEAD_DV;
-            lv[t] = j0 + jj < split_end && c < dv ? v_base[(j0 + jj) * lay.sb + c] : 0.0f;
-        }
+        load_tile(lk, k_base, lay.s7, j0, split_end, d, HEAD_D, lid);
+        load_tile(lv, v_base, lay.sb, j0, split_end, dv, HEAD_DV, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float s[BN];

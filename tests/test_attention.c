@@ -216,6 +216,9 @@ static void strided_layouts(void) {
         {2, 2, 1, 113, 113, 64, 64, CLATTN_CAUSAL_TOP_LEFT, 0, SM, 1, true, false},
         {2, 4, 4, 7, 1000, 3, 80, 0, 0, SM, 0, true, false},
         {1, 2, 2, 1, 1, 1, 1, 0, 0, SM, 1, true, false},
+        /* A few rows with D, Dv multiples of 16: the CPU shape reads K and V in place. */
+        {2, 4, 2, 5, 300, 32, 48, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SM, 0, true,
+         true},
     };
     run_cases(cases, COUNT(cases), true);
 }
@@ -362,6 +365,54 @@ static void enqueue_contract(void) {
     }
 }
 
+/* Two calls that share the handle's scratch memory (repacked K/V, split partials) on an
+ * out-of-order queue: the second must wait for the first through events alone. */
+static void out_of_order_queue(void) {
+    const size_t M = 3, N = 300, D = 16;
+    for (int vi = 0; vi < 2; vi++) {
+        clattn_handle *h = test_handle(test_variants[vi]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        cl_context ctx = clattn_handle_context(h);
+        cl_int err;
+        cl_command_queue queue = clCreateCommandQueue(ctx, clattn_handle_device(h),
+                                                      CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+        CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+        clattn_attention_desc desc;
+        clattn_attention_desc_init(&desc, 1, 1, 1, M, N, D, D);
+        desc.kv_splits = 4;
+        float q[2][3 * 16], k[2][300 * 16], v[2][300 * 16], o[2][3 * 16], ref[3 * 16];
+        uint64_t seed = 21;
+        cl_mem bufs[2][4];
+        cl_event done[2] = {NULL, NULL};
+        for (int c = 0; c < 2; c++) {
+            test_fill(q[c], M * D, &seed, -1, 1);
+            test_fill(k[c], N * D, &seed, -1, 1);
+            test_fill(v[c], N * D, &seed, -1, 1);
+            const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+            bufs[c][0] = clCreateBuffer(ctx, in, sizeof q[c], q[c], &err);
+            bufs[c][1] = clCreateBuffer(ctx, in, sizeof k[c], k[c], &err);
+            bufs[c][2] = clCreateBuffer(ctx, in, sizeof v[c], v[c], &err);
+            bufs[c][3] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, sizeof o[c], NULL, &err);
+            CU_ASSERT_EQUAL(clattn_enqueue_attention(h, queue, &desc, bufs[c][0], bufs[c][1],
+                                                     bufs[c][2], NULL, bufs[c][3], NULL, 0, NULL,
+                                                     &done[c]),
+                            CLATTN_SUCCESS);
+        }
+        for (int c = 0; c < 2; c++) {
+            CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, bufs[c][3], CL_TRUE, 0, sizeof o[c], o[c], 1,
+                                                &done[c], NULL),
+                            CL_SUCCESS);
+            CU_ASSERT_EQUAL(clattn_ref_attention(&desc, q[c], k[c], v[c], NULL, ref, NULL),
+                            CLATTN_SUCCESS);
+            CU_ASSERT(test_close(o[c], ref, M * D, tolerance_atol(N), 1e-4, "out-of-order O"));
+            clReleaseEvent(done[c]);
+            for (int i = 0; i < 4; i++)
+                clReleaseMemObject(bufs[c][i]);
+        }
+        clReleaseCommandQueue(queue);
+    }
+}
+
 /* Every invalid argument gets its status, and nothing is enqueued. */
 static void invalid_arguments(void) {
     clattn_handle *h = test_handle(CLATTN_VARIANT_AUTO);
@@ -455,16 +506,41 @@ static void desc_defaults(void) {
     CU_ASSERT_EQUAL(d.lse.stride[1], 5);
 }
 
+/* Every kernel path at tiny sizes, for running under Oclgrind --data-races (the
+ * oclgrind_attention CTest test): both shapes, causal both ways, both masks with a fully
+ * masked row, GQA, strides, SUM, LSE, and split-KV with its merge kernel. */
+static void small(void) {
+    static const attn_case cases[] = {
+        {1, 2, 1, 5, 19, 8, 8, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, SM, 1, true, true},
+        {1, 1, 1, 7, 5, 3, 5, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE, SM, 1, false, true},
+        {1, 1, 1, 2, 70, 16, 16, 0, 0, SM, 3, false, false},
+        {1, 1, 1, 3, 9, 4, 4, CLATTN_CAUSAL_TOP_LEFT, 0, CLATTN_NORM_SUM, 1, false, false},
+        {1, 2, 1, 3, 40, 16, 32, 0, CLATTN_MASK_BOOLEAN, SM, 2, true, true}, /* K, V in place */
+        /* Several key tiles per work-group (GPU shape: up to 64 keys per tile). */
+        {1, 1, 1, 3, 150, 4, 4, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 1, false, false},
+    };
+    run_cases(cases, COUNT(cases), true);
+}
+
 static void add_suites(void) {
-    static const test_case cases[] = {
-        {"desc defaults", desc_defaults},         {"head dims", head_dims},
-        {"long sequences", long_sequences},       {"causal", causal},
-        {"masks and fully masked rows", masks},   {"grouped heads", grouped_heads},
-        {"strided layouts", strided_layouts},     {"split-KV", split_kv},
-        {"SUM normalisation", sum_norm},          {"fused QKV buffer", fused_qkv},
-        {"NaN propagation", nan_propagation},     {"enqueue contract", enqueue_contract},
-        {"invalid arguments", invalid_arguments}, {NULL, NULL}};
+    static const test_case cases[] = {{"desc defaults", desc_defaults},
+                                      {"head dims", head_dims},
+                                      {"long sequences", long_sequences},
+                                      {"causal", causal},
+                                      {"masks and fully masked rows", masks},
+                                      {"grouped heads", grouped_heads},
+                                      {"strided layouts", strided_layouts},
+                                      {"split-KV", split_kv},
+                                      {"SUM normalisation", sum_norm},
+                                      {"fused QKV buffer", fused_qkv},
+                                      {"NaN propagation", nan_propagation},
+                                      {"enqueue contract", enqueue_contract},
+                                      {"out-of-order queue", out_of_order_queue},
+                                      {"invalid arguments", invalid_arguments},
+                                      {NULL, NULL}};
     test_add_suite("attention", cases);
+    static const test_case small_cases[] = {{"small cases", small}, {NULL, NULL}};
+    test_add_suite("attention_small", small_cases);
 }
 
 int main(int argc, char **argv) {
