@@ -3,7 +3,7 @@
 # only when found.
 option(CLATTN_BENCH_PEERS "clattn bench: compare with CLBlast and OpenBLAS when found" ON)
 target_sources(clattn_cli PRIVATE tools/cmd_bench.c bench/run.c bench/output.c bench/timing.c
-    bench/launch_count.c bench/peers_clblast.c bench/peers_openblas.c)
+    bench/launch_count.c bench/stream.c bench/peers_clblast.c bench/peers_openblas.c)
 target_include_directories(clattn_cli PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/bench"
     "${CMAKE_CURRENT_SOURCE_DIR}/tools")
 target_link_libraries(clattn_cli PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)

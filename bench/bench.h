@@ -50,6 +50,9 @@ typedef struct bench_result {
     double cpu_ms; /* median process CPU time per run (all threads; PoCL's included): on a
                       shared machine, cpu_ms / cores estimates the time with the cores alone */
     double gflops, gbps, peak_fraction;
+    /* Seed op on OpenCL: median over the repetitions of (device time of a streaming read of
+     * x, run right after) / (device time of the op); NAN elsewhere. */
+    double stream_fraction;
     double max_abs_err; /* NAN when there was nothing to compare with */
     const char *err_vs; /* "ref" or "cpu": what max_abs_err compares with */
     int launches;       /* seed example: kernel launches per call; 0 otherwise */
@@ -105,6 +108,9 @@ double bench_median(double *values, int count); /* sorts values */
 double bench_min(const double *values, int count);
 /* Device time of the interval from `first` starting to `last` ending (ms), NAN on error. */
 double bench_event_ms(cl_event first, cl_event last);
+
+/* Device time (ms) of a streaming read of bytes of buf (bench/stream.c); NAN on error. */
+double bench_stream_ms(const bench_device *dev, cl_mem buf, size_t bytes);
 
 /* Kernel launches counted by interposing clEnqueueNDRangeKernel (bench/launch_count.c). */
 unsigned long bench_launch_count(void);

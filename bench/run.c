@@ -245,7 +245,7 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     if (!err && !is_attention(&p->shape))
         buf[4] = clCreateBuffer(ctx, CL_MEM_READ_WRITE, p->shape.n * sizeof(float), NULL, &err);
     int reps = cfg->reps > 64 ? 64 : cfg->reps;
-    double t[64], dt[64], nt[64], ct[64];
+    double t[64], dt[64], nt[64], ct[64], sf[64];
     clattn_status st = err;
     if (!st) st = opencl_once(h, p, buf, out, &dt[0], &nt[0]); /* warm-up: builds kernels */
     for (int i = 0; !st && i < reps; i++) {
@@ -253,6 +253,8 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
         st = opencl_once(h, p, buf, out, &dt[i], &nt[i]);
         t[i] = (bench_now() - t0) * 1e3;
         ct[i] = (bench_cpu_now() - c0) * 1e3;
+        if (!st && !is_attention(&p->shape))
+            sf[i] = bench_stream_ms(dev, buf[0], p->in_count[0] * sizeof(float)) / dt[i];
     }
     for (int i = 0; i < 5; i++)
         if (buf[i]) clReleaseMemObject(buf[i]);
@@ -268,6 +270,7 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     r->device_ms = bench_median(dt, reps);
     r->norm_ms = is_attention(&p->shape) ? NAN : bench_median(nt, reps);
     r->cpu_ms = bench_median(ct, reps);
+    if (!is_attention(&p->shape)) r->stream_fraction = bench_median(sf, reps);
     r->max_abs_err = want ? max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     set_rates(r, &p->shape, dev->bandwidth_gbps, dev->peak_gflops);
@@ -281,7 +284,7 @@ static void init_result(bench_result *r, const bench_shape *s, const char *backe
     r->shape = *s;
     r->backend = backend;
     snprintf(r->device, sizeof r->device, "%s", device);
-    r->device_ms = r->norm_ms = r->cpu_ms = r->max_abs_err = NAN;
+    r->device_ms = r->norm_ms = r->cpu_ms = r->max_abs_err = r->stream_fraction = NAN;
     r->gflops = r->gbps = r->peak_fraction = NAN;
 }
 
