@@ -4,6 +4,7 @@
 
 #define MAX_CACHED  32
 #define READ_BYTES  (256u << 20) /* streamed per read launch: well beyond any cache */
+#define CPU_RUN     1024         /* float16 vectors per work-item on CPU devices: 64 KiB */
 #define MIN_SECONDS 0.3          /* per measurement: the best of many runs, for quiet moments */
 
 typedef struct probe_result {
@@ -60,7 +61,11 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
     if (status) return status;
     size_t local = 0;
     status = clattn__work_group_size(h, kernel, cpu ? 16 : 256, &local);
-    const size_t items = clattn__round_up((size_t)h->compute_units * (cpu ? 16 : 2048), local);
+    /* CPU: runs of 64 KiB per work-item, so there are many work-groups and a core that other
+     * processes slow down takes fewer of them (with one group per core the slowest core
+     * sets the time). GPU: enough work-items to fill the device. */
+    const size_t items = cpu ? clattn__round_up((size_t)((n16 + CPU_RUN - 1) / CPU_RUN), local)
+                             : clattn__round_up((size_t)h->compute_units * 2048, local);
     cl_uint per_item = (cl_uint)((n16 + items - 1) / items);
     cl_int strided = !cpu;
     cl_int err = CL_SUCCESS;
