@@ -53,6 +53,9 @@ typedef struct bench_result {
     /* Seed op on OpenCL: median over the repetitions of (device time of a streaming read of
      * x, run right after) / (device time of the op); NAN elsewhere. */
     double stream_fraction;
+    /* Attention on OpenCL: median over the repetitions of (the op's GFLOP/s) / (the FMA
+     * kernel's GFLOP/s, run right after); NAN elsewhere. */
+    double fma_fraction;
     double max_abs_err; /* NAN when there was nothing to compare with */
     const char *err_vs; /* "ref" or "cpu": what max_abs_err compares with */
     int launches;       /* seed example: kernel launches per call; 0 otherwise */
@@ -111,6 +114,8 @@ double bench_event_ms(cl_event first, cl_event last);
 
 /* Device time (ms) of a streaming read of bytes of buf (bench/stream.c); NAN on error. */
 double bench_stream_ms(const bench_device *dev, cl_mem buf, size_t bytes);
+/* GFLOP/s of one launch of the probe's FMA kernel (~5 ms); NAN on error. */
+double bench_fma_gflops(const bench_device *dev);
 
 /* Kernel launches counted by interposing clEnqueueNDRangeKernel (bench/launch_count.c). */
 unsigned long bench_launch_count(void);

@@ -52,6 +52,19 @@ void bench_print_table(const bench_results *r) {
         printf("  %s %s on %s: %.0f%%\n", bench_op_name(x->shape.op), shape, x->device,
                x->stream_fraction * 100);
     }
+    header = false;
+    for (size_t i = 0; i < r->count; i++) {
+        const bench_result *x = &r->items[i];
+        if (isnan(x->fma_fraction)) continue;
+        if (!header)
+            printf("\nattention GFLOP/s against the FMA kernel's on the same device, alternately "
+                   "(median ratio):\n");
+        header = true;
+        char shape[96];
+        bench_shape_string(&x->shape, shape, sizeof shape);
+        printf("  %s %s on %s: %.0f%%\n", bench_op_name(x->shape.op), shape, x->device,
+               x->fma_fraction * 100);
+    }
 }
 
 /* JSON string with escapes. */
@@ -179,13 +192,14 @@ int bench_write_json(const char *path, const bench_config *cfg, const bench_resu
                     "\"causal\": %s",
                     s->batch, s->heads, s->m, s->n, s->d, s->causal ? "true" : "false");
         fprintf(f, ", \"reps\": %d", x->reps);
-        const char *names[] = {"median_ms",   "min_ms",         "device_ms", "norm_ms",
-                               "cpu_ms",      "gflops",         "gbps",      "peak_fraction",
-                               "max_abs_err", "stream_fraction"};
-        const double values[] = {x->median_ms,   x->min_ms,         x->device_ms, x->norm_ms,
-                                 x->cpu_ms,      x->gflops,         x->gbps,      x->peak_fraction,
-                                 x->max_abs_err, x->stream_fraction};
-        for (int k = 0; k < 10; k++) {
+        const char *names[] = {"median_ms",   "min_ms",          "device_ms",   "norm_ms",
+                               "cpu_ms",      "gflops",          "gbps",        "peak_fraction",
+                               "max_abs_err", "stream_fraction", "fma_fraction"};
+        const double values[] = {
+            x->median_ms,   x->min_ms,          x->device_ms,   x->norm_ms,
+            x->cpu_ms,      x->gflops,          x->gbps,        x->peak_fraction,
+            x->max_abs_err, x->stream_fraction, x->fma_fraction};
+        for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
             fprintf(f, ", \"%s\": ", names[k]);
             json_number(f, values[k]);
         }
@@ -228,19 +242,19 @@ int bench_write_csv(const char *path, const bench_config *cfg, const bench_resul
         fprintf(f, "# device %zu: %s; driver %s; %s; bandwidth_gbps %.2f; peak_gflops %.1f\n", i,
                 cfg->devices[i].name, cfg->devices[i].driver, cfg->devices[i].platform,
                 cfg->devices[i].bandwidth_gbps, cfg->devices[i].peak_gflops);
-    fprintf(
-        f,
-        "op,backend,device,batch,heads,m,n,d,causal,reps,median_ms,min_ms,device_ms,"
-        "norm_ms,cpu_ms,gflops,gbps,peak_fraction,max_abs_err,stream_fraction,err_vs,launches\n");
+    fprintf(f, "op,backend,device,batch,heads,m,n,d,causal,reps,median_ms,min_ms,device_ms,"
+               "norm_ms,cpu_ms,gflops,gbps,peak_fraction,max_abs_err,stream_fraction,fma_fraction,"
+               "err_vs,launches\n");
     for (size_t i = 0; i < r->count; i++) {
         const bench_result *x = &r->items[i];
         const bench_shape *s = &x->shape;
         fprintf(f, "%s,%s,\"%s\",%zu,%zu,%zu,%zu,%zu,%d,%d,", bench_op_name(s->op), x->backend,
                 x->device, s->batch, s->heads, s->m, s->n, s->d, s->causal, x->reps);
-        const double values[] = {x->median_ms,   x->min_ms,         x->device_ms, x->norm_ms,
-                                 x->cpu_ms,      x->gflops,         x->gbps,      x->peak_fraction,
-                                 x->max_abs_err, x->stream_fraction};
-        for (int k = 0; k < 10; k++) {
+        const double values[] = {
+            x->median_ms,   x->min_ms,          x->device_ms,   x->norm_ms,
+            x->cpu_ms,      x->gflops,          x->gbps,        x->peak_fraction,
+            x->max_abs_err, x->stream_fraction, x->fma_fraction};
+        for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
             csv_number(f, values[k]);
             fputc(',', f);
         }
