@@ -26,7 +26,8 @@ void bench_print_table(const bench_results *r) {
         bench_shape_string(&x->shape, shape, sizeof shape);
         if (x->launches) {
             size_t len = strlen(shape);
-            snprintf(shape + len, sizeof shape - len, " (%d launches)", x->launches);
+            snprintf(shape + len, sizeof shape - len, " (%d launch%s)", x->launches,
+                     x->launches == 1 ? "" : "es");
         }
         cell(med, sizeof med, "%.4g", x->median_ms);
         cell(mn, sizeof mn, "%.4g", x->min_ms);
@@ -338,7 +339,7 @@ int bench_plot(const char *path, const bench_results *r) {
             "set terminal pngcairo size 1500,1300 font ',9' noenhanced\n"
             "set output '%s'\nset multiplot layout 3,2 title 'clattn bench: time "
             "(device time where measured) and percent of the probed peak'\n"
-            "set logscale x 2\nset grid\nset format y '%%g'\n"
+            "set logscale x 2\nset grid\nset format y '%%g'\nset format x '%%.0f'\n"
             "set key outside right top vertical font ',7'\n",
             path);
     const char *xlabels[] = {"n (seed op)", "m = n (attention)", "n (decoding, m = 1)"};
