@@ -9,7 +9,9 @@
  * reaches alone on the machine, when other processes share the cores).
  *
  * usage: bench_attention [--m M] [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R]
- *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] */
+ *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] [--peak]
+ *
+ * --peak first measures the device's FMA rate with a probe kernel (see fma_probe). */
 #define _POSIX_C_SOURCE 200809L
 #include "clattn.h"
 
@@ -109,15 +111,75 @@ static int run(clattn_handle *h, size_t m, size_t n, size_t d, int causal, int r
     return rc;
 }
 
+/* The device's FMA rate in this run, for scale: per work-item 16 independent float16 FMA
+ * chains in registers (the shape of the attention kernel's inner loops, without loads).
+ * On a machine shared with other processes the attention rates are best read against it. */
+static const char *probe_source =
+    "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
+    "void fma_probe(__global float *out, int iters, float a) {\n"
+    "    float16 acc[16];\n"
+    "    for (int r = 0; r < 16; r++) acc[r] = (float16)(r);\n"
+    "    for (int i = 0; i < iters; i++) {\n"
+    "        #pragma unroll\n"
+    "        for (int r = 0; r < 16; r++) acc[r] = fma(acc[r], (float16)(a), (float16)(0.5f));\n"
+    "    }\n"
+    "    float16 s = (float16)(0.0f);\n"
+    "    for (int r = 0; r < 16; r++) s += acc[r];\n"
+    "    out[get_global_id(0)] = s.s0 + s.sf;\n"
+    "}\n";
+
+static void fma_probe(clattn_handle *h, int reps) {
+    cl_context ctx = clattn_handle_context(h);
+    cl_device_id dev = clattn_handle_device(h);
+    cl_command_queue queue = clattn_handle_queue(h);
+    cl_int err;
+    cl_program program = clCreateProgramWithSource(ctx, 1, &probe_source, NULL, &err);
+    if (err || clBuildProgram(program, 1, &dev, "-cl-mad-enable", NULL, NULL)) {
+        printf("# FMA probe: build failed\n");
+        if (!err) clReleaseProgram(program);
+        return;
+    }
+    cl_kernel kernel = clCreateKernel(program, "fma_probe", &err);
+    cl_uint units = 1;
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    const size_t groups = 32 * (size_t)units, one = 1;
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, groups * sizeof(float), NULL, &err);
+    const int iters = 400000;
+    const float a = 0.999f;
+    clSetKernelArg(kernel, 0, sizeof out, &out);
+    clSetKernelArg(kernel, 1, sizeof iters, &iters);
+    clSetKernelArg(kernel, 2, sizeof a, &a);
+    double best = 0.0, best_cpu = 0.0;
+    for (int r = -1; r < reps; r++) {
+        const double t0 = clock_seconds(CLOCK_MONOTONIC);
+        const double c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        clEnqueueNDRangeKernel(queue, kernel, 1, NULL, &groups, &one, 0, NULL, NULL);
+        clFinish(queue);
+        const double t1 = clock_seconds(CLOCK_MONOTONIC);
+        const double c1 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        const double flops = 2.0 * 16 * 16 * (double)iters * (double)groups;
+        if (r >= 0 && flops / (t1 - t0) > best) best = flops / (t1 - t0);
+        if (r >= 0 && units * flops / (c1 - c0) > best_cpu) best_cpu = units * flops / (c1 - c0);
+    }
+    printf("# FMA probe (16 float16 FMA chains per work-item): best %.1f GFLOP/s wall, %.1f from "
+           "CPU time\n",
+           best * 1e-9, best_cpu * 1e-9);
+    clReleaseMemObject(out);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+}
+
 int main(int argc, char **argv) {
     size_t m = 0, n = 4096, splits = 0, dims[8] = {64, 128};
-    int ndims = 2, reps = 5, causal_lo = 0, causal_hi = 1;
+    int ndims = 2, reps = 5, causal_lo = 0, causal_hi = 1, peak = 0;
     clattn_options options;
     clattn_options_init(&options);
     options.enable_profiling = 1;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
-        if (strcmp(argv[i], "--n") == 0)
+        if (strcmp(argv[i], "--peak") == 0)
+            peak = 1;
+        else if (strcmp(argv[i], "--n") == 0)
             n = strtoull(v, NULL, 10), i++;
         else if (strcmp(argv[i], "--m") == 0)
             m = strtoull(v, NULL, 10), i++;
@@ -144,7 +206,7 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr,
                     "usage: %s [--m M] [--n N] [--d D[,D...]] [--causal no|yes|both] [--reps R] "
-                    "[--variant auto|cpu|gpu] [--splits K] [--device SEL]\n",
+                    "[--variant auto|cpu|gpu] [--splits K] [--device SEL] [--peak]\n",
                     argv[0]);
             return 2;
         }
@@ -155,6 +217,7 @@ int main(int argc, char **argv) {
     if (status) return fail("clattn_handle_create", status);
     printf("# %s, %s kernels, median of %d runs after a warm-up\n", clattn_handle_device_name(h),
            clattn_handle_variant(h) == CLATTN_VARIANT_CPU ? "CPU-shaped" : "GPU-shaped", reps);
+    if (peak) fma_probe(h, reps);
     printf("#      m      n    d mode     dev ms    wall ms   GFLOP/s    (wall)    (best)     "
            "(cpu)\n");
     int rc = 0;

@@ -1,8 +1,9 @@
 /* Fused attention: O = norm(scale * Q K^T + mask) V, never storing the M x N matrix.
  *
- * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16), NORM_SUM (0:
- * softmax, 1: the seed's sum normalisation), and per variant the tile sizes (CPU: ROWS,
- * TILES; GPU: BM, BN).
+ * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16; the CPU shape pads
+ * Dv to whole chunks of VC float16), NORM_SUM (0: softmax, 1: the seed's sum normalisation),
+ * and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM, BN), chosen by
+ * host/attention.c.
  *
  * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
  * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
@@ -12,8 +13,9 @@
  * Layouts arrive as two vectors of element offsets and strides (see host/attention.c):
  *   lay  = {q off, b, h, row | k off, b, h, row | v off, b, h, row | o off, b, h, row}
  *   lay2 = {mask off, b, h, row | lse off, b, h, row}
- * With split-KV (nsplit > 1) each split writes unnormalised partials into `part` (rows of
- * HEAD_DV values) and `stats` (m, l, sum per row), merged by attention_split.cl.
+ * With split-KV (more than one chunk of keys) each split writes unnormalised partials into
+ * `part` (rows of HEAD_DV values) and `stats` (m, l, sum per row), merged by
+ * attention_split.cl.
  */
 #define LOG2E 1.44269504088896341f
 #define LN2 0.693147180559945309f
@@ -62,9 +64,10 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 /* ---------------------------------------------------------------------------------------
  * CPU shape. K and V are first repacked (attention_pack_kv) so that a block of KB keys is
  * one contiguous [HEAD_D][KB] slab of K (keys on the lanes of float16 vectors) and
- * [KB][HEAD_DV] of V. One work-item per work-group owns TILES register tiles of ROWS query rows; it walks
- * the key blocks once and applies each block to all its tiles while the block is in cache.
- * No barriers: PoCL keeps the float16 accumulators in registers.
+ * [KB][HEAD_DV] of V. One work-item per work-group owns TILES register tiles of ROWS query
+ * rows; it walks the key blocks once and applies each block to all its tiles while the block
+ * is in cache. No barriers: PoCL keeps the float16 accumulators in registers. Loops over
+ * rows and vectors are unrolled (#pragma unroll) so that the accumulators are registers.
  * ------------------------------------------------------------------------------------- */
 #ifndef ROWS
 #define ROWS 8
@@ -283,7 +286,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                             }
                             s[r][x] += mv;
                         }
-                        const int16 hidden = lane + 16 * x >= (int16)((int)clamp(limit, -1L, (long)KB));
+                        const int lim = (int)clamp(limit, -1L, (long)KB);
+                        const int16 hidden = lane + 16 * x >= (int16)(lim);
                         s[r][x] = select(s[r][x], (float16)(-INFINITY), hidden);
                     }
                 }
@@ -331,7 +335,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 for (int jj = 0; jj < valid; jj++) {
                     float16 vv[VC];
                     #pragma unroll
-                    for (int x = 0; x < VC; x++) vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
+                    for (int x = 0; x < VC; x++)
+                        vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
 #else
                 for (int jj = 0; jj < KB; jj++) {
                     float16 vv[VC];
@@ -359,8 +364,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
         __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
-        store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r], part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
-                  part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
+        store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r],
+                  part ? (idx_t)HEAD_DV : dv, o_row, lse_row, part ? part + prow * HEAD_DV : 0,
+                  part ? stats + prow * 4 : 0);
     }
 }
 #else
@@ -452,7 +458,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         float m_blk = -INFINITY;
         for (int jj = 0; jj < BN; jj++) {
             float dot = 0.0f;
-            for (int c = 0; c < HEAD_D; c++) dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
+            for (int c = 0; c < HEAD_D; c++)
+                dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
             const long j = j0 + jj;
             if (j >= my_end) dot = -INFINITY;
             else if (mask_kind != MASK_NONE) dot += mask_value(mask, mask_kind, mask_row, j);

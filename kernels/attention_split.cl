@@ -37,5 +37,7 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
         }
         o_row[c] = empty ? 0.0f : acc / denom;
     }
-    if (lse) lse[lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7] = empty ? -INFINITY : (m + log2(l)) * LN2;
+    if (lse)
+        lse[lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7] =
+            empty ? -INFINITY : (m + log2(l)) * LN2;
 }
