@@ -386,3 +386,23 @@ clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
     if (merge) clReleaseKernel(merge);
     return clattn__chain_end(&chain, status, done);
 }
+
+/* The scratch bytes clattn_enqueue_attention acquires for desc (for clattn_scratch_size). The
+ * GPU plan depends on the compiled kernel's limits, so this builds the kernels first. */
+clattn_status clattn__attention_scratch_bytes(clattn_handle *h, const clattn_attention_desc *desc,
+                                              size_t *bytes) {
+    clattn_attention_extents e;
+    clattn_status status = clattn__attention_check(desc, false, &e);
+    if (status) return status;
+    plan p;
+    make_plan(h, desc, h->max_work_group_size, &p);
+    cl_kernel pack = NULL, attn = NULL, merge = NULL;
+    if ((status = get_kernels(h, desc, &p, &pack, &attn, &merge))) return status;
+    if (pack) clReleaseKernel(pack);
+    if (attn) clReleaseKernel(attn);
+    if (merge) clReleaseKernel(merge);
+    scratch_layout s = {0, 0, 0, 0, 0};
+    if ((status = scratch_sizes(h, desc, &p, &s))) return status;
+    *bytes = s.total;
+    return CLATTN_SUCCESS;
+}

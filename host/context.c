@@ -5,6 +5,30 @@
 #define MAX_BLOCKS 1024
 #define MIN_ROWS   64
 
+/* Row blocks: a block per MIN_ROWS rows, at most MAX_BLOCKS (CPU: a few per compute unit). */
+static void row_blocks(const clattn_handle *h, size_t n, size_t *blocks, size_t *rows_per_block) {
+    size_t max_blocks =
+        h->variant == CLATTN_VARIANT_CPU ? 8 * (size_t)h->compute_units : MAX_BLOCKS;
+    if (max_blocks == 0) max_blocks = 1;
+    size_t b = (n + MIN_ROWS - 1) / MIN_ROWS;
+    if (b > max_blocks) b = max_blocks;
+    *rows_per_block = (n + b - 1) / b;
+    *blocks = (n + *rows_per_block - 1) / *rows_per_block;
+}
+
+/* One partial context vector of d floats per row block. */
+clattn_status clattn__context_scratch_bytes(const clattn_handle *h, size_t n, size_t d,
+                                            size_t *bytes) {
+    if (n == 0 || d == 0)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
+                            n, d);
+    size_t blocks, rows, floats;
+    row_blocks(h, n, &blocks, &rows);
+    if (!clattn__mul_size(blocks, d, &floats) || !clattn__mul_size(floats, sizeof(float), bytes))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: scratch size overflows");
+    return CLATTN_SUCCESS;
+}
+
 clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
                                      cl_mem weights, size_t weights_offset, cl_mem v,
                                      size_t v_offset, cl_mem context, size_t context_offset,
@@ -37,12 +61,8 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
     size_t local[2] = {1, 1}, global[2], finish_local = 1;
     status = clattn__work_group_size(h, partials_k, 256, &local[0]);
     if (!status) status = clattn__work_group_size(h, finish_k, 64, &finish_local);
-    /* A block per MIN_ROWS rows, at most MAX_BLOCKS (CPU: a few per compute unit). */
-    size_t max_blocks = cpu ? 8 * (size_t)h->compute_units : MAX_BLOCKS;
-    size_t blocks = (n + MIN_ROWS - 1) / MIN_ROWS;
-    if (blocks > max_blocks) blocks = max_blocks;
-    size_t rows_per_block = (n + blocks - 1) / blocks;
-    blocks = (n + rows_per_block - 1) / rows_per_block;
+    size_t blocks, rows_per_block;
+    row_blocks(h, n, &blocks, &rows_per_block);
     if (cpu) {
         global[0] = (d + 15) / 16;
         global[1] = blocks;
@@ -57,16 +77,14 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
 
     cl_mem partials = NULL;
     cl_event scratch_wait = NULL;
-    size_t scratch_floats = 0;
-    if (!status && !clattn__mul_size(blocks, d, &scratch_floats))
-        status = clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: scratch size overflows");
+    size_t scratch_bytes = 0;
+    if (!status) status = clattn__context_scratch_bytes(h, n, d, &scratch_bytes);
     if (status) {
         clReleaseKernel(partials_k);
         clReleaseKernel(finish_k);
         return status;
     }
-    if ((status = clattn__scratch_acquire(h, scratch_floats * sizeof(float), &partials,
-                                          &scratch_wait))) {
+    if ((status = clattn__scratch_acquire(h, scratch_bytes, &partials, &scratch_wait))) {
         clReleaseKernel(partials_k);
         clReleaseKernel(finish_k);
         return status;

@@ -31,12 +31,23 @@ extern const size_t clattn_kernel_source_count;
 
 /* ---- handle (handle.c) ---------------------------------------------------------------- */
 
+/* A built program in the process-wide cache (program.c), shared by every handle on the same
+ * context and device; it retains the context until the last handle using it is destroyed. */
 typedef struct clattn_program_entry {
+    cl_context context;
+    cl_device_id device;
     char *source_name; /* e.g. "scores.cl" */
     char *options;     /* the complete build options */
     cl_program program;
+    size_t users; /* handles holding it */
     struct clattn_program_entry *next;
 } clattn_program_entry;
+
+/* A handle's reference to a cache entry. */
+typedef struct clattn_program_use {
+    clattn_program_entry *entry;
+    struct clattn_program_use *next;
+} clattn_program_use;
 
 struct clattn_handle {
     cl_context context;
@@ -53,8 +64,8 @@ struct clattn_handle {
     cl_uint compute_units;
     cl_uint mem_base_addr_align; /* bytes */
 
-    pthread_mutex_t lock; /* guards programs, build_log and scratch */
-    clattn_program_entry *programs;
+    pthread_mutex_t lock;         /* guards build_log, scratch and programs */
+    clattn_program_use *programs; /* added to under program.c's process-wide lock too */
     char *build_log;
 
     /* Scratch memory shared by the operations that need it. Every user waits for the
@@ -62,6 +73,7 @@ struct clattn_handle {
     cl_mem scratch;
     size_t scratch_bytes;
     cl_event scratch_last_use;
+    bool scratch_is_users; /* set by clattn_handle_set_scratch: never grown or replaced */
 };
 
 /* ---- programs (program.c) ------------------------------------------------------------- */
@@ -128,5 +140,24 @@ clattn_status clattn__check_wait_list(cl_uint num, const cl_event *list);
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
                                       cl_event *wait_for);
 void clattn__scratch_release(clattn_handle *h, cl_event last_use);
+
+/* Scratch bytes each operation acquires for a shape (what clattn_scratch_size reports). */
+size_t clattn__normalize_scratch_bytes(const clattn_handle *h, clattn_norm norm, size_t n);
+clattn_status clattn__context_scratch_bytes(const clattn_handle *h, size_t n, size_t d,
+                                            size_t *bytes);
+clattn_status clattn__attention_scratch_bytes(clattn_handle *h, const clattn_attention_desc *desc,
+                                              size_t *bytes);
+
+/* ---- on-disk program cache (program_cache.c) --------------------------------------------- */
+
+/* The cache key of a program: its sources, options, the device, driver, platform and library. */
+uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
+                           const size_t *lengths, const char *options);
+/* A program built from the cached binary for key, or NULL (no cache, no file, bad file). */
+cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *options);
+/* Writes the program's binary for key, atomically; failures are ignored. */
+void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program);
+/* Loads served from the cache and loads that were not, since the process started. */
+void clattn__cache_stats(uint64_t *hits, uint64_t *misses);
 
 #endif

@@ -6,6 +6,20 @@
 /* Level-1 work-groups; the finishing work-group combines this many partials. */
 #define MAX_GROUPS 1024
 
+/* Whether one work-group does it all (no scratch). */
+static bool is_small(const clattn_handle *h, size_t n) {
+    return n <= h->max_work_group_size * SMALL_ELEMENTS_PER_ITEM &&
+           n <= 256 * SMALL_ELEMENTS_PER_ITEM;
+}
+
+size_t clattn__normalize_scratch_bytes(const clattn_handle *h, clattn_norm norm, size_t n) {
+    if (norm == CLATTN_NORM_NONE || n == 0 || is_small(h, n)) return 0;
+    /* A (max, sum) pair per level-1 work-group (at most one per element, at most MAX_GROUPS)
+     * and one for the total. */
+    size_t groups = n < MAX_GROUPS ? n : MAX_GROUPS;
+    return (groups + 1) * sizeof(cl_float2);
+}
+
 static bool ranges_overlap(cl_mem a, size_t a_off, cl_mem b, size_t b_off, size_t n) {
     if (a != b) return false;
     return a_off < b_off + n && b_off < a_off + n;
@@ -66,9 +80,8 @@ static clattn_status launch_large(clattn_handle *h, clattn_chain *chain, cl_int 
 
     cl_mem partials = NULL;
     cl_event scratch_wait = NULL;
-    if ((status = clattn__scratch_acquire(h, (groups + 1) * sizeof(cl_float2), &partials,
-                                          &scratch_wait)))
-        goto out;
+    size_t scratch_bytes = clattn__normalize_scratch_bytes(h, (clattn_norm)norm, (size_t)n);
+    if ((status = clattn__scratch_acquire(h, scratch_bytes, &partials, &scratch_wait))) goto out;
     chain->extra_wait = scratch_wait;
 
     clattn_arg p_args[] = {{sizeof norm, &norm},
@@ -139,8 +152,7 @@ clattn_status clattn_enqueue_normalize(clattn_handle *h, cl_command_queue queue,
                                          num_wait, num_wait ? wait : NULL, &event);
         status = clattn__cl(err, "clEnqueueCopyBuffer");
         chain.last = event;
-    } else if (n <= h->max_work_group_size * SMALL_ELEMENTS_PER_ITEM &&
-               n <= 256 * SMALL_ELEMENTS_PER_ITEM) {
+    } else if (is_small(h, n)) {
         status = launch_small(h, &chain, inorm, un, scores, so, weights, wo);
     } else {
         status = launch_large(h, &chain, inorm, un, scores, so, weights, wo);

@@ -11,6 +11,8 @@ static const program_use programs[] = {
     {"scores.cl", "scores_rows"},
     {"normalize.cl", "norm_small"},
     {"context.cl", "context_finish"},
+    {"weights.cl", "weights_normalize_rows"},
+    {"gemm.cl", "gemm_bcast"},
 };
 
 clattn_status clattn_handle_prepare(clattn_handle *h) {

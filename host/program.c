@@ -1,4 +1,5 @@
-/* Embedded kernel sources -> built programs, cached per handle by (source, options). */
+/* Embedded kernel sources -> built programs, cached in memory for the whole process by
+ * (context, device, source, options) and on disk by program_cache.c. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -71,8 +72,10 @@ static void keep_build_log(clattn_handle *h, cl_program program) {
                                            NULL) != CL_SUCCESS)
         size = 0;
     log[size] = '\0';
+    pthread_mutex_lock(&h->lock);
     free(h->build_log);
     h->build_log = log;
+    pthread_mutex_unlock(&h->lock);
 }
 
 static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
@@ -83,6 +86,18 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
     clattn_status status = load_source(COMMON_SOURCE, &owned[0], &texts[0], &lengths[0]);
     if (!status) status = load_source(source_name, &owned[1], &texts[1], &lengths[1]);
     cl_program program = NULL;
+    uint64_t key = 0;
+    if (!status) {
+        /* The on-disk cache first (program_cache.c), the source when it has nothing. */
+        key = clattn__cache_key(h, 2, texts, lengths, options);
+        program = clattn__cache_load(h, key, options);
+    }
+    if (program) {
+        free(owned[0]);
+        free(owned[1]);
+        *out = program;
+        return CLATTN_SUCCESS;
+    }
     if (!status) {
         cl_int err;
         program = clCreateProgramWithSource(h->context, 2, texts, lengths, &err);
@@ -102,37 +117,89 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
                                 clattn_status_string(err));
         return clattn__cl(err, "clBuildProgram");
     }
+    clattn__cache_store(h, key, program);
     *out = program;
     return CLATTN_SUCCESS;
 }
 
+/* The process-wide cache. Builds happen under the lock, so two handles never build the
+ * same program twice (builds of different programs wait for each other). */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static clattn_program_entry *cache;
+
+static clattn_program_entry *find_entry(clattn_handle *h, const char *source_name,
+                                        const char *options) {
+    for (clattn_program_entry *e = cache; e; e = e->next)
+        if (e->context == h->context && e->device == h->device &&
+            strcmp(e->source_name, source_name) == 0 && strcmp(e->options, options) == 0)
+            return e;
+    return NULL;
+}
+
+static void free_entry(clattn_program_entry *e) {
+    if (e->program) clReleaseProgram(e->program);
+    if (e->context) clReleaseContext(e->context);
+    free(e->source_name);
+    free(e->options);
+    free(e);
+}
+
+/* The handle's own program, retained, or NULL. Only the handle's lock: programs the handle
+ * already uses never wait for another handle's build. */
+static cl_program handle_program(clattn_handle *h, const char *source_name, const char *options) {
+    cl_program program = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (clattn_program_use *u = h->programs; u && !program; u = u->next)
+        if (strcmp(u->entry->source_name, source_name) == 0 &&
+            strcmp(u->entry->options, options) == 0)
+            program = u->entry->program;
+    if (program) clRetainProgram(program);
+    pthread_mutex_unlock(&h->lock);
+    return program;
+}
+
+/* Called with cache_lock held (lock order: cache_lock, then h->lock). */
 static clattn_status get_program(clattn_handle *h, const char *source_name, const char *options,
                                  cl_program *out) {
-    for (clattn_program_entry *e = h->programs; e; e = e->next) {
-        if (strcmp(e->source_name, source_name) == 0 && strcmp(e->options, options) == 0) {
-            *out = e->program;
-            return CLATTN_SUCCESS;
+    /* Another thread on this handle may have added it meanwhile. */
+    cl_program own = handle_program(h, source_name, options);
+    if (own) {
+        clReleaseProgram(own); /* cache_lock keeps the entry alive */
+        *out = own;
+        return CLATTN_SUCCESS;
+    }
+    clattn_program_use *use = calloc(1, sizeof *use);
+    if (!use) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clattn_program_entry *entry = find_entry(h, source_name, options);
+    if (!entry) {
+        entry = calloc(1, sizeof *entry);
+        if (entry) {
+            entry->source_name = strdup(source_name);
+            entry->options = strdup(options);
         }
+        if (!entry || !entry->source_name || !entry->options) {
+            if (entry) free_entry(entry);
+            free(use);
+            return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        }
+        clattn_status status = build_program(h, source_name, options, &entry->program);
+        if (status) {
+            free_entry(entry);
+            free(use);
+            return status;
+        }
+        entry->context = h->context;
+        clRetainContext(entry->context);
+        entry->device = h->device;
+        entry->next = cache;
+        cache = entry;
     }
-    clattn_program_entry *entry = calloc(1, sizeof *entry);
-    if (entry) {
-        entry->source_name = strdup(source_name);
-        entry->options = strdup(options);
-    }
-    if (!entry || !entry->source_name || !entry->options) {
-        if (entry) free(entry->source_name), free(entry->options);
-        free(entry);
-        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    }
-    clattn_status status = build_program(h, source_name, options, &entry->program);
-    if (status) {
-        free(entry->source_name);
-        free(entry->options);
-        free(entry);
-        return status;
-    }
-    entry->next = h->programs;
-    h->programs = entry;
+    entry->users++;
+    use->entry = entry;
+    pthread_mutex_lock(&h->lock);
+    use->next = h->programs;
+    h->programs = use;
+    pthread_mutex_unlock(&h->lock);
     *out = entry->program;
     return CLATTN_SUCCESS;
 }
@@ -141,28 +208,40 @@ clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, cons
                                  const char *kernel_name, cl_kernel *kernel) {
     char *options = build_options(h, defines);
     if (!options) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    pthread_mutex_lock(&h->lock);
-    cl_program program = NULL;
-    clattn_status status = get_program(h, source_name, options, &program);
-    pthread_mutex_unlock(&h->lock);
+    clattn_status status = CLATTN_SUCCESS;
+    cl_program program = handle_program(h, source_name, options);
+    if (!program) {
+        pthread_mutex_lock(&cache_lock);
+        status = get_program(h, source_name, options, &program);
+        /* Retained so that the kernel can be made outside the lock. */
+        if (!status) clRetainProgram(program);
+        pthread_mutex_unlock(&cache_lock);
+    }
     free(options);
     if (status) return status;
     cl_int err;
     *kernel = clCreateKernel(program, kernel_name, &err);
+    clReleaseProgram(program);
     return clattn__cl(err, "clCreateKernel");
 }
 
 void clattn__release_programs(clattn_handle *h) {
-    clattn_program_entry *e = h->programs;
-    while (e) {
-        clattn_program_entry *next = e->next;
-        clReleaseProgram(e->program);
-        free(e->source_name);
-        free(e->options);
-        free(e);
-        e = next;
+    pthread_mutex_lock(&cache_lock);
+    clattn_program_use *u = h->programs;
+    while (u) {
+        clattn_program_use *next = u->next;
+        if (--u->entry->users == 0) {
+            clattn_program_entry **link = &cache;
+            while (*link != u->entry)
+                link = &(*link)->next;
+            *link = u->entry->next;
+            free_entry(u->entry);
+        }
+        free(u);
+        u = next;
     }
     h->programs = NULL;
+    pthread_mutex_unlock(&cache_lock);
 }
 
 const char *clattn_build_log(const clattn_handle *h) {

@@ -9,8 +9,10 @@
  *
  * Thread safety: a handle may be shared by several host threads, each enqueueing on its
  * own command queue (or the same one): the handle's program cache and scratch memory are
- * guarded by a mutex, and kernel objects are created per call. Destroying a handle while
- * another thread uses it is undefined. Error messages are per thread.
+ * guarded by a mutex, and kernel objects are created per call. One handle per thread works
+ * too (built programs are shared by the handles on one context and device). Destroying a
+ * handle while another thread uses it is undefined. Error messages are per thread; the
+ * string of clattn_build_log() may be replaced by a failing build in another thread.
  *
  * Layout: matrices are row-major float32; sizes and offsets are counted in elements
  * (floats), never in bytes.
@@ -129,7 +131,9 @@ CLATTN_API clattn_status clattn_handle_create_from(cl_context context, cl_device
                                                    const clattn_options *options,
                                                    clattn_handle **handle);
 
-/* Releases everything the handle owns. NULL is a no-op. */
+/* Releases everything the handle owns (never the caller's context, queue or buffers beyond
+ * the references it took). Work the handle enqueued may still be running: OpenCL keeps what
+ * it uses alive until it completes. NULL is a no-op. */
 CLATTN_API void clattn_handle_destroy(clattn_handle *handle);
 
 CLATTN_API cl_context clattn_handle_context(const clattn_handle *handle);
@@ -145,7 +149,12 @@ CLATTN_API clattn_variant clattn_handle_variant(const clattn_handle *handle);
  * stays valid until the next failing build or until the handle is destroyed. */
 CLATTN_API const char *clattn_build_log(const clattn_handle *handle);
 
-/* Builds every kernel program now rather than at first use (for timing and warm-up). */
+/* Builds every kernel program now rather than at first use (for timing and warm-up).
+ * Built programs are kept for the process (shared by the handles on one context and device)
+ * and their binaries on disk, so that the next process skips the compile: in
+ * CLATTN_CACHE_DIR, else $XDG_CACHE_HOME/clattn, else ~/.cache/clattn; CLATTN_CACHE_DIR=off
+ * disables it. Damaged or foreign files are ignored and rewritten; a directory that cannot be
+ * written only disables writing. */
 CLATTN_API clattn_status clattn_handle_prepare(clattn_handle *handle);
 
 /* ---------------------------------------------------------------------------------------
@@ -317,6 +326,12 @@ CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_at
 
 /* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
  * debugging: W = norm(scale * Q K^T + mask). */
+/* Weights path details: the same masking, SUM and NaN rules as the fused attention (a
+ * masked key gets weight 0, a row with no attended key is all zeros, a NaN among a row's
+ * attended scores makes the whole row NaN). Also accepts norm NONE, which returns the
+ * scaled, masked scores (-inf where masked). v, o, lse, dv and kv_splits are ignored and d
+ * has no upper limit. M x N floats per head are written: for small problems. Statuses as
+ * for clattn_enqueue_attention; the weights buffer must hold B * Hq * M * N floats. */
 CLATTN_API clattn_status clattn_enqueue_attention_weights(
     clattn_handle *handle, cl_command_queue queue, const clattn_attention_desc *desc, cl_mem q,
     cl_mem k, cl_mem mask, cl_mem weights, cl_uint num_events_in_wait_list,
@@ -346,6 +361,22 @@ CLATTN_API clattn_status clattn_mha_forward(clattn_handle *handle, const clattn_
                                             const clattn_mha_weights *weights, const float *x,
                                             float *out);
 
+/* Enqueue form of clattn_mha_forward on device buffers, all packed and at offset 0: x
+ * [B, T, d_in], out [B, T, d_out], the weights as in clattn_mha_weights. The projections
+ * and attention read and write temporary device buffers that the call allocates (released
+ * once the operation's commands have finished); out must not be one of the inputs. */
+typedef struct clattn_mha_buffers {
+    cl_mem wq, wk, wv, wo; /* required */
+    cl_mem bq, bk, bv, bo; /* each may be NULL */
+} clattn_mha_buffers;
+
+CLATTN_API clattn_status clattn_enqueue_mha_forward(clattn_handle *handle, cl_command_queue queue,
+                                                    const clattn_mha_desc *desc,
+                                                    const clattn_mha_buffers *weights, cl_mem x,
+                                                    cl_mem out, cl_uint num_events_in_wait_list,
+                                                    const cl_event *event_wait_list,
+                                                    cl_event *done);
+
 /* CPU reference of the attention operations. */
 CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
@@ -357,6 +388,59 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights, const float *x,
                                                 float *out);
 
+/* ---------------------------------------------------------------------------------------
+ * Scratch memory. Some operations need temporary device memory (partial reductions). By
+ * default the handle allocates one buffer on first need, grows it only when a call needs
+ * more and reuses it. Calls that use it are ordered through events in the order they are
+ * enqueued, whatever their queues: a call gated by a user event holds back the next call
+ * that needs scratch on the same handle, on any queue. Give each thread its own handle (or
+ * its own scratch) when that matters.
+ * ------------------------------------------------------------------------------------- */
+typedef enum clattn_op {
+    CLATTN_OP_SCORES = 1,    /* n, d */
+    CLATTN_OP_NORMALIZE = 2, /* n (the need of SUM and SOFTMAX; NONE needs none) */
+    CLATTN_OP_CONTEXT = 3,   /* n, d */
+    CLATTN_OP_ATTENTION = 4  /* desc */
+} clattn_op;
+
+/* The scratch bytes op needs on this handle (they depend on the device's limits) for the
+ * shape: n and d for the seed's operations, desc (else NULL) for attention. *bytes is 0 when
+ * the op needs none. For attention this builds the kernels the call will use (their limits
+ * shape the plan). */
+CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op, size_t n,
+                                             size_t d, const clattn_attention_desc *desc,
+                                             size_t *bytes);
+
+/* Makes the handle use the caller's buffer (of its context, not a sub-buffer: operations
+ * carve sub-buffers out of it) as scratch: the first bytes of it (0: all of it). The handle retains
+ * it and never grows it: a call that needs more fails with CLATTN_ERROR_BUFFER_TOO_SMALL before
+ * enqueueing anything. Do not touch the buffer until the events of the calls that used it have
+ * completed. buffer NULL returns to the handle's own scratch. The handle's previous scratch is
+ * released (after the work using it). */
+CLATTN_API clattn_status clattn_handle_set_scratch(clattn_handle *handle, cl_mem buffer,
+                                                   size_t bytes);
+
+/* ---------------------------------------------------------------------------------------
+ * Linear layer on our own tiled GEMM: y = x W^T + bias (the layout of a trained linear
+ * layer's weight). x [rows, k] with row stride ldx >= k, W [cols, k] with row stride
+ * ldw >= k, bias [cols] or NULL, y [rows, cols] with row stride ldy >= cols; every matrix
+ * at its own element offset. y must not overlap x, W or bias.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_enqueue_linear(clattn_handle *handle, cl_command_queue queue,
+                                               size_t rows, size_t cols, size_t k, cl_mem x,
+                                               size_t x_offset, size_t ldx, cl_mem w,
+                                               size_t w_offset, size_t ldw, cl_mem bias,
+                                               size_t bias_offset, cl_mem y, size_t y_offset,
+                                               size_t ldy, cl_uint num_events_in_wait_list,
+                                               const cl_event *event_wait_list, cl_event *done);
+
+/* Blocking form on packed host arrays (bias may be NULL). */
+CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_t cols, size_t k,
+                                       const float *x, const float *w, const float *bias, float *y);
+
+/* CPU reference (double accumulation), packed arrays. */
+CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
+                                           const float *w, const float *bias, float *y);
 
 /* ---------------------------------------------------------------------------------------
  * Fast CPU backend: the same operations on host arrays, multi-threaded (POSIX threads) and

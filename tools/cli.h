@@ -11,6 +11,7 @@
 int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_scores(int argc, char **argv);
+int cmd_mha(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
 

@@ -1,0 +1,107 @@
+/* Timing of the linear layer (our GEMM) and of multi-head attention on the device, both
+ * kernel shapes: median wall time of several runs of the enqueue forms (buffers already on
+ * the device, finished with clFinish). A one-off measurement tool, not built by CMake:
+ *
+ *   cc -O2 -std=c11 -Iinclude bench/linear_mha_timing.c build/libclattn.a -lOpenCL -lm \
+ *      -lpthread -o build/linear_mha_timing && build/linear_mha_timing
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "clattn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define REPEATS 7
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static cl_mem buffer(clattn_handle *h, size_t count) {
+    cl_int err;
+    float *data = malloc(count * sizeof *data);
+    for (size_t i = 0; i < count; i++)
+        data[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    cl_mem m = clCreateBuffer(clattn_handle_context(h), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              count * sizeof(float), data, &err);
+    free(data);
+    return err ? NULL : m;
+}
+
+static double median_linear(clattn_handle *h, size_t rows, size_t cols, size_t k) {
+    cl_mem x = buffer(h, rows * k), w = buffer(h, cols * k), b = buffer(h, cols);
+    cl_mem y = buffer(h, rows * cols);
+    double t[REPEATS + 1];
+    for (int r = 0; r <= REPEATS; r++) { /* the first run builds and warms up */
+        double t0 = now();
+        clattn_status s = clattn_enqueue_linear(h, NULL, rows, cols, k, x, 0, k, w, 0, k, b, 0, y,
+                                                0, cols, 0, NULL, NULL);
+        clFinish(clattn_handle_queue(h));
+        t[r] = now() - t0;
+        if (s)
+            fprintf(stderr, "linear: %s %s\n", clattn_status_string(s),
+                    clattn_last_error_message());
+    }
+    clReleaseMemObject(x), clReleaseMemObject(w), clReleaseMemObject(b), clReleaseMemObject(y);
+    qsort(t + 1, REPEATS, sizeof(double), cmp);
+    return t[1 + REPEATS / 2];
+}
+
+static double median_mha(clattn_handle *h, const clattn_mha_desc *d) {
+    const size_t rows = d->batch * d->tokens;
+    cl_mem x = buffer(h, rows * d->d_in), out = buffer(h, rows * d->d_out);
+    clattn_mha_buffers w = {buffer(h, d->d_out * d->d_in), buffer(h, d->d_out * d->d_in),
+                            buffer(h, d->d_out * d->d_in), buffer(h, d->d_out * d->d_out),
+                            buffer(h, d->d_out),           buffer(h, d->d_out),
+                            buffer(h, d->d_out),           buffer(h, d->d_out)};
+    double t[REPEATS + 1];
+    for (int r = 0; r <= REPEATS; r++) {
+        double t0 = now();
+        clattn_status s = clattn_enqueue_mha_forward(h, NULL, d, &w, x, out, 0, NULL, NULL);
+        clFinish(clattn_handle_queue(h));
+        t[r] = now() - t0;
+        if (s)
+            fprintf(stderr, "mha: %s %s\n", clattn_status_string(s), clattn_last_error_message());
+    }
+    cl_mem all[] = {x, out, w.wq, w.wk, w.wv, w.wo, w.bq, w.bk, w.bv, w.bo};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    qsort(t + 1, REPEATS, sizeof(double), cmp);
+    return t[1 + REPEATS / 2];
+}
+
+int main(void) {
+    static const size_t gemms[][3] = {{1024, 768, 768}, {4096, 768, 768}, {2048, 2048, 2048}};
+    const int last = getenv("GPU_SHAPED") ? CLATTN_VARIANT_GPU : CLATTN_VARIANT_CPU;
+    static const clattn_mha_desc mhas[] = {
+        {1, 1024, 768, 768, 12, 0}, {1, 1024, 768, 768, 12, 1}, {8, 128, 768, 768, 12, 1}};
+    for (int v = CLATTN_VARIANT_CPU; v <= last; v++) {
+        clattn_options o;
+        clattn_options_init(&o);
+        o.variant = (clattn_variant)v;
+        clattn_handle *h = NULL;
+        if (clattn_handle_create(&o, &h)) return 1;
+        const char *shape = v == CLATTN_VARIANT_CPU ? "cpu-shaped" : "gpu-shaped";
+        for (size_t i = 0; i < sizeof gemms / sizeof gemms[0]; i++) {
+            double s = median_linear(h, gemms[i][0], gemms[i][1], gemms[i][2]);
+            printf("linear %s rows=%zu cols=%zu k=%zu: %.2f ms, %.1f GFLOP/s\n", shape, gemms[i][0],
+                   gemms[i][1], gemms[i][2], s * 1e3,
+                   2.0 * gemms[i][0] * gemms[i][1] * gemms[i][2] / s * 1e-9);
+        }
+        for (size_t i = 0; i < sizeof mhas / sizeof mhas[0]; i++) {
+            double s = median_mha(h, &mhas[i]);
+            printf("mha %s B=%zu T=%zu d=%zu heads=%zu causal=%d: %.2f ms\n", shape, mhas[i].batch,
+                   mhas[i].tokens, mhas[i].d_out, mhas[i].heads, mhas[i].causal, s * 1e3);
+        }
+        clattn_handle_destroy(h);
+    }
+    return 0;
+}

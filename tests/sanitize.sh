@@ -1,0 +1,37 @@
+#!/bin/sh
+# Builds clattn with a sanitizer in a build directory of its own and runs the tests under it.
+#
+#   tests/sanitize.sh thread  [build-dir]   ThreadSanitizer: the suites that use threads
+#                                           (test_pipeline: two threads sharing a handle, a
+#                                           handle per thread) and the program caches
+#   tests/sanitize.sh address [build-dir]   AddressSanitizer + UndefinedBehaviorSanitizer,
+#                                           leaks included: every CTest test except the
+#                                           Oclgrind one (a simulator, not our code)
+#
+# Exits non-zero on any failure or sanitizer report. No suppressions are needed on PoCL 3.1;
+# tests/sanitize/*.supp exist for the OpenCL runtime's internals only, never for clattn code.
+set -eu
+mode=${1:-}
+case "$mode" in
+thread | address) ;;
+*)
+    echo "usage: $0 thread|address [build-dir]" >&2
+    exit 2
+    ;;
+esac
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${2:-$src/build-$mode}
+supp="$src/tests/sanitize"
+
+cmake -S "$src" -B "$build" -DCLATTN_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=Debug -DCLATTN_WERROR=ON
+cmake --build "$build" -j2
+
+if [ "$mode" = thread ]; then
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$supp/tsan.supp"
+    ctest --test-dir "$build" --output-on-failure -R '^(test_pipeline|test_cache|test_seed|example_pipeline)$'
+else
+    export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0 exitcode=66"
+    export LSAN_OPTIONS="suppressions=$supp/lsan.supp print_suppressions=0"
+    export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
+    ctest --test-dir "$build" --output-on-failure -j2 -E oclgrind
+fi

@@ -1,0 +1,226 @@
+/* Multi-head attention with projections (linear -> attention over strided heads -> linear)
+ * against the double reference: with and without biases, causal and not, B > 1, heads
+ * 1/2/4/12, head dims up to 256, both kernel shapes, the enqueue form on an out-of-order
+ * queue, and invalid arguments. */
+#include "test_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct mcase {
+    size_t b, t, d_in, d_out, heads;
+    int causal, bias;
+} mcase;
+
+typedef struct model {
+    float *x, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo;
+    clattn_mha_weights w;
+} model;
+
+/* Inputs in [-1, 1]; weights like a trained layer's initialisation, uniform in
+ * +-1/sqrt(fan_in), so every stage keeps values of order 1. */
+static void make_model(const mcase *c, model *m, uint64_t seed) {
+    const size_t xn = c->b * c->t * c->d_in, wn = c->d_out * c->d_in, won = c->d_out * c->d_out;
+    m->x = malloc(xn * sizeof(float));
+    float **ws[3] = {&m->wq, &m->wk, &m->wv}, **bs[4] = {&m->bq, &m->bk, &m->bv, &m->bo};
+    const float a = 1.0f / sqrtf((float)c->d_in), ao = 1.0f / sqrtf((float)c->d_out);
+    test_fill(m->x, xn, &seed, -1, 1);
+    for (int i = 0; i < 3; i++) {
+        *ws[i] = malloc(wn * sizeof(float));
+        test_fill(*ws[i], wn, &seed, -a, a);
+    }
+    m->wo = malloc(won * sizeof(float));
+    test_fill(m->wo, won, &seed, -ao, ao);
+    for (int i = 0; i < 4; i++) {
+        *bs[i] = c->bias ? malloc(c->d_out * sizeof(float)) : NULL;
+        if (*bs[i]) test_fill(*bs[i], c->d_out, &seed, -0.5f, 0.5f);
+    }
+    m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo};
+}
+
+static void free_model(model *m) {
+    free(m->x), free(m->wq), free(m->wk), free(m->wv), free(m->wo);
+    free(m->bq), free(m->bk), free(m->bv), free(m->bo);
+}
+
+/* Tolerance: each float32 stage adds at most (reduction length) * u relative to the sum of
+ * absolute terms, which the scaled initialisation keeps of order 1: d_in for the
+ * projections, head dim and T for the scores and the softmax-weighted sum, d_out for the
+ * output projection. Absolute, times 8 for the constants of those bounds. */
+static double tolerance(const mcase *c) {
+    return 8.0 * (double)(c->d_in + 2 * c->d_out / c->heads + c->t + c->d_out) * TEST_U;
+}
+
+static void run_case(clattn_variant variant, const mcase *c) {
+    clattn_handle *h = test_handle(variant);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    model m;
+    make_model(c, &m, 0xabcdef12345ull + c->t * 31 + c->d_out);
+    const size_t on = c->b * c->t * c->d_out;
+    float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
+    clattn_mha_desc desc = {c->b, c->t, c->d_in, c->d_out, c->heads, c->causal};
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), 0);
+    clattn_status status = clattn_mha_forward(h, &desc, &m.w, m.x, got);
+    if (status) fprintf(stderr, "\n    %s\n", clattn_last_error_message());
+    CU_ASSERT_EQUAL(status, 0);
+    if (!status) {
+        bool ok = test_close(got, want, on, tolerance(c), 0, "mha");
+        if (!ok)
+            fprintf(stderr, "    case %s b%zu t%zu d_in%zu d_out%zu heads%zu causal%d bias%d\n",
+                    test_variant_name(variant), c->b, c->t, c->d_in, c->d_out, c->heads, c->causal,
+                    c->bias);
+        CU_ASSERT(ok);
+    }
+    free(got), free(want);
+    free_model(&m);
+}
+
+static void run_cases(const mcase *cases, size_t count) {
+    for (int v = 0; v < 2; v++)
+        for (size_t i = 0; i < count; i++)
+            run_case(test_variants[v], &cases[i]);
+}
+
+static void test_small(void) {
+    const mcase cases[] = {
+        {1, 1, 1, 1, 1, 0, 0},   {1, 1, 1, 1, 1, 1, 1},    {1, 7, 5, 6, 2, 1, 1},
+        {2, 9, 16, 12, 4, 0, 1}, {3, 33, 20, 24, 4, 1, 0}, {2, 17, 48, 64, 1, 1, 1},
+        {2, 13, 7, 8, 2, 0, 0},
+    };
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_layer_sizes(void) {
+    const mcase cases[] = {
+        {1, 16, 768, 768, 12, 0, 1}, /* a GPT-2 layer's shape */
+        {2, 16, 768, 768, 12, 1, 1},
+        {2, 40, 64, 512, 2, 1, 1}, /* head dim 256, the largest */
+        {1, 70, 100, 96, 4, 0, 0},
+    };
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The enqueue form on an out-of-order queue (when the device has one), gated by a user
+ * event: nothing may run before it. */
+static void test_enqueue(void) {
+    const mcase c = {2, 11, 24, 32, 4, 1, 1};
+    model m;
+    make_model(&c, &m, 4242);
+    const size_t on = c.b * c.t * c.d_out, xn = c.b * c.t * c.d_in, wn = c.d_out * c.d_in;
+    float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
+    clattn_mha_desc desc = {c.b, c.t, c.d_in, c.d_out, c.heads, c.causal};
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), 0);
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        cl_context ctx = clattn_handle_context(h);
+        cl_int err;
+        cl_command_queue queue = clCreateCommandQueue(ctx, clattn_handle_device(h),
+                                                      CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+        if (err) queue = clCreateCommandQueue(ctx, clattn_handle_device(h), 0, &err);
+        CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+        const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+        cl_mem x = clCreateBuffer(ctx, in, xn * 4, m.x, &err);
+        cl_mem wq = clCreateBuffer(ctx, in, wn * 4, m.wq, &err);
+        cl_mem wk = clCreateBuffer(ctx, in, wn * 4, m.wk, &err);
+        cl_mem wv = clCreateBuffer(ctx, in, wn * 4, m.wv, &err);
+        cl_mem wo = clCreateBuffer(ctx, in, c.d_out * c.d_out * 4, m.wo, &err);
+        cl_mem bq = clCreateBuffer(ctx, in, c.d_out * 4, m.bq, &err);
+        cl_mem bo = clCreateBuffer(ctx, in, c.d_out * 4, m.bo, &err);
+        cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
+        /* bk and bv absent here: the reference below gets the same. */
+        clattn_mha_buffers bufs = {wq, wk, wv, wo, bq, NULL, NULL, bo};
+        clattn_mha_weights hw = m.w;
+        hw.bk = hw.bv = NULL;
+        CU_ASSERT_EQUAL(clattn_ref_mha_forward(&desc, &hw, m.x, want), 0);
+        cl_event gate = clCreateUserEvent(ctx, &err), done = NULL;
+        CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 1, &gate, &done),
+                        0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(done);
+        cl_int state = 0;
+        clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof state, &state, NULL);
+        CU_ASSERT(state != CL_COMPLETE);
+        clSetUserEventStatus(gate, CL_COMPLETE);
+        CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, out, CL_TRUE, 0, on * 4, got, 1, &done, NULL),
+                        CL_SUCCESS);
+        CU_ASSERT(test_close(got, want, on, tolerance(&c), 0, "mha enqueue"));
+        /* Invalid buffers of the enqueue form. */
+        CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, x, 0, NULL, NULL),
+                        CLATTN_ERROR_BUFFER_TOO_SMALL); /* x is smaller than out must be */
+        clattn_mha_buffers same = bufs;
+        same.bq = out; /* out may not double as an input */
+        CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &same, x, out, 0, NULL, NULL),
+                        CLATTN_ERROR_INVALID_VALUE);
+        same = bufs, same.wv = NULL;
+        CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &same, x, out, 0, NULL, NULL),
+                        CLATTN_ERROR_NULL_POINTER);
+        CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, NULL, x, out, 0, NULL, NULL),
+                        CLATTN_ERROR_NULL_POINTER);
+        clFinish(queue);
+        clReleaseEvent(done), clReleaseEvent(gate);
+        cl_mem all[] = {x, wq, wk, wv, wo, bq, bo, out};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            clReleaseMemObject(all[i]);
+        clReleaseCommandQueue(queue);
+    }
+    free(got), free(want);
+    free_model(&m);
+}
+
+static void test_invalid(void) {
+    clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    float a[64] = {0}, out[64];
+    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    clattn_mha_desc ok = {1, 2, 4, 4, 2, 0}, bad;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, a, out), 0);
+    CU_ASSERT_EQUAL(clattn_mha_forward(NULL, &ok, &w, a, out), CLATTN_ERROR_NULL_POINTER);
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, NULL, a, out), CLATTN_ERROR_NULL_POINTER);
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, NULL, out), CLATTN_ERROR_NULL_POINTER);
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, a, NULL), CLATTN_ERROR_NULL_POINTER);
+    clattn_mha_weights missing = w;
+    missing.wo = NULL;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &missing, a, out), CLATTN_ERROR_NULL_POINTER);
+    CU_ASSERT_EQUAL(clattn_ref_mha_forward(&ok, &missing, a, out), CLATTN_ERROR_NULL_POINTER);
+    bad = ok, bad.tokens = 0;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_INVALID_SIZE);
+    CU_ASSERT_EQUAL(clattn_ref_mha_forward(&bad, &w, a, out), CLATTN_ERROR_INVALID_SIZE);
+    bad = ok, bad.heads = 0;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_INVALID_SIZE);
+    bad = ok, bad.d_in = 0;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_INVALID_SIZE);
+    bad = ok, bad.heads = 3; /* 4 % 3 */
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_INVALID_SHAPE);
+    CU_ASSERT_EQUAL(clattn_ref_mha_forward(&bad, &w, a, out), CLATTN_ERROR_INVALID_SHAPE);
+    bad = ok, bad.d_out = 257, bad.heads = 1; /* head dim above 256 */
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_INVALID_SIZE);
+    bad = ok, bad.tokens = SIZE_MAX / 2;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_SIZE_OVERFLOW);
+    CU_ASSERT_EQUAL(clattn_ref_mha_forward(&bad, &w, a, out), CLATTN_ERROR_SIZE_OVERFLOW);
+    bad = ok, bad.d_out = (size_t)1 << 40, bad.heads = (size_t)1 << 33;
+    CU_ASSERT_EQUAL(clattn_mha_forward(h, &bad, &w, a, out), CLATTN_ERROR_SIZE_OVERFLOW);
+    CU_ASSERT_STRING_NOT_EQUAL(clattn_last_error_message(), "");
+}
+
+/* Small cases for running under Oclgrind (--data-races). */
+static void test_tiny(void) {
+    const mcase cases[] = {{2, 5, 8, 8, 2, 1, 1}, {1, 3, 5, 6, 3, 0, 0}};
+    run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+static void add_suites(void) {
+    static const test_case small[] = {{"tiny", test_tiny}, {NULL, NULL}};
+    test_add_suite("mha_small", small);
+    static const test_case cases[] = {{"small", test_small},
+                                      {"layer_sizes", test_layer_sizes},
+                                      {"enqueue", test_enqueue},
+                                      {"invalid", test_invalid},
+                                      {NULL, NULL}};
+    test_add_suite("mha", cases);
+}
+
+int main(int argc, char **argv) {
+    return test_run(argc, argv, add_suites);
+}

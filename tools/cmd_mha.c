@@ -1,0 +1,161 @@
+/* clattn mha: multi-head attention with projections from a trained layer's weights. */
+#include "cli.h"
+#include "matrix_io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void help(void) {
+    printf("usage: clattn mha --x X.npy --wq Wq.npy --wk Wk.npy --wv Wv.npy --wo Wo.npy\n"
+           "                  --heads H [--bq B.npy] [--bk B.npy] [--bv B.npy] [--bo B.npy]\n"
+           "                  [--causal] [--out O.npy] [--device SEL]\n\n"
+           "X is [T, d_in] or [B, T, d_in]; Wq, Wk, Wv are [d_out, d_in] and Wo is\n"
+           "[d_out, d_out] (a linear layer's weight: y = x W^T + b); biases are [d_out].\n"
+           "Computes Q, K, V = X Wq^T + bq, ...; splits them into H heads of d_out / H;\n"
+           "softmax attention with scale 1/sqrt(d_out / H) (top-left causal with --causal);\n"
+           "concatenates the heads and applies Wo, bo. The output has X's rank with d_out\n"
+           "columns: written to --out as .npy, or printed as CSV, one row per line.\n"
+           "Inputs are .npy (float32/float64) or text files (one row per line).\n");
+}
+
+enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, INPUTS };
+static const char *const option_names[INPUTS] = {"--x",  "--wq", "--wk", "--wv", "--wo",
+                                                 "--bq", "--bk", "--bv", "--bo"};
+
+typedef struct mha_args {
+    const char *path[INPUTS];
+    const char *out, *device;
+    size_t heads;
+    bool causal;
+} mha_args;
+
+static int parse(int argc, char **argv, mha_args *a) {
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        bool matched = false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            help();
+            return -1;
+        }
+        if (strcmp(argv[i], "--causal") == 0) {
+            a->causal = true;
+            continue;
+        }
+        for (int k = 0; k < INPUTS && !matched; k++) {
+            if (!cli_option(argc, argv, &i, option_names[k], &v)) continue;
+            if (!(a->path[k] = v)) return cli_error("%s needs a file", option_names[k]);
+            matched = true;
+        }
+        if (matched) continue;
+        if (cli_option(argc, argv, &i, "--heads", &v)) {
+            if (!cli_parse_size(v, &a->heads) || a->heads == 0)
+                return cli_error("--heads needs a positive integer, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--out", &v)) {
+            if (!(a->out = v)) return cli_error("--out needs a file");
+        } else if (cli_option(argc, argv, &i, "--device", &v)) {
+            if (!(a->device = v)) return cli_error("--device needs a value");
+        } else {
+            return cli_error("mha: unknown option '%s' (see clattn mha --help)", argv[i]);
+        }
+    }
+    for (int k = X; k <= WO; k++)
+        if (!a->path[k]) return cli_error("mha: %s is required", option_names[k]);
+    if (!a->heads) return cli_error("mha: --heads is required");
+    return 0;
+}
+
+/* Checks that array k has the given shape (rank and sizes). */
+static int expect_shape(const mha_args *a, const npy_array *m, int k, int ndim, size_t rows,
+                        size_t cols) {
+    bool ok = m->ndim == ndim && m->shape[0] == (ndim == 1 ? cols : rows) &&
+              (ndim == 1 || m->shape[1] == cols);
+    if (ok) return 0;
+    char got[128] = "";
+    for (int i = 0; i < m->ndim; i++) {
+        size_t used = strlen(got);
+        snprintf(got + used, sizeof got - used, "%s%zu", i ? ", " : "", m->shape[i]);
+    }
+    if (ndim == 1)
+        return cli_error("%s (%s) must have shape [%zu], it has [%s]", option_names[k], a->path[k],
+                         cols, got);
+    return cli_error("%s (%s) must have shape [%zu, %zu], it has [%s]", option_names[k], a->path[k],
+                     rows, cols, got);
+}
+
+static int write_output(const mha_args *a, const float *out, const npy_array *x, size_t rows,
+                        size_t d_out) {
+    if (a->out) {
+        char error[512];
+        size_t shape[3] = {x->shape[0], x->shape[1], d_out};
+        if (x->ndim == 2) shape[1] = d_out;
+        if (!npy_save(a->out, out, x->ndim, shape, error, sizeof error))
+            return cli_error("%s", error);
+        return 0;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < d_out; c++)
+            printf("%.9g%c", out[r * d_out + c], c + 1 < d_out ? ',' : '\n');
+    return 0;
+}
+
+int cmd_mha(int argc, char **argv) {
+    mha_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+
+    npy_array m[INPUTS];
+    memset(m, 0, sizeof m);
+    clattn_handle *h = NULL;
+    float *out = NULL;
+    for (int k = 0; k < INPUTS && !rc; k++) {
+        char error[512];
+        if (a.path[k] && !load_array(a.path[k], &m[k], error, sizeof error))
+            rc = cli_error("%s", error);
+    }
+    if (rc) goto done;
+    if (m[X].ndim != 2 && m[X].ndim != 3) {
+        rc = cli_error("--x must be [T, d_in] or [B, T, d_in], %s has %d dimensions", a.path[X],
+                       m[X].ndim);
+        goto done;
+    }
+    const size_t batch = m[X].ndim == 3 ? m[X].shape[0] : 1;
+    const size_t tokens = m[X].shape[m[X].ndim - 2], d_in = m[X].shape[m[X].ndim - 1];
+    if (m[WQ].ndim != 2) {
+        rc = cli_error("--wq must be a [d_out, d_in] matrix, %s has %d dimensions", a.path[WQ],
+                       m[WQ].ndim);
+        goto done;
+    }
+    const size_t d_out = m[WQ].shape[0];
+    if ((rc = expect_shape(&a, &m[WQ], WQ, 2, d_out, d_in)) ||
+        (rc = expect_shape(&a, &m[WK], WK, 2, d_out, d_in)) ||
+        (rc = expect_shape(&a, &m[WV], WV, 2, d_out, d_in)) ||
+        (rc = expect_shape(&a, &m[WO], WO, 2, d_out, d_out)))
+        goto done;
+    for (int k = BQ; k <= BO; k++)
+        if (a.path[k] && (rc = expect_shape(&a, &m[k], k, 1, 1, d_out))) goto done;
+    if (d_out % a.heads) {
+        rc = cli_error("--heads %zu does not divide d_out = %zu", a.heads, d_out);
+        goto done;
+    }
+    const size_t rows = batch * tokens;
+    if (!(out = malloc(rows * d_out * sizeof *out))) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    if ((rc = cli_open(a.device, &h))) goto done;
+    clattn_mha_desc desc = {batch, tokens, d_in, d_out, a.heads, a.causal};
+    clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data, m[WO].data,
+                            m[BQ].data, m[BK].data, m[BV].data, m[BO].data};
+    clattn_status status = clattn_mha_forward(h, &desc, &w, m[X].data, out);
+    if (status)
+        rc = cli_status_error("mha", status, h);
+    else
+        rc = write_output(&a, out, &m[X], rows, d_out);
+done:
+    clattn_handle_destroy(h);
+    free(out);
+    for (int k = 0; k < INPUTS; k++)
+        npy_free(&m[k]);
+    return rc;
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""One-off cross-check of `clattn mha` (and `clattn attend`, when the CLI has it) against
+PyTorch on random inputs, causal and not. Not a CI dependency.
+
+    python3 tools/crosscheck_torch.py [path/to/clattn]      (default: build/clattn)
+
+Needs PyTorch and NumPy (on Debian 12: apt-get install python3-torch python3-numpy, then
+run with /usr/bin/python3). The references, all float32 like clattn:
+  mha:    torch.nn.MultiheadAttention loaded with the same weights (when d_in == d_out),
+          and the same layer written out with F.linear + scaled-dot-product attention.
+  attend: scaled_dot_product_attention (F.scaled_dot_product_attention on PyTorch >= 2,
+          F._scaled_dot_product_attention on 1.13) with an explicit mask for bottom-right
+          causal alignment and boolean/additive masks; --weights-out (the materialising
+          weights path) against softmax(Q K^T / sqrt(D) + mask).
+Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+TOLERANCE = 1e-4
+CLATTN = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "clattn")
+failures = 0
+
+
+def sdpa(q, k, v, mask=None):
+    """Attention with an additive float mask or a boolean mask (True = attend)."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    if mask is not None and mask.dtype == torch.bool:  # 1.13's private form: additive only
+        mask = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
+    return F._scaled_dot_product_attention(q, k, v, mask, 0.0, False, False)[0]
+
+
+def run(args, tmp, weights=False):
+    out, w = os.path.join(tmp, "out.npy"), os.path.join(tmp, "weights.npy")
+    extra = ["--weights-out", w] if weights else []
+    subprocess.run([CLATTN] + args + ["--out", out] + extra, check=True)
+    return (np.load(out), np.load(w)) if weights else np.load(out)
+
+
+def report(name, got, want):
+    global failures
+    err = float(np.max(np.abs(got - want.detach().numpy())))
+    ok = err <= TOLERANCE
+    failures += not ok
+    print(f"{name:58s} max abs error {err:.3e} {'ok' if ok else 'FAIL'}")
+
+
+def check_mha(tmp, rng, b, t, d_in, d_out, heads, causal, bias):
+    f32 = lambda *shape, s=1.0: (rng.uniform(-s, s, shape)).astype(np.float32)
+    x = f32(b, t, d_in)
+    w = {n: f32(d_out, d_in, s=d_in**-0.5) for n in ("wq", "wk", "wv")}
+    w["wo"] = f32(d_out, d_out, s=d_out**-0.5)
+    bs = {n: f32(d_out, s=0.5) if bias else None for n in ("bq", "bk", "bv", "bo")}
+    args = ["mha", "--heads", str(heads)] + (["--causal"] if causal else [])
+    np.save(os.path.join(tmp, "x.npy"), x)
+    args += ["--x", os.path.join(tmp, "x.npy")]
+    for n, a in list(w.items()) + list(bs.items()):
+        if a is not None:
+            np.save(os.path.join(tmp, n + ".npy"), a)
+            args += ["--" + n, os.path.join(tmp, n + ".npy")]
+    got = run(args, tmp)
+
+    T = lambda a: None if a is None else torch.from_numpy(a)
+    X = T(x)
+    mask = torch.ones(t, t, dtype=torch.bool).tril() if causal else None
+    name = f"mha B={b} T={t} d_in={d_in} d_out={d_out} H={heads} causal={int(causal)} bias={int(bias)}"
+    with torch.no_grad():
+        hd = d_out // heads
+        split = lambda y: y.view(b, t, heads, hd).transpose(1, 2)
+        q, k, v = (split(F.linear(X, T(w[n]), T(bs[m]))) for n, m in (("wq", "bq"), ("wk", "bk"), ("wv", "bv")))
+        ctx = sdpa(q, k, v, mask).transpose(1, 2).reshape(b, t, d_out)
+        report(name + " [F.linear+sdpa]", got, F.linear(ctx, T(w["wo"]), T(bs["bo"])))
+        if d_in == d_out:
+            layer = torch.nn.MultiheadAttention(d_out, heads, bias=bias, batch_first=True)
+            layer.in_proj_weight.copy_(torch.cat([T(w["wq"]), T(w["wk"]), T(w["wv"])]))
+            layer.out_proj.weight.copy_(T(w["wo"]))
+            if bias:
+                layer.in_proj_bias.copy_(torch.cat([T(bs["bq"]), T(bs["bk"]), T(bs["bv"])]))
+                layer.out_proj.bias.copy_(T(bs["bo"]))
+            # need_weights=True keeps 1.13 off its fast path, which fails without biases.
+            ref, _ = layer(X, X, X, attn_mask=None if mask is None else ~mask, need_weights=True)
+            report(name + " [nn.MultiheadAttention]", got, ref)
+
+
+def check_attend(tmp, rng, b, hq, hkv, m, n, d, causal, mask_kind):
+    q = rng.standard_normal((b, hq, m, d)).astype(np.float32)
+    k = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    v = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    args = ["attend"]
+    for nm, a in (("q", q), ("k", k), ("v", v)):
+        np.save(os.path.join(tmp, nm + ".npy"), a)
+        args += ["--" + nm, os.path.join(tmp, nm + ".npy")]
+    allowed = torch.ones(m, n, dtype=torch.bool)
+    if causal == "top-left":
+        allowed = allowed.tril()
+    elif causal == "bottom-right":
+        allowed = allowed.tril(n - m)
+    if causal:
+        args += ["--causal", causal]
+    additive = torch.zeros(m, n)
+    if mask_kind == "boolean":
+        bm = rng.uniform(size=(m, n)) < 0.8
+        np.save(os.path.join(tmp, "mask.npy"), bm)
+        allowed &= torch.from_numpy(bm)
+        args += ["--mask", os.path.join(tmp, "mask.npy")]
+    elif mask_kind == "additive":
+        am = rng.uniform(-2, 0, (m, n)).astype(np.float32)
+        np.save(os.path.join(tmp, "mask.npy"), am)
+        additive = torch.from_numpy(am)
+        args += ["--mask", os.path.join(tmp, "mask.npy")]
+    got, got_w = run(args, tmp, weights=True)
+    rep = hq // hkv
+    K = torch.from_numpy(k).repeat_interleave(rep, dim=1)
+    V = torch.from_numpy(v).repeat_interleave(rep, dim=1)
+    full = additive.masked_fill(~allowed, float("-inf"))
+    with torch.no_grad():
+        ref = sdpa(torch.from_numpy(q), K, V, full)
+        scores = torch.from_numpy(q) @ K.transpose(-1, -2) / d**0.5 + full
+        ref_w = torch.nan_to_num(torch.softmax(scores, dim=-1))
+    ref = torch.nan_to_num(ref)  # rows with nothing allowed: clattn gives zeros
+    name = f"attend B={b} Hq={hq} Hkv={hkv} M={m} N={n} D={d} causal={causal or 'none'} mask={mask_kind}"
+    report(name, got.reshape(ref.shape), ref)
+    report(name + " [weights]", got_w.reshape(ref_w.shape), ref_w)
+
+
+def has_command(name):
+    return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
+
+
+def main():
+    rng = np.random.default_rng(2026)
+    torch.manual_seed(0)
+    print(f"clattn: {CLATTN}; torch {torch.__version__}, numpy {np.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for causal in (False, True):
+            check_mha(tmp, rng, 2, 16, 768, 768, 12, causal, True)
+            check_mha(tmp, rng, 3, 37, 64, 64, 4, causal, False)
+            check_mha(tmp, rng, 1, 100, 48, 96, 2, causal, True)
+            check_mha(tmp, rng, 2, 9, 20, 20, 1, causal, True)
+        if has_command("attend"):
+            for causal in (None, "top-left", "bottom-right"):
+                check_attend(tmp, rng, 2, 4, 4, 113, 113, 64, causal, None)
+                check_attend(tmp, rng, 1, 8, 2, 7, 300, 128, causal, None)
+                check_attend(tmp, rng, 1, 2, 1, 300, 77, 80, causal, None)
+            check_attend(tmp, rng, 1, 2, 2, 64, 64, 32, None, "boolean")
+            check_attend(tmp, rng, 1, 2, 2, 64, 96, 32, "top-left", "additive")
+            check_attend(tmp, rng, 2, 4, 1, 1, 1000, 64, "bottom-right", None)
+        else:
+            print("(this clattn has no 'attend' command: attention cross-check skipped)")
+    print(f"{failures} case(s) over tolerance {TOLERANCE}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
