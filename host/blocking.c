@@ -1,6 +1,7 @@
 /* Host-pointer forms: upload -> enqueue on the handle's queue -> read back. A thin layer on
  * the enqueue API, never a second implementation. */
 #include "internal.h"
+#include "seed_small.h"
 
 /* Device buffers of one blocking call, released together. */
 typedef struct buffers {
@@ -117,6 +118,8 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "n (%zu) and d (%zu) must be > 0", n, d);
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "n * d overflows size_t");
+    if ((weights || context) && clattn__seed_small_fits(h, n, d)) /* 1 launch, not 2-4 */
+        return clattn__seed_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
 
     buffers b = {.count = 0};
     cl_mem xb = NULL, qb = NULL, vb = NULL, sb = NULL, wb = NULL, cb = NULL;

@@ -71,6 +71,11 @@ static clattn_status launch_large(clattn_handle *h, clattn_chain *chain, cl_int 
         goto out;
     size_t groups = (size_t)((n + local - 1) / local);
     if (groups > MAX_GROUPS) groups = MAX_GROUPS;
+    /* A CPU device runs work-groups one after another per core, each with a barrier-
+     * separated reduction: a few large groups per core cost less than a thousand small ones
+     * (n = 262144 on PoCL, 2 cores: 1.7 ms with 1024 groups, 1.0 ms with 8). */
+    if (h->variant == CLATTN_VARIANT_CPU && groups > 4 * (size_t)h->compute_units)
+        groups = 4 * (size_t)h->compute_units;
     cl_uint ugroups = (cl_uint)groups;
 
     cl_mem partials = NULL;

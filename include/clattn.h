@@ -442,6 +442,49 @@ CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_
 CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
                                            const float *w, const float *bias, float *y);
 
+/* ---------------------------------------------------------------------------------------
+ * Fast CPU backend: the same operations on host arrays, multi-threaded (POSIX threads) and
+ * vectorised, float accumulation. Not the oracle (that is clattn_ref_*): results agree with
+ * it within float rounding. No OpenCL. Safe to call from several threads at once.
+ * ------------------------------------------------------------------------------------- */
+
+/* Threads the CPU backend uses per call: 0 (the default) means every online core, or the
+ * CLATTN_CPU_THREADS environment variable when set (both read at the first call).
+ * Process-wide. Small problems use fewer threads. */
+CLATTN_API void clattn_cpu_set_threads(unsigned threads);
+/* The thread count calls will use now (>= 1). */
+CLATTN_API unsigned clattn_cpu_threads(void);
+
+CLATTN_API clattn_status clattn_cpu_scores(size_t n, size_t d, float scale, const float *x,
+                                           const float *q, float *scores);
+/* weights may equal scores (in place), but must not partly overlap it. */
+CLATTN_API clattn_status clattn_cpu_normalize(clattn_norm norm, size_t n, const float *scores,
+                                              float *weights);
+CLATTN_API clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights,
+                                            const float *v, float *context);
+/* As clattn_query_attention: v may be NULL for v = x; outputs may be NULL when not wanted. */
+CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x,
+                                                    const float *q, const float *v, float scale,
+                                                    clattn_norm norm, float *scores,
+                                                    float *weights, float *context);
+/* As clattn_ref_attention (same desc semantics: causal both alignments, masks, GQA, strides,
+ * LSE, SOFTMAX or SUM). desc->kv_splits: 0 splits the keys when there are fewer query row
+ * blocks than threads (decoding), 1 never, k > 1 into k chunks. */
+CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
+                                              const float *k, const float *v, const void *mask,
+                                              float *o, float *lse);
+
+
+/* ---------------------------------------------------------------------------------------
+ * Device probes: what the handle's device can do, for roofline figures. A short measurement
+ * (a streaming-read kernel for global-memory bandwidth; 8 independent float16 FMA chains
+ * per work-item for peak float throughput), timed with profiling events on a queue of its
+ * own, run once per device and cached for the process (later calls return at once). Either
+ * output may be NULL. Typically 0.1-1 s the first time.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_probe_device(clattn_handle *handle, double *bandwidth_gbps,
+                                             double *peak_gflops);
+
 #ifdef __cplusplus
 }
 #endif

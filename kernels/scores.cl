@@ -4,9 +4,12 @@
 #define SCORES_ROWS 8
 #endif
 
-/* CPU shape: each work-item owns SCORES_ROWS consecutive rows, with float16 loads and one
- * accumulator per row, and loads each chunk of the query once for all of them. No barriers,
- * so the accumulators stay in registers. */
+/* CPU shape: each work-item owns SCORES_ROWS consecutive rows and reads them one after the
+ * other, so its loads are one sequential stream (the hardware prefetcher's best case), with
+ * float16 loads and two independent accumulators per row (the query chunk comes from L1).
+ * No barriers, so the accumulators stay in registers. Measured on PoCL (2 cores, other load
+ * present): 0.90-0.98 of a streaming-read kernel at 262144 x 768, where 8 rows read side by
+ * side (8 interleaved 3 KB streams per work-item) reached 0.62-0.72. */
 __kernel void scores_rows(idx_t n, idx_t d, float scale, __global const float *x, idx_t x_off,
                           __global const float *q, idx_t q_off, __global float *out,
                           idx_t out_off)
@@ -16,28 +19,20 @@ __kernel void scores_rows(idx_t n, idx_t d, float scale, __global const float *x
     x += x_off;
     q += q_off;
     out += out_off;
-    const idx_t count = min((idx_t)SCORES_ROWS, n - row0);
-
-    /* Rows past n repeat the last real row: loads stay in bounds, results are not stored. */
-    __global const float *rows[SCORES_ROWS];
-    for (int r = 0; r < SCORES_ROWS; r++)
-        rows[r] = x + (row0 + min((idx_t)r, count - 1)) * d;
-
-    float16 acc[SCORES_ROWS];
-    for (int r = 0; r < SCORES_ROWS; r++) acc[r] = (float16)(0.0f);
-    idx_t k = 0;
-    for (; k + 16 <= d; k += 16) {
-        const float16 qv = vload16(0, q + k);
-        for (int r = 0; r < SCORES_ROWS; r++) acc[r] = fma(vload16(0, rows[r] + k), qv, acc[r]);
+    const idx_t end = min(n, row0 + SCORES_ROWS);
+    for (idx_t row = row0; row < end; row++) {
+        __global const float *xr = x + row * d;
+        float16 a0 = (float16)(0.0f), a1 = (float16)(0.0f);
+        idx_t k = 0;
+        for (; k + 32 <= d; k += 32) {
+            a0 = fma(vload16(0, xr + k), vload16(0, q + k), a0);
+            a1 = fma(vload16(0, xr + k + 16), vload16(0, q + k + 16), a1);
+        }
+        if (k + 16 <= d) { a0 = fma(vload16(0, xr + k), vload16(0, q + k), a0); k += 16; }
+        float t = 0.0f;
+        for (; k < d; k++) t = fma(xr[k], q[k], t);
+        out[row] = scale * (clattn_hsum16(a0 + a1) + t);
     }
-    float tail[SCORES_ROWS];
-    for (int r = 0; r < SCORES_ROWS; r++) tail[r] = 0.0f;
-    for (; k < d; k++) {
-        const float qk = q[k];
-        for (int r = 0; r < SCORES_ROWS; r++) tail[r] = fma(rows[r][k], qk, tail[r]);
-    }
-    for (int r = 0; r < SCORES_ROWS; r++)
-        if ((idx_t)r < count) out[row0 + r] = scale * (clattn_hsum16(acc[r]) + tail[r]);
 }
 
 /* GPU shape: `lanes` work-items share a row (coalesced loads along the row), a work-group

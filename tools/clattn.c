@@ -18,6 +18,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "the seed's worked example on the default device, beside the CPU reference"},
     {"scores", cmd_scores, "one query against a matrix of embeddings: scores, weights, context"},
     {"mha", cmd_mha, "multi-head attention with projections from a layer's weights (.npy)"},
+    {"bench", cmd_bench, "benchmark CPU reference, fast CPU path, OpenCL devices and peers"},
     {"attend", cmd_attend, "full attention O = norm(scale Q K^T + mask) V from .npy files"},
 };
 

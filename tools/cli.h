@@ -12,6 +12,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_scores(int argc, char **argv);
 int cmd_mha(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
 
 /* Prints "clattn: message" to stderr and returns 1. */

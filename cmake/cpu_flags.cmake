@@ -1,0 +1,13 @@
+# Compile flags of the fast CPU path (host/cpu_*.c): -O3 for the vectoriser, FMA contraction
+# (C11 mode turns it off by default; it is not fast-math: IEEE inf/NaN semantics stay), and
+# either run-time dispatched AVX2/AVX-512 clones (default: runs on any x86-64) or
+# -march=native (CLATTN_CPU_NATIVE=ON).
+set(CLATTN_CPU_FILES host/cpu_threads.c host/cpu_math.c host/cpu_seed.c host/cpu_attention.c)
+set(CLATTN_CPU_FLAGS -O3 -ffp-contract=fast)
+if(CLATTN_CPU_NATIVE)
+    list(APPEND CLATTN_CPU_FLAGS -march=native)
+elseif(CLATTN_CPU_CLONES AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64"
+       AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+    set_property(SOURCE ${CLATTN_CPU_FILES} APPEND PROPERTY COMPILE_DEFINITIONS CLATTN_CPU_CLONES)
+endif()
+set_property(SOURCE ${CLATTN_CPU_FILES} APPEND PROPERTY COMPILE_OPTIONS ${CLATTN_CPU_FLAGS})
