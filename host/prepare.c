@@ -8,10 +8,8 @@ typedef struct program_use {
 
 /* One kernel of each program, as the operations build them (same defines). */
 static const program_use programs[] = {
-    {"scores.cl", "scores_rows"},
-    {"normalize.cl", "norm_small"},
-    {"context.cl", "context_finish"},
-    {"weights.cl", "weights_normalize_rows"},
+    {"scores.cl", "scores_rows"},     {"normalize.cl", "norm_small"},
+    {"context.cl", "context_finish"}, {"weights.cl", "weights_normalize_rows"},
     {"gemm.cl", "gemm_bcast"},
 };
 

@@ -465,15 +465,14 @@ CLATTN_API clattn_status clattn_cpu_context(size_t n, size_t d, const float *wei
 /* As clattn_query_attention: v may be NULL for v = x; outputs may be NULL when not wanted. */
 CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x,
                                                     const float *q, const float *v, float scale,
-                                                    clattn_norm norm, float *scores,
-                                                    float *weights, float *context);
+                                                    clattn_norm norm, float *scores, float *weights,
+                                                    float *context);
 /* As clattn_ref_attention (same desc semantics: causal both alignments, masks, GQA, strides,
  * LSE, SOFTMAX or SUM). desc->kv_splits: 0 splits the keys when there are fewer query row
  * blocks than threads (decoding), 1 never, k > 1 into k chunks. */
 CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
-
 
 /* ---------------------------------------------------------------------------------------
  * Device probes: what the handle's device can do, for roofline figures. A short measurement

@@ -18,26 +18,24 @@
  * attention_split.cl.
  */
 #define LOG2E 1.44269504088896341f
-#define LN2 0.693147180559945309f
+#define LN2   0.693147180559945309f
 
-#define MASK_NONE 0
+#define MASK_NONE     0
 #define MASK_ADDITIVE 1
-#define MASK_BOOLEAN 2
+#define MASK_BOOLEAN  2
 
 #ifndef NORM_SUM
 #define NORM_SUM 0
 #endif
 
 /* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
-inline long visible_end(long i, long n, int causal, long diag)
-{
+inline long visible_end(long i, long n, int causal, long diag) {
     if (!causal) return n;
     return clamp(i + diag + 1, 0L, n);
 }
 
 /* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
-inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j)
-{
+inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j) {
     if (kind == MASK_ADDITIVE) return ((__global const float *)mask)[base + j] * LOG2E;
     return mask[base + j] ? 0.0f : -INFINITY;
 }
@@ -45,10 +43,10 @@ inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t 
 /* Writes one row's result: the final O and LSE row, or (split-KV) its partials. */
 inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
                       __global float *o_row, __global float *lse_row, __global float *part_row,
-                      __global float *stats_row)
-{
+                      __global float *stats_row) {
     if (part_row) {
-        for (idx_t c = 0; c < dv; c++) part_row[c] = acc[c];
+        for (idx_t c = 0; c < dv; c++)
+            part_row[c] = acc[c];
         stats_row[0] = m;
         stats_row[1] = l;
         stats_row[2] = sum;
@@ -56,7 +54,8 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
     }
     const bool empty = l == 0.0f; /* every key masked */
     const float denom = NORM_SUM ? sum : l;
-    for (idx_t c = 0; c < dv; c++) o_row[c] = empty ? 0.0f : acc[c] / denom;
+    for (idx_t c = 0; c < dv; c++)
+        o_row[c] = empty ? 0.0f : acc[c] / denom;
     if (lse_row) *lse_row = empty ? -INFINITY : (m + log2(l)) * LN2;
 }
 
@@ -89,7 +88,7 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
 #ifndef DIRECT
 #define DIRECT 0
 #endif
-#define KB (16 * KV)
+#define KB         (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
 /* One work-item per (key block, batch * kv head): K's block transposed into [HEAD_D][KB]
@@ -97,8 +96,7 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
  * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
                                 __global const float *k, __global const float *v,
-                                __global float *kp, __global float *vp)
-{
+                                __global float *kp, __global float *vp) {
     const idx_t j0 = (idx_t)get_global_id(0) * KB;
     const uint bh = get_global_id(1);
     if (j0 >= npad) return;
@@ -112,7 +110,8 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
         float col[KB];
         for (uint x = 0; x < KB; x++)
             col[x] = x < keys && c < d ? k_base[(j0 + x) * lay.s7 + c] : 0.0f;
-        for (uint x = 0; x < KV; x++) kd[c * KV + x] = vload16(x, col);
+        for (uint x = 0; x < KV; x++)
+            kd[c * KV + x] = vload16(x, col);
     }
     for (uint x = 0; x < KB; x++) {
         __global const float *vr = v_base + (j0 + x) * lay.sb;
@@ -122,7 +121,8 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
                 chunk = vload16(0, vr + c);
             } else {
                 float tmp[16];
-                for (uint y = 0; y < 16; y++) tmp[y] = x < keys && c + y < dv ? vr[c + y] : 0.0f;
+                for (uint y = 0; y < 16; y++)
+                    tmp[y] = x < keys && c + y < dv ? vr[c + y] : 0.0f;
                 chunk = vload16(0, tmp);
             }
             vd[x * (HEAD_DV / 16) + c / 16] = chunk;
@@ -135,8 +135,7 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
  * the exponent. x < -126 gives 0 (below the normal range: the weight is negligible next to
  * the maximum's 1), -inf gives 0 and NaN stays NaN. A third of the cost of the library's
  * exp2, which handles the whole range. */
-inline float16 exp2_nonpositive(float16 x)
-{
+inline float16 exp2_nonpositive(float16 x) {
     /* Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits. */
     const float16 t = x + (float16)(12582912.0f);
     const float16 n = t - (float16)(12582912.0f);
@@ -156,12 +155,10 @@ inline float16 exp2_nonpositive(float16 x)
 
 /* The largest lane. Plain comparisons (one instruction) rather than fmax: where a NaN
  * wins, the row is NaN anyway. */
-inline float8 max8(float8 a, float8 b)
-{
+inline float8 max8(float8 a, float8 b) {
     return select(b, a, a > b);
 }
-inline float hmax16(float16 v)
-{
+inline float hmax16(float16 v) {
     float8 a = max8(v.lo, v.hi);
     float4 b = select(a.hi, a.lo, a.lo > a.hi);
     float2 c = select(b.hi, b.lo, b.lo > b.hi);
@@ -169,12 +166,11 @@ inline float hmax16(float16 v)
 }
 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
-attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2,
-              int causal, long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay,
-              ulong8 lay2, __global const float *q, __global const float *kp,
-              __global const float *vp, __global const uchar *mask, __global float *o,
-              __global float *lse, __global float *part, __global float *stats)
-{
+attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
+              long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
+              __global const float *q, __global const float *kp, __global const float *vp,
+              __global const uchar *mask, __global float *o, __global float *lse,
+              __global float *part, __global float *stats) {
     /* The weights of a key block, read back as broadcasts: in local memory (this work-group
      * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
     __local float p[ROWS][KB];
@@ -198,8 +194,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
-        for (uint c = 0; c < HEAD_D; c++) qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
-        for (uint c = 0; c < HEAD_DV / 16; c++) acc[r][c] = (float16)(0.0f);
+        for (uint c = 0; c < HEAD_D; c++)
+            qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
+        for (uint c = 0; c < HEAD_DV / 16; c++)
+            acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
         l_run[r] = (float16)(0.0f);
         s_run[r] = 0.0f;
@@ -231,50 +229,56 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
             /* Scores of ROWS rows x KB keys: KV float16 accumulators per row. */
             float16 s[ROWS][KV];
-            #pragma unroll
+#pragma unroll
             for (int r = 0; r < ROWS; r++)
-                #pragma unroll
-                for (int x = 0; x < KV; x++) s[r][x] = (float16)(0.0f);
+#pragma unroll
+                for (int x = 0; x < KV; x++)
+                    s[r][x] = (float16)(0.0f);
 #if DIRECT
             /* One dot product per key and row, along the key's contiguous row. */
             float sc[ROWS][KB];
             for (int jj = 0; jj < KB; jj++) {
                 __global const float *kr = k_rows + (j0 + min(jj, valid - 1)) * lay.s7;
                 float16 dot[ROWS];
-                #pragma unroll
-                for (int r = 0; r < ROWS; r++) dot[r] = (float16)(0.0f);
+#pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    dot[r] = (float16)(0.0f);
                 for (int c = 0; c < HEAD_D / 16; c++) {
                     const float16 kv = vload16(c, kr);
-                    #pragma unroll
+#pragma unroll
                     for (int r = 0; r < ROWS; r++)
                         dot[r] = fma(vload16(c, qt[t * ROWS + r]), kv, dot[r]);
                 }
-                #pragma unroll
-                for (int r = 0; r < ROWS; r++) sc[r][jj] = clattn_hsum16(dot[r]);
+#pragma unroll
+                for (int r = 0; r < ROWS; r++)
+                    sc[r][jj] = clattn_hsum16(dot[r]);
             }
-            #pragma unroll
+#pragma unroll
             for (int r = 0; r < ROWS; r++)
-                #pragma unroll
-                for (int x = 0; x < KV; x++) s[r][x] = vload16(x, sc[r]);
+#pragma unroll
+                for (int x = 0; x < KV; x++)
+                    s[r][x] = vload16(x, sc[r]);
 #else
             for (int c = 0; c < HEAD_D; c++) {
                 float16 kv[KV];
-                #pragma unroll
-                for (int x = 0; x < KV; x++) kv[x] = kb[c * KV + x];
-                #pragma unroll
+#pragma unroll
+                for (int x = 0; x < KV; x++)
+                    kv[x] = kb[c * KV + x];
+#pragma unroll
                 for (int r = 0; r < ROWS; r++) {
                     const float16 qv = (float16)(qt[t * ROWS + r][c]);
-                    #pragma unroll
-                    for (int x = 0; x < KV; x++) s[r][x] = fma(qv, kv[x], s[r][x]);
+#pragma unroll
+                    for (int x = 0; x < KV; x++)
+                        s[r][x] = fma(qv, kv[x], s[r][x]);
                 }
             }
 #endif
             if (need_mask) {
-                #pragma unroll
+#pragma unroll
                 for (int r = 0; r < ROWS; r++) {
                     const idx_t i = t0 + min((idx_t)r, t_rows - 1);
                     const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
-                    #pragma unroll
+#pragma unroll
                     for (int x = 0; x < KV; x++) {
                         if (mask_kind != MASK_NONE) {
                             const idx_t base = mask_base + i * lay2.s3;
@@ -294,24 +298,25 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             }
 
             float alpha[ROWS];
-            #pragma unroll
+#pragma unroll
             for (int r = 0; r < ROWS; r++) {
                 const int y = t * ROWS + r;
                 float16 mx = s[r][0];
-                #pragma unroll
-                for (int x = 1; x < KV; x++) mx = select(mx, s[r][x], s[r][x] > mx);
+#pragma unroll
+                for (int x = 1; x < KV; x++)
+                    mx = select(mx, s[r][x], s[r][x] > mx);
                 const float m_old = m_run[y];
                 const float m_new = fmax(m_old, hmax16(mx));
                 const float m_use = m_new == -INFINITY ? 0.0f : m_new;
                 alpha[r] = m_old == m_new ? 1.0f : exp2(m_old - m_use);
                 float16 sum = (float16)(0.0f);
-                #pragma unroll
+#pragma unroll
                 for (int x = 0; x < KV; x++) {
                     const float16 e = exp2_nonpositive(s[r][x] - m_use);
                     sum += e;
 #if NORM_SUM
-                    const float16 w = select(s[r][x] * LN2, (float16)(0.0f),
-                                             s[r][x] == (float16)(-INFINITY));
+                    const float16 w =
+                        select(s[r][x] * LN2, (float16)(0.0f), s[r][x] == (float16)(-INFINITY));
                     s_run[y] += clattn_hsum16(w);
                     vstore16(w, x, p[r]);
 #else
@@ -327,33 +332,37 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             /* acc += P V, VC 16-column chunks at a time (HEAD_DV is a multiple of 16 VC). */
             for (int c = 0; c < HEAD_DV / 16; c += VC) {
                 float16 a[ROWS][VC];
-                #pragma unroll
+#pragma unroll
                 for (int r = 0; r < ROWS; r++)
-                    #pragma unroll
-                    for (int x = 0; x < VC; x++) a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
+#pragma unroll
+                    for (int x = 0; x < VC; x++)
+                        a[r][x] = acc[t * ROWS + r][c + x] * alpha[r];
 #if DIRECT
                 for (int jj = 0; jj < valid; jj++) {
                     float16 vv[VC];
-                    #pragma unroll
+#pragma unroll
                     for (int x = 0; x < VC; x++)
                         vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
 #else
                 for (int jj = 0; jj < KB; jj++) {
                     float16 vv[VC];
-                    #pragma unroll
-                    for (int x = 0; x < VC; x++) vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
+#pragma unroll
+                    for (int x = 0; x < VC; x++)
+                        vv[x] = vb[jj * (HEAD_DV / 16) + c + x];
 #endif
-                    #pragma unroll
+#pragma unroll
                     for (int r = 0; r < ROWS; r++) {
                         const float16 pv = (float16)(p[r][jj]);
-                        #pragma unroll
-                        for (int x = 0; x < VC; x++) a[r][x] = fma(pv, vv[x], a[r][x]);
+#pragma unroll
+                        for (int x = 0; x < VC; x++)
+                            a[r][x] = fma(pv, vv[x], a[r][x]);
                     }
                 }
-                #pragma unroll
+#pragma unroll
                 for (int r = 0; r < ROWS; r++)
-                    #pragma unroll
-                    for (int x = 0; x < VC; x++) acc[t * ROWS + r][c + x] = a[r][x];
+#pragma unroll
+                    for (int x = 0; x < VC; x++)
+                        acc[t * ROWS + r][c + x] = a[r][x];
             }
         }
     }
@@ -385,8 +394,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
  * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
  * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
 inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
-                      long end, uint len, uint width, uint lid)
-{
+                      long end, uint len, uint width, uint lid) {
     const uint pieces = width / 4; /* width is a multiple of 16 */
     for (uint t = lid; t < BN * pieces; t += BM) {
         const uint jj = t / pieces, c = 4 * (t % pieces);
@@ -409,12 +417,11 @@ inline void load_tile(__local float *tile, __global const float *rows, idx_t str
 #define Q_STRIDE (HEAD_D + 1)
 
 __kernel __attribute__((reqd_work_group_size(BM, 1, 1))) void
-attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2,
-              int causal, long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay,
-              ulong8 lay2, __global const float *q, __global const float *k,
-              __global const float *v, __global const uchar *mask, __global float *o,
-              __global float *lse, __global float *part, __global float *stats)
-{
+attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
+              long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
+              __global const float *q, __global const float *k, __global const float *v,
+              __global const uchar *mask, __global float *o, __global float *lse,
+              __global float *part, __global float *stats) {
     __local float lq[BM * Q_STRIDE];
     __local float lk[BN * HEAD_D];
     __local float lv[BN * HEAD_DV];
@@ -445,7 +452,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t mask_row = lay2.s0 + b * lay2.s1 + h * lay2.s2 + i * lay2.s3;
 
     float acc[HEAD_DV];
-    for (int c = 0; c < HEAD_DV; c++) acc[c] = 0.0f;
+    for (int c = 0; c < HEAD_DV; c++)
+        acc[c] = 0.0f;
     float m_run = -INFINITY, l_run = 0.0f, s_run = 0.0f;
 
     for (long j0 = split_beg; j0 < group_end; j0 += BN) {
@@ -461,8 +469,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             for (int c = 0; c < HEAD_D; c++)
                 dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
             const long j = j0 + jj;
-            if (j >= my_end) dot = -INFINITY;
-            else if (mask_kind != MASK_NONE) dot += mask_value(mask, mask_kind, mask_row, j);
+            if (j >= my_end)
+                dot = -INFINITY;
+            else if (mask_kind != MASK_NONE)
+                dot += mask_value(mask, mask_kind, mask_row, j);
             s[jj] = dot;
             m_blk = fmax(m_blk, dot);
         }
@@ -471,7 +481,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         const float alpha = NORM_SUM ? 1.0f : exp2(m_run - m_use);
         l_run *= exp2(m_run - m_use);
         m_run = m_new;
-        for (int c = 0; c < HEAD_DV; c++) acc[c] *= alpha;
+        for (int c = 0; c < HEAD_DV; c++)
+            acc[c] *= alpha;
         for (int jj = 0; jj < BN; jj++) {
             const float e = exp2(s[jj] - m_use);
             l_run += e;
@@ -481,7 +492,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #else
             const float w = e;
 #endif
-            for (int c = 0; c < HEAD_DV; c++) acc[c] = fma(w, lv[jj * HEAD_DV + c], acc[c]);
+            for (int c = 0; c < HEAD_DV; c++)
+                acc[c] = fma(w, lv[jj * HEAD_DV + c], acc[c]);
         }
     }
 

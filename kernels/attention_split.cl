@@ -7,9 +7,7 @@
 
 __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t pstride,
                               int norm_sum, ulong16 lay, ulong8 lay2, __global const float *part,
-                              __global const float *stats, __global float *o,
-                              __global float *lse)
-{
+                              __global const float *stats, __global float *o, __global float *lse) {
     const idx_t i = get_global_id(0);
     const uint bh = get_global_id(1);
     if (i >= M) return;
@@ -17,7 +15,8 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
     const uint b = bh / q_heads, h = bh % q_heads;
 
     float m = -INFINITY;
-    for (uint s = 0; s < splits; s++) m = fmax(m, stats[((s * bhs + bh) * M + i) * 4]);
+    for (uint s = 0; s < splits; s++)
+        m = fmax(m, stats[((s * bhs + bh) * M + i) * 4]);
     const float m_use = m == -INFINITY ? 0.0f : m;
     float l = 0.0f, sum = 0.0f;
     for (uint s = 0; s < splits; s++) {

@@ -5,8 +5,7 @@
  * local memory. local_size(1) must be a power of two. */
 __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t w_off,
                                __global const float *v, idx_t v_off, idx_t rows_per_group,
-                               __global float *partials, __local float *scratch)
-{
+                               __global float *partials, __local float *scratch) {
     const idx_t c = get_global_id(0);
     const uint lc = get_local_id(0), lr = get_local_id(1);
     const uint cols = get_local_size(0), row_lanes = get_local_size(1);
@@ -18,7 +17,8 @@ __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t 
 
     float acc = 0.0f;
     if (c < d)
-        for (idx_t j = begin + lr; j < end; j += row_lanes) acc = fma(w[j], v[j * d + c], acc);
+        for (idx_t j = begin + lr; j < end; j += row_lanes)
+            acc = fma(w[j], v[j * d + c], acc);
     scratch[lr * cols + lc] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint s = row_lanes / 2; s > 0; s >>= 1) {
@@ -31,8 +31,7 @@ __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t 
 /* CPU shape: each work-item owns 16 columns of one row block, float16 loads, no barriers. */
 __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, idx_t w_off,
                                    __global const float *v, idx_t v_off, idx_t rows_per_group,
-                                   __global float *partials)
-{
+                                   __global float *partials) {
     const idx_t c0 = (idx_t)get_global_id(0) * 16;
     const idx_t g = get_global_id(1);
     if (c0 >= d) return;
@@ -43,25 +42,29 @@ __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, id
     __global float *out = partials + g * d + c0;
     if (c0 + 16 <= d) {
         float16 acc = (float16)(0.0f);
-        for (idx_t j = begin; j < end; j++) acc = fma((float16)(w[j]), vload16(0, v + j * d + c0), acc);
+        for (idx_t j = begin; j < end; j++)
+            acc = fma((float16)(w[j]), vload16(0, v + j * d + c0), acc);
         vstore16(acc, 0, out);
     } else {
         const idx_t width = d - c0;
         float acc[16];
-        for (int i = 0; i < 16; i++) acc[i] = 0.0f;
+        for (int i = 0; i < 16; i++)
+            acc[i] = 0.0f;
         for (idx_t j = begin; j < end; j++)
-            for (idx_t i = 0; i < width; i++) acc[i] = fma(w[j], v[j * d + c0 + i], acc[i]);
-        for (idx_t i = 0; i < width; i++) out[i] = acc[i];
+            for (idx_t i = 0; i < width; i++)
+                acc[i] = fma(w[j], v[j * d + c0 + i], acc[i]);
+        for (idx_t i = 0; i < width; i++)
+            out[i] = acc[i];
     }
 }
 
 /* Sums the `groups` row-block partials of each column. */
 __kernel void context_finish(idx_t d, uint groups, __global const float *partials,
-                             __global float *context, idx_t c_off)
-{
+                             __global float *context, idx_t c_off) {
     const idx_t c = get_global_id(0);
     if (c >= d) return;
     float acc = 0.0f;
-    for (uint g = 0; g < groups; g++) acc += partials[g * d + c];
+    for (uint g = 0; g < groups; g++)
+        acc += partials[g * d + c];
     context[c_off + c] = acc;
 }

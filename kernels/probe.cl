@@ -5,24 +5,24 @@
  * of work-item w is at w + i * global_size, so neighbouring work-items read neighbouring
  * addresses (coalesced). The sum is written so the loads cannot be optimised away. */
 __kernel void probe_read(__global const float16 *a, idx_t n16, uint per_item, int strided,
-                         __global float *out)
-{
+                         __global float *out) {
     const idx_t gid = get_global_id(0), gsize = get_global_size(0);
     float16 acc = (float16)(0.0f);
     if (strided) {
-        for (idx_t i = gid; i < n16; i += gsize) acc += a[i];
+        for (idx_t i = gid; i < n16; i += gsize)
+            acc += a[i];
     } else {
         const idx_t begin = gid * per_item;
         const idx_t end = min(n16, begin + per_item);
-        for (idx_t i = begin; i < end; i++) acc += a[i];
+        for (idx_t i = begin; i < end; i++)
+            acc += a[i];
     }
     out[gid] = clattn_hsum16(acc);
 }
 
 /* 8 independent float16 FMA chains per work-item, `iterations` steps each: 256 flops per
  * step. The values stay finite (|b| < 1). */
-__kernel void probe_fma(uint iterations, float bs, __global float *out)
-{
+__kernel void probe_fma(uint iterations, float bs, __global float *out) {
     const float16 b = (float16)(bs);
     const float seed = (float)get_global_id(0) * 1e-6f;
     float16 c = (float16)(0.5f);

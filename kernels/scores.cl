@@ -12,8 +12,7 @@
  * side (8 interleaved 3 KB streams per work-item) reached 0.62-0.72. */
 __kernel void scores_rows(idx_t n, idx_t d, float scale, __global const float *x, idx_t x_off,
                           __global const float *q, idx_t q_off, __global float *out,
-                          idx_t out_off)
-{
+                          idx_t out_off) {
     const idx_t row0 = (idx_t)get_global_id(0) * SCORES_ROWS;
     if (row0 >= n) return;
     x += x_off;
@@ -28,9 +27,13 @@ __kernel void scores_rows(idx_t n, idx_t d, float scale, __global const float *x
             a0 = fma(vload16(0, xr + k), vload16(0, q + k), a0);
             a1 = fma(vload16(0, xr + k + 16), vload16(0, q + k + 16), a1);
         }
-        if (k + 16 <= d) { a0 = fma(vload16(0, xr + k), vload16(0, q + k), a0); k += 16; }
+        if (k + 16 <= d) {
+            a0 = fma(vload16(0, xr + k), vload16(0, q + k), a0);
+            k += 16;
+        }
         float t = 0.0f;
-        for (; k < d; k++) t = fma(xr[k], q[k], t);
+        for (; k < d; k++)
+            t = fma(xr[k], q[k], t);
         out[row] = scale * (clattn_hsum16(a0 + a1) + t);
     }
 }
@@ -38,9 +41,8 @@ __kernel void scores_rows(idx_t n, idx_t d, float scale, __global const float *x
 /* GPU shape: `lanes` work-items share a row (coalesced loads along the row), a work-group
  * holds local_size / lanes rows, and the lanes' partial sums meet in a local-memory tree. */
 __kernel void scores_lanes(idx_t n, idx_t d, float scale, __global const float *x, idx_t x_off,
-                           __global const float *q, idx_t q_off, __global float *out,
-                           idx_t out_off, uint lanes, __local float *partial)
-{
+                           __global const float *q, idx_t q_off, __global float *out, idx_t out_off,
+                           uint lanes, __local float *partial) {
     const uint lid = get_local_id(0);
     const uint lane = lid % lanes;
     const idx_t row = (idx_t)get_group_id(0) * (get_local_size(0) / lanes) + lid / lanes;
@@ -50,7 +52,8 @@ __kernel void scores_lanes(idx_t n, idx_t d, float scale, __global const float *
     float acc = 0.0f;
     if (row < n) {
         __global const float *xr = x + row * d;
-        for (idx_t k = lane; k < d; k += lanes) acc = fma(xr[k], q[k], acc);
+        for (idx_t k = lane; k < d; k += lanes)
+            acc = fma(xr[k], q[k], acc);
     }
     partial[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);

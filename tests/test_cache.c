@@ -14,9 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define N        5003 /* normalize's multi-kernel path too */
-#define D        24
-#define PROGRAMS 5 /* what clattn_handle_prepare builds: scores, normalize, context, weights, gemm */
+#define N 5003 /* normalize's multi-kernel path too */
+#define D 24
+#define PROGRAMS                                                                                   \
+    5 /* what clattn_handle_prepare builds: scores, normalize, context, weights, gemm */
 
 /* The file header as program_cache.c writes it. */
 typedef struct header {
