@@ -1,6 +1,7 @@
 /* Runs one shape on every selected backend: the reference (small sizes), the fast CPU path,
  * each OpenCL device and the peers; times, rates and errors. */
 #include "bench.h"
+#include "cli.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -64,15 +65,6 @@ static void fill(float *a, size_t n, uint64_t seed, float lo, float hi) {
         seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
         a[i] = lo + (hi - lo) * (float)((seed >> 40) * (1.0 / 16777216.0));
     }
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double diff = fabs((double)a[i] - (double)b[i]);
-        if (diff > m || isnan(diff)) m = diff;
-    }
-    return m;
 }
 
 /* The problem's data: inputs[0..3] and the output size. */
@@ -175,7 +167,7 @@ static int time_host(const bench_config *cfg, bool ref, const problem *p, const 
     r->min_ms = bench_min(t, reps);
     r->median_ms = bench_median(t, reps);
     r->cpu_ms = bench_median(ct, reps);
-    r->max_abs_err = want ? max_abs_diff(out, want, p->out_count) : NAN;
+    r->max_abs_err = want ? cli_max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     double gbps, gflops;
     host_peaks(cfg, &gbps, &gflops);
@@ -299,7 +291,7 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     r->cpu_ms = bench_median(ct, reps);
     if (!is_attention(&p->shape)) r->stream_fraction = bench_median(sf, reps);
     if (p->shape.op == BENCH_ATTENTION) r->fma_fraction = bench_median(ff, reps);
-    r->max_abs_err = want ? max_abs_diff(out, want, p->out_count) : NAN;
+    r->max_abs_err = want ? cli_max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     set_rates(r, &p->shape, dev->bandwidth_gbps, dev->peak_gflops);
     free(out);
@@ -369,7 +361,7 @@ int bench_run_shape(const bench_config *cfg, const bench_shape *s, bench_results
             fprintf(stderr, "clattn bench: clblast: %s\n", err);
             continue;
         }
-        r.max_abs_err = max_abs_diff(peer_out, peer_want, p.out_count);
+        r.max_abs_err = cli_max_abs_diff(peer_out, peer_want, p.out_count);
         r.err_vs = want_from;
         set_rates(&r, s, cfg->devices[i].bandwidth_gbps, cfg->devices[i].peak_gflops);
         bench_results_add(out, &r);
@@ -382,7 +374,7 @@ int bench_run_shape(const bench_config *cfg, const bench_shape *s, bench_results
         } else {
             double gbps, gflops;
             host_peaks(cfg, &gbps, &gflops);
-            r.max_abs_err = max_abs_diff(peer_out, peer_want, p.out_count);
+            r.max_abs_err = cli_max_abs_diff(peer_out, peer_want, p.out_count);
             r.err_vs = want_from;
             set_rates(&r, s, gbps, gflops);
             bench_results_add(out, &r);
@@ -424,7 +416,7 @@ int bench_run_seed_example(const bench_config *cfg, bench_results *out) {
         r.reps = reps;
         r.min_ms = bench_min(t, reps);
         r.median_ms = bench_median(t, reps);
-        r.max_abs_err = max_abs_diff(got, want, 6);
+        r.max_abs_err = cli_max_abs_diff(got, want, 6);
         r.err_vs = "ref";
         bench_results_add(out, &r);
     }
@@ -449,7 +441,7 @@ int bench_run_seed_example(const bench_config *cfg, bench_results *out) {
         r.reps = reps;
         r.min_ms = bench_min(t, reps);
         r.median_ms = bench_median(t, reps);
-        r.max_abs_err = max_abs_diff(got, want, 6);
+        r.max_abs_err = cli_max_abs_diff(got, want, 6);
         r.err_vs = "ref";
         r.note = "scores + weights + context, blocking API, upload and read back included";
         bench_results_add(out, &r);

@@ -108,16 +108,9 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
                                      float *scores, float *weights, float *context) {
     clattn_status status = need_queue(h);
     if (status) return status;
-    if (!x || !q) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "x and q must not be NULL");
-    if (!scores && !weights && !context)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "no output requested");
-    if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);
     size_t nd;
-    if (n == 0 || d == 0)
-        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "n (%zu) and d (%zu) must be > 0", n, d);
-    if (!clattn__mul_size(n, d, &nd))
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "n * d overflows size_t");
+    if ((status = clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd)))
+        return status;
     if ((weights || context) && clattn__seed_small_fits(h, n, d)) /* 1 launch, not 2-4 */
         return clattn__seed_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
 

@@ -54,15 +54,6 @@ static long long causal_limit(const clattn_attention_desc *d, size_t i) {
     return (long long)d->n;
 }
 
-static inline float lane_sum(const float *a) {
-    float b[8], c[4];
-    for (int i = 0; i < 8; i++)
-        b[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++)
-        c[i] = b[i] + b[i + 4];
-    return (c[0] + c[2]) + (c[1] + c[3]);
-}
-
 /* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows (a multiple of TR) and KEYS keys.
  * acc is a TR x TC register tile: -fopt-info-vec reports the jj loops vectorised, and the
  * x86-64-v4 clone keeps acc in 16 zmm registers, 2 loads + 8 broadcasts per 16 FMAs in the
@@ -133,7 +124,7 @@ CLATTN_CPU_HOT static void score_rows_direct(const float *qs, const float *k, si
                     lane[l] += q[c + l] * kr[c + l];
             for (; c < d; c++)
                 tail += q[c] * kr[c];
-            s[r * KEYS + j] = lane_sum(lane) + tail;
+            s[r * KEYS + j] = clattn__hsum16(lane) + tail;
         }
 }
 
@@ -192,7 +183,7 @@ CLATTN_CPU_HOT static float softmax_step(row_state *st, float *s, bool sum_norm,
                 s[j0 + l] = p;
                 sum[l] += p;
             }
-        st->l = st->l * alpha + lane_sum(sum);
+        st->l = st->l * alpha + clattn__hsum16(sum);
         return alpha;
     }
     /* SUM: the weights are the scores themselves, masked ones 0; no rescaling. */
@@ -204,8 +195,8 @@ CLATTN_CPU_HOT static float softmax_step(row_state *st, float *s, bool sum_norm,
             s[j0 + l] = x == -INFINITY ? 0.0f : x;
             sum[l] += s[j0 + l];
         }
-    st->l += lane_sum(sum);
-    st->l2 = st->l2 * alpha + lane_sum(sum2);
+    st->l += clattn__hsum16(sum);
+    st->l2 = st->l2 * alpha + clattn__hsum16(sum2);
     return 1.0f;
 }
 

@@ -55,4 +55,14 @@ static inline float clattn__exp2_inline(float v) {
  * exp2(-inf) = 0), NaN for NaN, and +inf above 128. Vectorisable plain C. */
 void clattn__cpu_exp2(float *out, const float *x, size_t n);
 
+/* Pairwise sum of 16 lanes: the same order as the kernels' clattn_hsum16. */
+static inline float clattn__hsum16(const float *a) {
+    float b[8], c[4];
+    for (int i = 0; i < 8; i++)
+        b[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++)
+        c[i] = b[i] + b[i + 4];
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
 #endif

@@ -18,16 +18,6 @@ static clattn_status check_sizes(size_t n, size_t d, size_t *nd) {
     return CLATTN_SUCCESS;
 }
 
-/* Pairwise sum of 16 lanes: the same order as the kernels' clattn_hsum16. */
-static inline float hsum16(const float *a) {
-    float b[8], c[4];
-    for (int i = 0; i < 8; i++)
-        b[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++)
-        c[i] = b[i] + b[i + 4];
-    return (c[0] + c[2]) + (c[1] + c[3]);
-}
-
 /* ---- scores ---------------------------------------------------------------------------- */
 
 typedef struct scores_job {
@@ -61,7 +51,7 @@ CLATTN_CPU_HOT static void scores_task(void *ctx, size_t task) {
             t += xr[k] * q[k];
         for (int l = 0; l < LANES; l++)
             a[l] += b[l];
-        job->out[j] = job->scale * (hsum16(a) + t);
+        job->out[j] = job->scale * (clattn__hsum16(a) + t);
     }
 }
 
@@ -134,7 +124,7 @@ CLATTN_CPU_HOT static void norm_task(void *ctx, size_t task) {
         float tail = 0.0f;
         for (; i < len; i++)
             tail += s[i];
-        job->partial[task] = hsum16(lane) + tail;
+        job->partial[task] = clattn__hsum16(lane) + tail;
     } else { /* softmax pass 1: max and NaN */
         int nan_lane[LANES] = {0};
         for (int l = 0; l < LANES; l++)
@@ -314,13 +304,9 @@ clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights, const
 clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x, const float *q,
                                          const float *v, float scale, clattn_norm norm,
                                          float *scores, float *weights, float *context) {
-    if (!x || !q) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "x and q must not be NULL");
-    if (!scores && !weights && !context)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "no output requested");
-    if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);
     size_t nd;
-    clattn_status status = check_sizes(n, d, &nd);
+    clattn_status status =
+        clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd);
     if (status) return status;
     /* Scores and weights need n floats each when the caller does not keep them. */
     float *own = NULL;

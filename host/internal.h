@@ -94,6 +94,11 @@ clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_co
 clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
                                    const char *name);
 
+/* The arguments of the whole seed pipeline (device and CPU forms): x and q present, at least
+ * one output wanted, a known norm, n and d non-zero with n * d (into *nd) in range. */
+clattn_status clattn__check_query_args(size_t n, size_t d, const float *x, const float *q,
+                                       clattn_norm norm, bool any_output, size_t *nd);
+
 /* a * b with overflow detection; returns false on overflow. */
 bool clattn__mul_size(size_t a, size_t b, size_t *out);
 

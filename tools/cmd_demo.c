@@ -13,15 +13,6 @@ static const float inputs[N * D] = {0.43f, 0.15f, 0.89f, 0.55f, 0.87f, 0.66f, 0.
                                     0.22f, 0.58f, 0.33f, 0.77f, 0.25f, 0.10f, 0.05f, 0.80f, 0.55f};
 static const int query_index = 1;
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double diff = fabs((double)a[i] - (double)b[i]);
-        if (diff > m || isnan(diff)) m = diff;
-    }
-    return m;
-}
-
 static void row(const char *label, const float *values, size_t n) {
     printf("  %-24s", label);
     for (size_t i = 0; i < n; i++)
@@ -32,7 +23,7 @@ static void row(const char *label, const float *values, size_t n) {
 static void compare(const char *label, const float *device, const float *reference, size_t n) {
     row(label, device, n);
     row("  CPU reference", reference, n);
-    printf("  %-24s %8.1e\n\n", "  max |device - ref|", max_abs_diff(device, reference, n));
+    printf("  %-24s %8.1e\n\n", "  max |device - ref|", cli_max_abs_diff(device, reference, n));
 }
 
 int cmd_demo(int argc, char **argv) {
