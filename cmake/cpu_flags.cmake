@@ -6,7 +6,10 @@ set(CLATTN_CPU_FILES host/cpu_threads.c host/cpu_math.c host/cpu_seed.c host/cpu
 set(CLATTN_CPU_FLAGS -O3 -ffp-contract=fast)
 if(CLATTN_CPU_NATIVE)
     list(APPEND CLATTN_CPU_FLAGS -march=native)
-elseif(CLATTN_CPU_CLONES AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64"
+# Clones are picked by IFUNC resolvers, which run while the shared library is relocated,
+# before a sanitizer's runtime is ready (a ThreadSanitizer build crashed there): sanitizer
+# builds use the baseline code.
+elseif(CLATTN_CPU_CLONES AND NOT CLATTN_SANITIZE AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64"
        AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
     set_property(SOURCE ${CLATTN_CPU_FILES} APPEND PROPERTY COMPILE_DEFINITIONS CLATTN_CPU_CLONES)
 endif()
