@@ -3,27 +3,18 @@
 #include "internal.h"
 #include "seed_small.h"
 
-/* Device buffers of one blocking call, released together. */
-typedef struct buffers {
-    cl_mem mem[6];
-    int count;
-} buffers;
-
-/* Makes a device buffer of count floats: a copy of data (an input the kernels only read), or
- * uninitialised for an output when data is NULL. On CPU devices inputs use the host memory
- * directly (CL_MEM_USE_HOST_PTR), which saves a copy of what may be gigabytes. */
-static clattn_status upload(clattn_handle *h, buffers *b, const float *data, size_t count,
-                            cl_mem *out) {
+clattn_status clattn__upload(clattn_handle *h, clattn_buffers *b, const void *data, size_t count,
+                             size_t elem, bool input, cl_mem *out) {
     size_t bytes;
-    if (!clattn__mul_size(count, sizeof(float), &bytes))
+    if (!clattn__mul_size(count, elem, &bytes))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer size overflows size_t");
     if (bytes > h->max_alloc_size)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "a buffer of %zu bytes exceeds the device's largest allocation "
                             "(%llu bytes)",
                             bytes, (unsigned long long)h->max_alloc_size);
-    cl_mem_flags flags = CL_MEM_READ_WRITE;
-    if (data)
+    cl_mem_flags flags = CL_MEM_READ_WRITE | (data ? CL_MEM_COPY_HOST_PTR : 0);
+    if (input)
         flags = (h->device_type & CL_DEVICE_TYPE_CPU) ? CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR
                                                       : CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
     cl_int err;
@@ -33,10 +24,17 @@ static clattn_status upload(clattn_handle *h, buffers *b, const float *data, siz
     return CLATTN_SUCCESS;
 }
 
-static void release_all(buffers *b) {
+void clattn__release_buffers(clattn_buffers *b) {
     for (int i = 0; i < b->count; i++)
         clReleaseMemObject(b->mem[i]);
     b->count = 0;
+}
+
+/* An input copied from data (read-only, zero-copy on CPU devices), or an uninitialised
+ * output of count floats when data is NULL. */
+static clattn_status upload(clattn_handle *h, clattn_buffers *b, const float *data, size_t count,
+                            cl_mem *out) {
+    return clattn__upload(h, b, data, count, sizeof(float), data != NULL, out);
 }
 
 /* Waits for `after` and reads count floats; releases `after`. */
@@ -69,14 +67,14 @@ clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, con
     if (!scores || !weights)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "normalize: NULL pointer");
     if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
-    buffers b = {.count = 0};
+    clattn_buffers b = {.count = 0};
     cl_mem s = NULL, w = NULL;
     cl_event done = NULL;
     if (!(status = upload(h, &b, scores, n, &s)) && !(status = upload(h, &b, NULL, n, &w)) &&
         !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, w, 0, 0, NULL, &done)))
         status = read_back(h, w, weights, n, done);
     if (done) clReleaseEvent(done);
-    release_all(&b);
+    clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
 }
 
@@ -91,7 +89,7 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n and d must be > 0");
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
-    buffers b = {.count = 0};
+    clattn_buffers b = {.count = 0};
     cl_mem w = NULL, vb = NULL, c = NULL;
     cl_event done = NULL;
     if (!(status = upload(h, &b, weights, n, &w)) && !(status = upload(h, &b, v, nd, &vb)) &&
@@ -99,7 +97,7 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
         !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
         status = read_back(h, c, context, d, done);
     if (done) clReleaseEvent(done);
-    release_all(&b);
+    clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
 }
 
@@ -114,7 +112,7 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
     if ((weights || context) && clattn__seed_small_fits(h, n, d)) /* 1 launch, not 2-4 */
         return clattn__seed_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
 
-    buffers b = {.count = 0};
+    clattn_buffers b = {.count = 0};
     cl_mem xb = NULL, qb = NULL, vb = NULL, sb = NULL, wb = NULL, cb = NULL;
     cl_event e_scores = NULL, e_norm = NULL, e_context = NULL;
     if ((status = upload(h, &b, x, nd, &xb)) || (status = upload(h, &b, q, d, &qb)) ||
@@ -142,6 +140,6 @@ out:
     if (e_scores) clReleaseEvent(e_scores);
     if (e_norm) clReleaseEvent(e_norm);
     if (e_context) clReleaseEvent(e_context);
-    release_all(&b);
+    clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
 }

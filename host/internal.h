@@ -102,6 +102,19 @@ clattn_status clattn__check_query_args(size_t n, size_t d, const float *x, const
 /* a * b with overflow detection; returns false on overflow. */
 bool clattn__mul_size(size_t a, size_t b, size_t *out);
 
+/* The device buffers of one blocking (host-pointer) call, released together. */
+typedef struct clattn_buffers {
+    cl_mem mem[6];
+    int count;
+} clattn_buffers;
+/* Makes a device buffer of count elements of elem bytes and records it in b. An input (the
+ * kernels only read it) is read-only and, on CPU devices, the host memory itself
+ * (CL_MEM_USE_HOST_PTR: no copy of what may be gigabytes); otherwise the buffer is
+ * read-write, a copy of data, or uninitialised when data is NULL. */
+clattn_status clattn__upload(clattn_handle *h, clattn_buffers *b, const void *data, size_t count,
+                             size_t elem, bool input, cl_mem *out);
+void clattn__release_buffers(clattn_buffers *b);
+
 /* The smallest power of two >= v, and v rounded up to a multiple. */
 size_t clattn__next_pow2(size_t v);
 size_t clattn__round_up(size_t v, size_t multiple);

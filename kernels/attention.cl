@@ -176,8 +176,11 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __local float p[ROWS][KB];
     const idx_t groups = get_global_size(0);
     const uint bh = get_global_id(1), split = get_global_id(2);
-    /* Causal: the heaviest row groups (the last rows) first, for load balance. */
-    const idx_t rg = causal ? groups - 1 - get_global_id(0) : get_global_id(0);
+    /* Causal: the row groups in heavy-light pairs (the last, the first, the second last, the
+     * second, ...): PoCL deals each thread a run of consecutive work-groups (half of them
+     * when there are few), and every such run must hold its share of the work. */
+    const idx_t g = get_global_id(0);
+    const idx_t rg = !causal ? g : (g & 1) ? g / 2 : groups - 1 - g / 2;
     const idx_t row0 = rg * GROUP_ROWS;
     const uint b = bh / q_heads, h = bh % q_heads;
     const idx_t kvbh = (idx_t)b * (q_heads / group) + h / group;
