@@ -17,8 +17,10 @@ clattn_status clattn__upload(clattn_handle *h, clattn_buffers *b, const void *da
     if (input)
         flags = (h->device_type & CL_DEVICE_TYPE_CPU) ? CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR
                                                       : CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+    if (b->count == (int)(sizeof b->mem / sizeof b->mem[0]))
+        return clattn__fail(CLATTN_ERROR_INTERNAL, "too many buffers in one blocking call");
     cl_int err;
-    *out = clCreateBuffer(h->context, flags, bytes, (void *)data, &err);
+    *out = clCreateBuffer(h->context, flags, bytes ? bytes : 1, (void *)data, &err);
     if (err) return clattn__cl(err, "clCreateBuffer");
     b->mem[b->count++] = *out;
     return CLATTN_SUCCESS;

@@ -201,24 +201,13 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
         !clattn__mul_size(rows, cols, &yn) || !clattn__mul_size(xn, sizeof(float), &xb) ||
         !clattn__mul_size(wn, sizeof(float), &wb) || !clattn__mul_size(yn, sizeof(float), &yb))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
-    const size_t sizes[4] = {xb, wb, bias ? cols * sizeof(float) : 0, yb};
-    const float *data[4] = {x, w, bias, NULL};
-    cl_mem mem[4] = {NULL, NULL, NULL, NULL};
-    clattn_status status = CLATTN_SUCCESS;
-    for (int i = 0; i < 4 && !status; i++) {
-        if (!sizes[i]) continue;
-        if (sizes[i] > h->max_alloc_size) {
-            status = clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                                  "linear: a buffer of %zu bytes exceeds the device's largest "
-                                  "allocation",
-                                  sizes[i]);
-            break;
-        }
-        cl_int err;
-        cl_mem_flags flags = data[i] ? CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE;
-        mem[i] = clCreateBuffer(h->context, flags, sizes[i], (void *)data[i], &err);
-        status = clattn__cl(err, "clCreateBuffer");
-    }
+    clattn_buffers bufs = {.count = 0};
+    cl_mem mem[4] = {NULL, NULL, NULL, NULL}; /* x, w, bias, y */
+    clattn_status status;
+    if (!(status = clattn__upload(h, &bufs, x, xn, sizeof(float), true, &mem[0])) &&
+        !(status = clattn__upload(h, &bufs, w, wn, sizeof(float), true, &mem[1])) &&
+        !(bias && (status = clattn__upload(h, &bufs, bias, cols, sizeof(float), true, &mem[2]))))
+        status = clattn__upload(h, &bufs, NULL, yn, sizeof(float), false, &mem[3]);
     cl_event done = NULL;
     if (!status)
         status = clattn__enqueue_linear(h, NULL, rows, cols, k, mem[0], 0, k, mem[1], 0, k, mem[2],
@@ -229,8 +218,7 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
                        "clEnqueueReadBuffer");
     if (status) clFinish(h->queue);
     if (done) clReleaseEvent(done);
-    for (int i = 0; i < 4; i++)
-        if (mem[i]) clReleaseMemObject(mem[i]);
+    clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
 }

@@ -104,7 +104,7 @@ bool clattn__mul_size(size_t a, size_t b, size_t *out);
 
 /* The device buffers of one blocking (host-pointer) call, released together. */
 typedef struct clattn_buffers {
-    cl_mem mem[6];
+    cl_mem mem[10]; /* the most any call makes: MHA's x, 4 weights, 4 biases, output */
     int count;
 } clattn_buffers;
 /* Makes a device buffer of count elements of elem bytes and records it in b. An input (the

@@ -126,20 +126,10 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
     const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,   p.w_count,   p.wo_count,
                                   desc->d_out, desc->d_out, desc->d_out, desc->d_out, p.out_count};
     cl_mem mem[COUNT] = {NULL};
+    clattn_buffers bufs = {.count = 0};
     for (int i = 0; i < COUNT && !status; i++) {
         if (!data[i] && i != OUT) continue; /* an absent bias */
-        const size_t bytes = counts[i] * sizeof(float);
-        if (bytes > h->max_alloc_size) {
-            status = clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                                  "mha: a buffer of %zu bytes exceeds the device's largest "
-                                  "allocation (%llu bytes)",
-                                  bytes, (unsigned long long)h->max_alloc_size);
-            break;
-        }
-        cl_int err;
-        cl_mem_flags flags = data[i] ? CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE;
-        mem[i] = clCreateBuffer(h->context, flags, bytes, (void *)data[i], &err);
-        status = clattn__cl(err, "clCreateBuffer");
+        status = clattn__upload(h, &bufs, data[i], counts[i], sizeof(float), i != OUT, &mem[i]);
     }
     cl_event done = NULL;
     const clattn_mha_buffers buffers = {mem[WQ], mem[WK], mem[WV], mem[WO],
@@ -153,8 +143,7 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
                             "clEnqueueReadBuffer");
     if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
     if (done) clReleaseEvent(done);
-    for (int i = 0; i < COUNT; i++)
-        if (mem[i]) clReleaseMemObject(mem[i]);
+    clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
 }

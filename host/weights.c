@@ -142,18 +142,6 @@ clattn_status clattn_enqueue_attention_weights(clattn_handle *h, cl_command_queu
 
 /* ---- blocking form ---------------------------------------------------------------------- */
 
-static clattn_status upload(clattn_handle *h, const void *data, size_t bytes, cl_mem *out) {
-    if (bytes > h->max_alloc_size)
-        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                            "a buffer of %zu bytes exceeds the device's largest allocation "
-                            "(%llu bytes)",
-                            bytes, (unsigned long long)h->max_alloc_size);
-    cl_int err;
-    cl_mem_flags flags = data ? CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR : CL_MEM_READ_WRITE;
-    *out = clCreateBuffer(h->context, flags, bytes ? bytes : 1, (void *)data, &err);
-    return clattn__cl(err, "clCreateBuffer");
-}
-
 clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_desc *desc,
                                        const float *q, const float *k, const void *mask,
                                        float *weights) {
@@ -174,20 +162,21 @@ clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_
         !clattn__mul_size(plan.count, sizeof(float), &wb))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention weights: bytes overflow");
 
+    clattn_buffers bufs = {.count = 0};
     cl_mem qm = NULL, km = NULL, mm = NULL, wm = NULL;
     cl_event done = NULL;
-    if (!(status = upload(h, q, qb, &qm)) && !(status = upload(h, k, kb, &km)) &&
-        !(status = has_mask ? upload(h, mask, mb, &mm) : CLATTN_SUCCESS) &&
-        !(status = upload(h, NULL, wb, &wm)) &&
+    if (!(status = clattn__upload(h, &bufs, q, plan.q_extent, sizeof(float), true, &qm)) &&
+        !(status = clattn__upload(h, &bufs, k, plan.k_extent, sizeof(float), true, &km)) &&
+        !(has_mask &&
+          (status = clattn__upload(h, &bufs, mask, plan.mask_extent, mask_elem, true, &mm))) &&
+        !(status = clattn__upload(h, &bufs, NULL, plan.count, sizeof(float), false, &wm)) &&
         !(status = clattn_enqueue_attention_weights(h, NULL, desc, qm, km, mm, wm, 0, NULL, &done)))
         status =
             clattn__cl(clEnqueueReadBuffer(h->queue, wm, CL_TRUE, 0, wb, weights, 1, &done, NULL),
                        "clEnqueueReadBuffer");
     if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
     if (done) clReleaseEvent(done);
-    cl_mem all[4] = {qm, km, mm, wm};
-    for (int i = 0; i < 4; i++)
-        if (all[i]) clReleaseMemObject(all[i]);
+    clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
 }
