@@ -474,8 +474,9 @@ CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
 /* As clattn_ref_linear (packed x [rows, k], W [cols, k], bias [cols] or NULL, y [rows,
- * cols]; y must not overlap x, W or bias): a cache-blocked, register-tiled GEMM in float.
- * Uses a temporary copy of W (cols * k floats, rounded up to 32 columns). */
+ * cols]; y must not overlap x, W or bias): a cache-blocked, register-tiled GEMM in float
+ * on a temporary packed copy of W (cols * k floats, columns rounded up to 32); below 24 rows
+ * dot products with W's rows instead. Same bits for any thread count. */
 CLATTN_API clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, const float *x,
                                            const float *w, const float *bias, float *y);
 /* As clattn_ref_mha_forward / clattn_mha_forward (same desc, weights and checks): the
