@@ -1,6 +1,9 @@
 /* Timing of the linear layer (our GEMM) and of multi-head attention on the device, both
  * kernel shapes: median wall time of several runs of the enqueue forms (buffers already on
- * the device, finished with clFinish). A one-off measurement tool, not built by CMake:
+ * the device, finished with clFinish), of the blocking clattn_mha_forward (uploads and read
+ * back included) and of the fast CPU backend (clattn_cpu_linear, clattn_cpu_mha_forward on
+ * host arrays, every core unless CLATTN_CPU_THREADS says otherwise). A one-off measurement tool,
+ * not built by CMake:
  *
  *   cc -O2 -std=c11 -Iinclude bench/linear_mha_timing.c build/libclattn.a -lOpenCL -lm \
  *      -lpthread -o build/linear_mha_timing && build/linear_mha_timing
@@ -78,11 +81,54 @@ static double median_mha(clattn_handle *h, const clattn_mha_desc *d) {
     return t[1 + REPEATS / 2];
 }
 
+static float *host(size_t count) {
+    float *data = malloc(count * sizeof *data);
+    for (size_t i = 0; data && i < count; i++)
+        data[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    return data;
+}
+
+/* The host-array forms: the fast CPU backend's linear and MHA, and (h not NULL) the
+ * blocking device MHA. */
+static double median_host(clattn_handle *h, const size_t *gemm, const clattn_mha_desc *d) {
+    const size_t rows = gemm ? gemm[0] : d->batch * d->tokens;
+    const size_t cols = gemm ? gemm[1] : d->d_out, k = gemm ? gemm[2] : d->d_in;
+    float *x = host(rows * k), *y = host(rows * cols), *w[4], *b[4];
+    for (int i = 0; i < 4; i++)
+        w[i] = host(cols * (i == 3 ? cols : k)), b[i] = host(cols);
+    const clattn_mha_weights mw = {w[0], w[1], w[2], w[3], b[0], b[1], b[2], b[3]};
+    double t[REPEATS + 1];
+    for (int r = 0; r <= REPEATS; r++) {
+        double t0 = now();
+        clattn_status s = gemm ? clattn_cpu_linear(rows, cols, k, x, w[0], b[0], y)
+                          : h  ? clattn_mha_forward(h, d, &mw, x, y)
+                               : clattn_cpu_mha_forward(d, &mw, x, y);
+        t[r] = now() - t0;
+        if (s)
+            fprintf(stderr, "host: %s %s\n", clattn_status_string(s), clattn_last_error_message());
+    }
+    free(x), free(y);
+    for (int i = 0; i < 4; i++)
+        free(w[i]), free(b[i]);
+    qsort(t + 1, REPEATS, sizeof(double), cmp);
+    return t[1 + REPEATS / 2];
+}
+
 int main(void) {
     static const size_t gemms[][3] = {{1024, 768, 768}, {4096, 768, 768}, {2048, 2048, 2048}};
     const int last = getenv("GPU_SHAPED") ? CLATTN_VARIANT_GPU : CLATTN_VARIANT_CPU;
     static const clattn_mha_desc mhas[] = {
         {1, 1024, 768, 768, 12, 0}, {1, 1024, 768, 768, 12, 1}, {8, 128, 768, 768, 12, 1}};
+    for (size_t i = 0; i < sizeof gemms / sizeof gemms[0]; i++) {
+        double s = median_host(NULL, gemms[i], NULL);
+        printf("linear cpu-backend rows=%zu cols=%zu k=%zu: %.2f ms, %.1f GFLOP/s\n", gemms[i][0],
+               gemms[i][1], gemms[i][2], s * 1e3,
+               2.0 * gemms[i][0] * gemms[i][1] * gemms[i][2] / s * 1e-9);
+    }
+    for (size_t i = 0; i < sizeof mhas / sizeof mhas[0]; i++)
+        printf("mha cpu-backend B=%zu T=%zu d=%zu heads=%zu causal=%d: %.2f ms\n", mhas[i].batch,
+               mhas[i].tokens, mhas[i].d_out, mhas[i].heads, mhas[i].causal,
+               median_host(NULL, NULL, &mhas[i]) * 1e3);
     for (int v = CLATTN_VARIANT_CPU; v <= last; v++) {
         clattn_options o;
         clattn_options_init(&o);
@@ -100,6 +146,8 @@ int main(void) {
             double s = median_mha(h, &mhas[i]);
             printf("mha %s B=%zu T=%zu d=%zu heads=%zu causal=%d: %.2f ms\n", shape, mhas[i].batch,
                    mhas[i].tokens, mhas[i].d_out, mhas[i].heads, mhas[i].causal, s * 1e3);
+            printf("mha %s blocking clattn_mha_forward: %.2f ms\n", shape,
+                   median_host(h, NULL, &mhas[i]) * 1e3);
         }
         clattn_handle_destroy(h);
     }

@@ -26,6 +26,13 @@ void clattn__cpu_parallel(size_t tasks, unsigned threads, clattn__cpu_task_fn fn
  * threads for small problems, where starting one costs more than it saves. */
 unsigned clattn__cpu_threads_for(double work);
 
+/* y = x W^T + bias with row strides (x [rows, k] stride ldx, W [cols, k] stride ldw, y
+ * [rows, cols] stride ldy; bias [cols] or NULL): the GEMM of clattn_cpu_linear, no argument
+ * checks (the caller's), no clattn__clear_error. Fails only on memory or overflow. */
+clattn_status clattn__cpu_linear_strided(size_t rows, size_t cols, size_t k, const float *x,
+                                         size_t ldx, const float *w, size_t ldw, const float *bias,
+                                         float *y, size_t ldy);
+
 /* 2^v in float (see clattn__cpu_exp2): x = k + f with k = round(x), |f| <= 0.5; 2^f by the
  * Cephes exp2f minimax polynomial (about 2 ulp), 2^k built in the exponent bits. No calls or
  * branches, so loops that call it vectorise (gcc -fopt-info-vec: "loop vectorized"). */

@@ -5,8 +5,6 @@
 #include "gemm.h"
 #include "mha.h"
 
-#include <math.h>
-
 static clattn_status check_weight(clattn_handle *h, cl_mem buf, size_t count, const char *name,
                                   cl_mem out) {
     clattn_status status = clattn__check_buffer(h, buf, 0, count, name);
@@ -49,20 +47,6 @@ static clattn_status create_temp(clattn_handle *h, size_t count, cl_mem *out) {
     return clattn__cl(err, "clCreateBuffer");
 }
 
-/* The attention over heads of the projected buffers: element (b, h, i, c) of Q is at
- * b * T * 3 d_out + i * 3 d_out + h * hd + c of the QKV buffer, K and V d_out and 2 d_out
- * further; O goes to b * T * d_out + i * d_out + h * hd + c of the context. */
-static void attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad) {
-    const size_t t = desc->tokens, d_out = desc->d_out, ld = 3 * d_out;
-    clattn_attention_desc_init(ad, desc->batch, desc->heads, desc->heads, t, t, hd, hd);
-    ad->scale = (float)(1.0 / sqrt((double)hd));
-    ad->causal = desc->causal ? CLATTN_CAUSAL_TOP_LEFT : CLATTN_CAUSAL_NONE;
-    ad->q = (clattn_layout){0, {t * ld, hd, ld}};
-    ad->k = (clattn_layout){d_out, {t * ld, hd, ld}};
-    ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
-    ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
-}
-
 clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queue,
                                          const clattn_mha_desc *desc, const clattn_mha_buffers *w,
                                          cl_mem x, cl_mem out, cl_uint num_wait,
@@ -90,7 +74,7 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
                                    0, qkv, (size_t)i * d_out, ld, num_wait, wait, &proj[i]);
     if (status) goto out;
     clattn_attention_desc ad;
-    attention_desc(desc, p.head_dim, &ad);
+    clattn__mha_attention_desc(desc, p.head_dim, &ad);
     if ((status = clattn_enqueue_attention(h, queue, &ad, qkv, qkv, qkv, NULL, ctx, NULL, 3, proj,
                                            &attended)))
         goto out;

@@ -19,4 +19,9 @@ typedef struct clattn_mha_plan {
  * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan);
 
+/* The attention over the heads of the interleaved QKV buffer [B*T, 3*d_out] (Q, K, V of
+ * head h at columns h*hd, d_out + h*hd, 2*d_out + h*hd) into the context [B*T, d_out]:
+ * strided layouts, no transposes. hd = d_out / heads. Shared by mha.c and cpu_mha.c. */
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad);
+
 #endif

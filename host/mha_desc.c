@@ -1,5 +1,8 @@
-/* Validation of a multi-head attention desc, shared by the device and reference paths. */
+/* Validation of a multi-head attention desc, shared by the device, CPU and reference paths,
+ * and the attention desc over the heads of the projected QKV buffer. */
 #include "mha.h"
+
+#include <math.h>
 
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan) {
     if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: desc is NULL");
@@ -31,4 +34,18 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_pla
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: sizes overflow size_t");
     *plan = p;
     return CLATTN_SUCCESS;
+}
+
+/* The attention over heads of the projected buffers: element (b, h, i, c) of Q is at
+ * b * T * 3 d_out + i * 3 d_out + h * hd + c of the QKV buffer, K and V d_out and 2 d_out
+ * further; O goes to b * T * d_out + i * d_out + h * hd + c of the context. */
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad) {
+    const size_t t = desc->tokens, d_out = desc->d_out, ld = 3 * d_out;
+    clattn_attention_desc_init(ad, desc->batch, desc->heads, desc->heads, t, t, hd, hd);
+    ad->scale = (float)(1.0 / sqrt((double)hd));
+    ad->causal = desc->causal ? CLATTN_CAUSAL_TOP_LEFT : CLATTN_CAUSAL_NONE;
+    ad->q = (clattn_layout){0, {t * ld, hd, ld}};
+    ad->k = (clattn_layout){d_out, {t * ld, hd, ld}};
+    ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
+    ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
 }

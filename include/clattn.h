@@ -473,6 +473,18 @@ CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const fl
 CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
+/* As clattn_ref_linear (packed x [rows, k], W [cols, k], bias [cols] or NULL, y [rows,
+ * cols]; y must not overlap x, W or bias): a cache-blocked, register-tiled GEMM in float
+ * on a temporary packed copy of W (cols * k floats, columns rounded up to 32); below 24 rows
+ * dot products with W's rows instead. Same bits for any thread count. */
+CLATTN_API clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, const float *x,
+                                           const float *w, const float *bias, float *y);
+/* As clattn_ref_mha_forward / clattn_mha_forward (same desc, weights and checks): the
+ * projections by clattn_cpu_linear into one QKV buffer, clattn_cpu_attention over the heads,
+ * the output projection. Temporaries: 4 * B * T * d_out floats. out must not overlap x. */
+CLATTN_API clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc,
+                                                const clattn_mha_weights *weights, const float *x,
+                                                float *out);
 
 /* ---------------------------------------------------------------------------------------
  * Device probes: what the handle's device can do, for roofline figures. A short measurement
