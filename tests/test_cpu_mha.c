@@ -2,6 +2,7 @@
  * clattn_cpu_mha_forward) against the double-accumulating references: odd sizes, with and
  * without biases, causal and not, B > 1, heads 1/2/12, 1 and 2 threads (same bits), NaN
  * propagation, and invalid arguments. No OpenCL. */
+#include "mha_model.h"
 #include "test_common.h"
 
 #include <math.h>
@@ -138,46 +139,6 @@ static void test_linear_invalid(void) {
 
 /* ---- multi-head attention --------------------------------------------------------------- */
 
-typedef struct mcase {
-    size_t b, t, d_in, d_out, heads;
-    int causal, bias;
-} mcase;
-
-typedef struct model {
-    float *x, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo;
-    clattn_mha_weights w;
-} model;
-
-/* Inputs in [-1, 1]; weights like a trained layer's initialisation, uniform in
- * +-1/sqrt(fan_in), so every stage keeps values of order 1 (as tests/test_mha.c). */
-static void make_model(const mcase *c, model *m, uint64_t seed) {
-    const size_t xn = c->b * c->t * c->d_in, wn = c->d_out * c->d_in, won = c->d_out * c->d_out;
-    const float a = 1.0f / sqrtf((float)c->d_in), ao = 1.0f / sqrtf((float)c->d_out);
-    m->x = filled(xn, &seed, -1, 1);
-    m->wq = filled(wn, &seed, -a, a);
-    m->wk = filled(wn, &seed, -a, a);
-    m->wv = filled(wn, &seed, -a, a);
-    m->wo = filled(won, &seed, -ao, ao);
-    float **bs[4] = {&m->bq, &m->bk, &m->bv, &m->bo};
-    for (int i = 0; i < 4; i++)
-        *bs[i] = c->bias ? filled(c->d_out, &seed, -0.5f, 0.5f) : NULL;
-    m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo};
-}
-
-static void free_model(model *m) {
-    free(m->x), free(m->wq), free(m->wk), free(m->wv), free(m->wo);
-    free(m->bq), free(m->bk), free(m->bv), free(m->bo);
-}
-
-/* Tolerance (the device test's, tests/test_mha.c): each float32 stage adds at most
- * (reduction length) * u relative to the sum of absolute terms, which the scaled
- * initialisation keeps of order 1: d_in for the projections, head dim and T for the scores
- * and the softmax-weighted sum, d_out for the output projection. Absolute, times 8 for the
- * constants of those bounds and the CPU exp2 polynomial's few ulp. */
-static double tolerance(const mcase *c) {
-    return 8.0 * (double)(c->d_in + 2 * c->d_out / c->heads + c->t + c->d_out) * TEST_U;
-}
-
 static void run_case(const mcase *c) {
     model m;
     make_model(c, &m, 0xabcdef12345ull + c->t * 31 + c->d_out);
@@ -191,7 +152,7 @@ static void run_case(const mcase *c) {
     if (status) fprintf(stderr, "\n    %s\n", clattn_last_error_message());
     CU_ASSERT_EQUAL(status, CLATTN_SUCCESS);
     if (!status) {
-        bool ok = test_close(got, want, on, tolerance(c), 0, "cpu mha");
+        bool ok = test_close(got, want, on, mha_tolerance(c), 0, "cpu mha");
         if (!ok)
             fprintf(stderr, "    case b%zu t%zu d_in%zu d_out%zu heads%zu causal%d bias%d\n", c->b,
                     c->t, c->d_in, c->d_out, c->heads, c->causal, c->bias);

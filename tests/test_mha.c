@@ -2,55 +2,12 @@
  * against the double reference: with and without biases, causal and not, B > 1, heads
  * 1/2/4/12, head dims up to 256, both kernel shapes, the enqueue form on an out-of-order
  * queue, and invalid arguments. */
+#include "mha_model.h"
 #include "test_common.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-typedef struct mcase {
-    size_t b, t, d_in, d_out, heads;
-    int causal, bias;
-} mcase;
-
-typedef struct model {
-    float *x, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo;
-    clattn_mha_weights w;
-} model;
-
-/* Inputs in [-1, 1]; weights like a trained layer's initialisation, uniform in
- * +-1/sqrt(fan_in), so every stage keeps values of order 1. */
-static void make_model(const mcase *c, model *m, uint64_t seed) {
-    const size_t xn = c->b * c->t * c->d_in, wn = c->d_out * c->d_in, won = c->d_out * c->d_out;
-    m->x = malloc(xn * sizeof(float));
-    float **ws[3] = {&m->wq, &m->wk, &m->wv}, **bs[4] = {&m->bq, &m->bk, &m->bv, &m->bo};
-    const float a = 1.0f / sqrtf((float)c->d_in), ao = 1.0f / sqrtf((float)c->d_out);
-    test_fill(m->x, xn, &seed, -1, 1);
-    for (int i = 0; i < 3; i++) {
-        *ws[i] = malloc(wn * sizeof(float));
-        test_fill(*ws[i], wn, &seed, -a, a);
-    }
-    m->wo = malloc(won * sizeof(float));
-    test_fill(m->wo, won, &seed, -ao, ao);
-    for (int i = 0; i < 4; i++) {
-        *bs[i] = c->bias ? malloc(c->d_out * sizeof(float)) : NULL;
-        if (*bs[i]) test_fill(*bs[i], c->d_out, &seed, -0.5f, 0.5f);
-    }
-    m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo};
-}
-
-static void free_model(model *m) {
-    free(m->x), free(m->wq), free(m->wk), free(m->wv), free(m->wo);
-    free(m->bq), free(m->bk), free(m->bv), free(m->bo);
-}
-
-/* Tolerance: each float32 stage adds at most (reduction length) * u relative to the sum of
- * absolute terms, which the scaled initialisation keeps of order 1: d_in for the
- * projections, head dim and T for the scores and the softmax-weighted sum, d_out for the
- * output projection. Absolute, times 8 for the constants of those bounds. */
-static double tolerance(const mcase *c) {
-    return 8.0 * (double)(c->d_in + 2 * c->d_out / c->heads + c->t + c->d_out) * TEST_U;
-}
 
 static void run_case(clattn_variant variant, const mcase *c) {
     clattn_handle *h = test_handle(variant);
@@ -65,7 +22,7 @@ static void run_case(clattn_variant variant, const mcase *c) {
     if (status) fprintf(stderr, "\n    %s\n", clattn_last_error_message());
     CU_ASSERT_EQUAL(status, 0);
     if (!status) {
-        bool ok = test_close(got, want, on, tolerance(c), 0, "mha");
+        bool ok = test_close(got, want, on, mha_tolerance(c), 0, "mha");
         if (!ok)
             fprintf(stderr, "    case %s b%zu t%zu d_in%zu d_out%zu heads%zu causal%d bias%d\n",
                     test_variant_name(variant), c->b, c->t, c->d_in, c->d_out, c->heads, c->causal,
@@ -144,7 +101,7 @@ static void test_enqueue(void) {
         clSetUserEventStatus(gate, CL_COMPLETE);
         CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, out, CL_TRUE, 0, on * 4, got, 1, &done, NULL),
                         CL_SUCCESS);
-        CU_ASSERT(test_close(got, want, on, tolerance(&c), 0, "mha enqueue"));
+        CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, "mha enqueue"));
         /* Invalid buffers of the enqueue form. */
         CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, x, 0, NULL, NULL),
                         CLATTN_ERROR_BUFFER_TOO_SMALL); /* x is smaller than out must be */
