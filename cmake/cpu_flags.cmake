@@ -1,9 +1,8 @@
-# Compile flags of the fast CPU path (host/cpu_*.c): -O3 for the vectoriser, FMA contraction
+# Compile flags of the fast CPU path (host/cpu/): -O3 for the vectoriser, FMA contraction
 # (C11 mode turns it off by default; it is not fast-math: IEEE inf/NaN semantics stay), and
 # either run-time dispatched AVX2/AVX-512 clones (default: runs on any x86-64) or
 # -march=native (CLATTN_CPU_NATIVE=ON).
-set(CLATTN_CPU_FILES host/cpu_threads.c host/cpu_math.c host/cpu_seed.c host/cpu_attention.c host/cpu_linear.c
-    host/cpu_mha.c)
+set(CLATTN_CPU_FILES ${CLATTN_LAYER_SOURCES_cpu})
 set(CLATTN_CPU_FLAGS -O3 -ffp-contract=fast)
 if(CLATTN_CPU_NATIVE)
     list(APPEND CLATTN_CPU_FLAGS -march=native)

@@ -3,19 +3,19 @@
  * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16; the CPU shape pads
  * Dv to whole chunks of VC float16), NORM_SUM (0: softmax, 1: the seed's sum normalisation),
  * and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM, BN), chosen by
- * host/attention.c.
+ * host/opencl/ops/attention.c.
  *
  * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
  * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
  * m starts at -inf; while it is -inf, 0 stands in for it (exp2(-inf - 0) = 0), so a fully
  * masked row ends with l = 0 and is written as zeros instead of 0 / 0.
  *
- * Layouts arrive as two vectors of element offsets and strides (see host/attention.c):
+ * Layouts arrive as two vectors of element offsets and strides (see host/opencl/ops/attention.c):
  *   lay  = {q off, b, h, row | k off, b, h, row | v off, b, h, row | o off, b, h, row}
  *   lay2 = {mask off, b, h, row | lse off, b, h, row}
  * With split-KV (more than one chunk of keys) each split writes unnormalised partials into
  * `part` (rows of HEAD_DV values) and `stats` (m, l, sum per row), merged by
- * attention_split.cl.
+ * attention_merge.cl.
  */
 #define LOG2E 1.44269504088896341f
 #define LN2   0.693147180559945309f
@@ -217,7 +217,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         const int valid = (int)min((long)KB, (long)N - j0);
         (void)kvbh;
 #else
-        /* Packed blocks start at multiples of 64 bytes (see host/attention.c). */
+        /* Packed blocks start at multiples of 64 bytes (see host/opencl/ops/attention.c). */
         __global const float16 *kb = (__global const float16 *)(kp + (kvbh * npad + j0) * HEAD_D);
         __global const float16 *vb = (__global const float16 *)(vp + (kvbh * npad + j0) * HEAD_DV);
 #endif

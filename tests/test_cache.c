@@ -4,7 +4,7 @@
  * Results are checked against the reference each time: a bad cache must never give wrong
  * numbers. */
 #include "test_common.h"
-#include "internal.h" /* clattn__cache_stats */
+#include "program_cache.h" /* clattn__cache_stats */
 
 #include <dirent.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * enqueue function, out-of-order queues, offsets into shared buffers, scratch memory and
  * several host threads. */
 #include "test_common.h"
-#include "internal.h" /* the handle's scratch fields, to check reuse */
+#include "handle.h" /* the handle's scratch fields, to check reuse */
 
 #include <math.h>
 #include <pthread.h>

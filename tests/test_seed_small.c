@@ -1,4 +1,4 @@
-/* clattn_query_attention's one-launch path for small problems (host/seed_small.c) against
+/* clattn_query_attention's one-launch path for small problems (host/opencl/ops/query_small.c) against
  * the reference, on both kernel shapes, at the edges of its size limit and with edge values. */
 #include "test_common.h"
 

@@ -1,0 +1,147 @@
+/* clattn_attention_desc: defaults, validation and tensor extents. */
+#include "attention_desc.h"
+#include "status.h"
+#include "size.h"
+
+#include <math.h>
+#include <string.h>
+
+void clattn_attention_desc_init(clattn_attention_desc *desc, size_t batch, size_t q_heads,
+                                size_t kv_heads, size_t m, size_t n, size_t d, size_t dv) {
+    if (!desc) return;
+    memset(desc, 0, sizeof *desc);
+    desc->batch = batch;
+    desc->q_heads = q_heads;
+    desc->kv_heads = kv_heads;
+    desc->m = m;
+    desc->n = n;
+    desc->d = d;
+    desc->dv = dv;
+    desc->scale = d ? (float)(1.0 / sqrt((double)d)) : 1.0f;
+    desc->norm = CLATTN_NORM_SOFTMAX;
+    desc->causal = CLATTN_CAUSAL_NONE;
+    desc->mask_kind = CLATTN_MASK_NONE;
+    /* Packed [B, H, rows, cols] (the products are checked by clattn__attention_check). */
+    const size_t q_rows[3] = {q_heads * m * d, m * d, d};
+    const size_t k_rows[3] = {kv_heads * n * d, n * d, d};
+    const size_t v_rows[3] = {kv_heads * n * dv, n * dv, dv};
+    const size_t o_rows[3] = {q_heads * m * dv, m * dv, dv};
+    const size_t lse_rows[3] = {q_heads * m, m, 1};
+    for (int i = 0; i < 3; i++) {
+        desc->q.stride[i] = q_rows[i];
+        desc->k.stride[i] = k_rows[i];
+        desc->v.stride[i] = v_rows[i];
+        desc->o.stride[i] = o_rows[i];
+        desc->lse.stride[i] = lse_rows[i];
+    }
+    desc->mask.stride[0] = 0; /* broadcast over batch and heads */
+    desc->mask.stride[1] = 0;
+    desc->mask.stride[2] = n;
+}
+
+/* One tensor [B, H, rows, cols]: its extent, and whether its strides are acceptable. */
+typedef struct tensor {
+    const char *name;
+    const clattn_layout *layout;
+    size_t size[3]; /* B, H, rows */
+    size_t cols;
+    bool output; /* no two elements may share an address */
+} tensor;
+
+static clattn_status check_tensor(const tensor *t, size_t *extent) {
+    /* Rows of one head must not overlap (for inputs too: it would be a layout mistake). */
+    if (t->size[2] > 1 && t->layout->stride[2] < t->cols)
+        return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
+                            "attention: %s row stride %zu is smaller than its row length %zu",
+                            t->name, t->layout->stride[2], t->cols);
+    if (t->output) {
+        /* Sufficient for no overlap: sorted by stride, each stride reaches past everything
+         * spanned by the smaller ones. */
+        int order[3] = {0, 1, 2};
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++)
+                if (t->layout->stride[order[b]] < t->layout->stride[order[a]]) {
+                    int tmp = order[a];
+                    order[a] = order[b];
+                    order[b] = tmp;
+                }
+        size_t spanned = t->cols;
+        for (int a = 0; a < 3; a++) {
+            const int dim = order[a];
+            if (t->size[dim] <= 1) continue;
+            if (t->layout->stride[dim] < spanned)
+                return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
+                                    "attention: output %s has overlapping elements (stride %zu "
+                                    "of dimension %d is below %zu)",
+                                    t->name, t->layout->stride[dim], dim, spanned);
+            spanned += (t->size[dim] - 1) * t->layout->stride[dim]; /* <= the extent below */
+        }
+    }
+    size_t end = t->layout->offset, step;
+    for (int dim = 0; dim < 3; dim++) {
+        if (!clattn__mul_size(t->size[dim] - 1, t->layout->stride[dim], &step) ||
+            end > SIZE_MAX - step)
+            return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: %s extent overflows",
+                                t->name);
+        end += step;
+    }
+    if (end > SIZE_MAX - t->cols)
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: %s extent overflows", t->name);
+    *extent = end + t->cols;
+    return CLATTN_SUCCESS;
+}
+
+clattn_status clattn__attention_check(const clattn_attention_desc *desc, bool with_lse,
+                                      clattn_attention_extents *extents) {
+    if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: desc is NULL");
+    const clattn_attention_desc *a = desc;
+    if (!a->batch || !a->q_heads || !a->kv_heads || !a->m || !a->n || !a->d || !a->dv)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "attention: every size must be > 0 (batch %zu, q_heads %zu, kv_heads "
+                            "%zu, m %zu, n %zu, d %zu, dv %zu)",
+                            a->batch, a->q_heads, a->kv_heads, a->m, a->n, a->d, a->dv);
+    if (a->d > CLATTN_MAX_HEAD_DIM || a->dv > CLATTN_MAX_HEAD_DIM)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "attention: head dims d = %zu and dv = %zu must be <= %d", a->d, a->dv,
+                            CLATTN_MAX_HEAD_DIM);
+    if (a->q_heads % a->kv_heads)
+        return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
+                            "attention: q_heads (%zu) must be a multiple of kv_heads (%zu)",
+                            a->q_heads, a->kv_heads);
+    /* Kernels hold batch * head indices in 32 bits. */
+    size_t bh;
+    if (!clattn__mul_size(a->batch, a->q_heads, &bh) || bh > UINT32_MAX)
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: batch * q_heads too large");
+    if (a->norm != CLATTN_NORM_SOFTMAX && a->norm != CLATTN_NORM_SUM)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention: norm must be SOFTMAX or SUM, got %d", (int)a->norm);
+    if (a->causal != CLATTN_CAUSAL_NONE && a->causal != CLATTN_CAUSAL_TOP_LEFT &&
+        a->causal != CLATTN_CAUSAL_BOTTOM_RIGHT)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown causal mode %d",
+                            (int)a->causal);
+    if (a->mask_kind != CLATTN_MASK_NONE && a->mask_kind != CLATTN_MASK_ADDITIVE &&
+        a->mask_kind != CLATTN_MASK_BOOLEAN)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown mask kind %d",
+                            (int)a->mask_kind);
+    if (!isfinite(a->scale))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: scale must be finite");
+
+    clattn_attention_extents e = {0, 0, 0, 0, 0, 0};
+    const tensor tensors[] = {
+        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false},
+        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false},
+        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false},
+        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true},
+        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false},
+        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true},
+    };
+    size_t *out[] = {&e.q, &e.k, &e.v, &e.o, &e.mask, &e.lse};
+    for (int i = 0; i < 6; i++) {
+        if (i == 4 && a->mask_kind == CLATTN_MASK_NONE) continue;
+        if (i == 5 && !with_lse) continue;
+        clattn_status status = check_tensor(&tensors[i], out[i]);
+        if (status) return status;
+    }
+    if (extents) *extents = e;
+    return CLATTN_SUCCESS;
+}

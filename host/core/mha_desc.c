@@ -1,0 +1,54 @@
+/* Validation of a multi-head attention desc, shared by the device, CPU and reference paths,
+ * and the attention desc over the heads of the projected QKV buffer. */
+#include "mha_desc.h"
+#include "status.h"
+#include "size.h"
+#include "attention_desc.h"
+
+#include <math.h>
+
+clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan) {
+    if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: desc is NULL");
+    if (!desc->batch || !desc->tokens || !desc->d_in || !desc->d_out || !desc->heads)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "mha: batch (%zu), tokens (%zu), d_in (%zu), d_out (%zu) and heads "
+                            "(%zu) must be > 0",
+                            desc->batch, desc->tokens, desc->d_in, desc->d_out, desc->heads);
+    if (desc->d_out % desc->heads)
+        return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
+                            "mha: d_out (%zu) must be a multiple of heads (%zu)", desc->d_out,
+                            desc->heads);
+    clattn_mha_plan p;
+    p.head_dim = desc->d_out / desc->heads;
+    if (p.head_dim > CLATTN_MAX_HEAD_DIM)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "mha: head dimension d_out / heads = %zu exceeds %d", p.head_dim,
+                            CLATTN_MAX_HEAD_DIM);
+    size_t three;
+    if (!clattn__mul_size(desc->batch, desc->tokens, &p.rows) ||
+        !clattn__mul_size(p.rows, desc->d_in, &p.x_count) ||
+        !clattn__mul_size(p.rows, desc->d_out, &p.out_count) ||
+        !clattn__mul_size(p.out_count, 3 * sizeof(float), &three) ||
+        !clattn__mul_size(desc->d_out, desc->d_in, &p.w_count) ||
+        !clattn__mul_size(desc->d_out, desc->d_out, &p.wo_count) ||
+        !clattn__mul_size(p.x_count, sizeof(float), &three) ||
+        !clattn__mul_size(p.w_count, sizeof(float), &three) ||
+        !clattn__mul_size(p.wo_count, sizeof(float), &three))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: sizes overflow size_t");
+    *plan = p;
+    return CLATTN_SUCCESS;
+}
+
+/* The attention over heads of the projected buffers: element (b, h, i, c) of Q is at
+ * b * T * 3 d_out + i * 3 d_out + h * hd + c of the QKV buffer, K and V d_out and 2 d_out
+ * further; O goes to b * T * d_out + i * d_out + h * hd + c of the context. */
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad) {
+    const size_t t = desc->tokens, d_out = desc->d_out, ld = 3 * d_out;
+    clattn_attention_desc_init(ad, desc->batch, desc->heads, desc->heads, t, t, hd, hd);
+    ad->scale = (float)(1.0 / sqrt((double)hd));
+    ad->causal = desc->causal ? CLATTN_CAUSAL_TOP_LEFT : CLATTN_CAUSAL_NONE;
+    ad->q = (clattn_layout){0, {t * ld, hd, ld}};
+    ad->k = (clattn_layout){d_out, {t * ld, hd, ld}};
+    ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
+    ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
+}

@@ -1,0 +1,30 @@
+/* Internal helpers of multi-head attention (mha.c, mha_desc.c, reference_mha.c). */
+#ifndef CLATTN_MHA_H
+#define CLATTN_MHA_H
+
+#include "attention_desc.h" /* CLATTN_MAX_HEAD_DIM: the fused attention's limit */
+#include "clattn.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Sizes implied by a validated desc, in elements. */
+typedef struct clattn_mha_plan {
+    size_t rows;      /* B * T */
+    size_t head_dim;  /* d_out / heads */
+    size_t x_count;   /* B * T * d_in */
+    size_t out_count; /* B * T * d_out */
+    size_t w_count;   /* d_out * d_in */
+    size_t wo_count;  /* d_out * d_out */
+} clattn_mha_plan;
+
+/* Validates the sizes of desc (not NULL, all > 0, d_out a multiple of heads, head dim at
+ * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
+clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan);
+
+/* The attention over the heads of the interleaved QKV buffer [B*T, 3*d_out] (Q, K, V of
+ * head h at columns h*hd, d_out + h*hd, 2*d_out + h*hd) into the context [B*T, d_out]:
+ * strided layouts, no transposes. hd = d_out / heads. Shared by mha.c and cpu_mha.c. */
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad);
+
+#endif

@@ -1,0 +1,40 @@
+/* Fast CPU multi-head attention (clattn_cpu_mha_forward): the same steps as the device path
+ * (host/mha.c) on host arrays: three projections by clattn_cpu_linear's GEMM into one
+ * interleaved QKV buffer [B*T, 3*d_out], clattn_cpu_attention over the heads through
+ * strided layouts (no transposes) into the context [B*T, d_out], the output projection. */
+#include "status.h"
+#include "mha_desc.h"
+#include "cpu.h"
+
+#include <stdlib.h>
+
+clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
+                                     const float *x, float *out) {
+    clattn_mha_plan p;
+    clattn_status status = clattn__check_mha_desc(desc, &p);
+    if (status) return status;
+    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
+    const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
+    /* The desc check proved 3 * out_count * sizeof(float) fits in size_t. */
+    float *qkv = malloc(3 * p.out_count * sizeof *qkv), *ctx = malloc(p.out_count * sizeof *ctx);
+    if (!qkv || !ctx) {
+        status = clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        goto out;
+    }
+    const float *ws[3] = {weights->wq, weights->wk, weights->wv};
+    const float *bs[3] = {weights->bq, weights->bk, weights->bv};
+    for (int i = 0; i < 3 && !status; i++)
+        status = clattn__cpu_linear_strided(rows, d_out, d_in, x, d_in, ws[i], d_in, bs[i],
+                                            qkv + (size_t)i * d_out, ld);
+    if (status) goto out;
+    clattn_attention_desc ad;
+    clattn__mha_attention_desc(desc, p.head_dim, &ad);
+    if ((status = clattn_cpu_attention(&ad, qkv, qkv, qkv, NULL, ctx, NULL))) goto out;
+    status = clattn__cpu_linear_strided(rows, d_out, d_out, ctx, d_out, weights->wo, d_out,
+                                        weights->bo, out, d_out);
+    if (!status) clattn__clear_error();
+out:
+    free(qkv), free(ctx);
+    return status;
+}

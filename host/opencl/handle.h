@@ -1,0 +1,56 @@
+/* The handle: the OpenCL objects it holds and the device limits it read (handle.c). */
+#ifndef CLATTN_OPENCL_HANDLE_H
+#define CLATTN_OPENCL_HANDLE_H
+
+#include "clattn.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A built program in the process-wide cache (program.c), shared by every handle on the same
+ * context and device; it retains the context until the last handle using it is destroyed. */
+typedef struct clattn_program_entry {
+    cl_context context;
+    cl_device_id device;
+    char *source_name; /* e.g. "scores.cl" */
+    char *options;     /* the complete build options */
+    cl_program program;
+    size_t users; /* handles holding it */
+    struct clattn_program_entry *next;
+} clattn_program_entry;
+
+/* A handle's reference to a cache entry. */
+typedef struct clattn_program_use {
+    clattn_program_entry *entry;
+    struct clattn_program_use *next;
+} clattn_program_use;
+
+struct clattn_handle {
+    cl_context context;
+    cl_device_id device;
+    cl_command_queue queue; /* may be NULL for a borrowed handle made without a queue */
+    cl_device_type device_type;
+    clattn_variant variant;
+    char device_name[128];
+    char *extra_build_options; /* from clattn_options.build_options, may be NULL */
+
+    size_t max_work_group_size; /* device limit, capped by options */
+    cl_ulong local_mem_size;
+    cl_ulong max_alloc_size;
+    cl_uint compute_units;
+    cl_uint mem_base_addr_align; /* bytes */
+
+    pthread_mutex_t lock;         /* guards build_log, scratch and programs */
+    clattn_program_use *programs; /* added to under program.c's process-wide lock too */
+    char *build_log;
+
+    /* Scratch memory shared by the operations that need it. Every user waits for the
+     * previous user's event, so queues and out-of-order execution never race on it. */
+    cl_mem scratch;
+    size_t scratch_bytes;
+    cl_event scratch_last_use;
+    bool scratch_is_users; /* set by clattn_handle_set_scratch: never grown or replaced */
+};
+
+#endif

@@ -1,0 +1,48 @@
+/* clattn_attention: the blocking host-pointer form of clattn_enqueue_attention. Every
+ * tensor is passed as the span its layout covers: the inputs in place on CPU devices (a copy
+ * elsewhere), O and the LSE as copies read back whole, so elements between strided rows of
+ * O and the LSE come back unchanged. */
+#include "status.h"
+#include "attention_desc.h"
+#include "handle.h"
+#include "upload.h"
+
+clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *desc, const float *q,
+                               const float *k, const float *v, const void *mask, float *o,
+                               float *lse) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    if (!h->queue)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
+    clattn_attention_extents e;
+    clattn_status status = clattn__attention_check(desc, lse != NULL, &e);
+    if (status) return status;
+    if (!q || !k || !v || !o)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
+    const bool masked = desc->mask_kind != CLATTN_MASK_NONE;
+    if (masked && !mask)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "attention: mask_kind is set but mask is NULL");
+
+    clattn_buffers b = {.count = 0};
+    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
+    cl_event done = NULL;
+    const size_t mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
+        !(status = clattn__upload(h, &b, k, e.k, sizeof(float), true, &kb)) &&
+        !(status = clattn__upload(h, &b, v, e.v, sizeof(float), true, &vb)) &&
+        !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
+        !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
+        !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
+        !(status =
+              clattn_enqueue_attention(h, NULL, desc, qb, kb, vb, mb, ob, lb, 0, NULL, &done))) {
+        cl_int err =
+            clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
+        if (!err && lse)
+            err = clEnqueueReadBuffer(h->queue, lb, CL_TRUE, 0, e.lse * sizeof(float), lse, 1,
+                                      &done, NULL);
+        status = clattn__cl(err, "clEnqueueReadBuffer");
+    }
+    if (done) clReleaseEvent(done);
+    clattn__release_buffers(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}

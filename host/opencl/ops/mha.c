@@ -1,0 +1,137 @@
+/* Multi-head attention with projections: three linear projections into one interleaved
+ * QKV buffer [B*T, 3*d_out], the fused attention reading each head straight out of it
+ * through the layout strides (no transposes), its output written head by head into the
+ * concatenated context [B*T, d_out], and the output projection. */
+#include "status.h"
+#include "mha_desc.h"
+#include "handle.h"
+#include "launch.h"
+#include "upload.h"
+#include "linear.h"
+
+static clattn_status check_weight(clattn_handle *h, cl_mem buf, size_t count, const char *name,
+                                  cl_mem out) {
+    clattn_status status = clattn__check_buffer(h, buf, 0, count, name);
+    if (!status && buf == out)
+        status =
+            clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: out is the same buffer as %s", name);
+    return status;
+}
+
+static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc,
+                                   const clattn_mha_plan *p, const clattn_mha_buffers *w, cl_mem x,
+                                   cl_mem out) {
+    if (!w) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: weights is NULL");
+    const cl_mem biases[3] = {w->bq, w->bk, w->bv};
+    const char *bias_names[3] = {"bq", "bk", "bv"};
+    clattn_status status;
+    if ((status = clattn__check_buffer(h, out, 0, p->out_count, "out")) ||
+        (status = check_weight(h, x, p->x_count, "x", out)) ||
+        (status = check_weight(h, w->wq, p->w_count, "wq", out)) ||
+        (status = check_weight(h, w->wk, p->w_count, "wk", out)) ||
+        (status = check_weight(h, w->wv, p->w_count, "wv", out)) ||
+        (status = check_weight(h, w->wo, p->wo_count, "wo", out)) ||
+        (w->bo && (status = check_weight(h, w->bo, desc->d_out, "bo", out))))
+        return status;
+    for (int i = 0; i < 3; i++)
+        if (biases[i] && (status = check_weight(h, biases[i], desc->d_out, bias_names[i], out)))
+            return status;
+    return CLATTN_SUCCESS;
+}
+
+static clattn_status create_temp(clattn_handle *h, size_t count, cl_mem *out) {
+    const size_t bytes = count * sizeof(float); /* validated: no overflow */
+    if (bytes > h->max_alloc_size)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "mha: a temporary of %zu bytes exceeds the device's largest "
+                            "allocation (%llu bytes)",
+                            bytes, (unsigned long long)h->max_alloc_size);
+    cl_int err;
+    *out = clCreateBuffer(h->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    return clattn__cl(err, "clCreateBuffer");
+}
+
+clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queue,
+                                         const clattn_mha_desc *desc, const clattn_mha_buffers *w,
+                                         cl_mem x, cl_mem out, cl_uint num_wait,
+                                         const cl_event *wait, cl_event *done) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_mha_plan p;
+    clattn_status status;
+    if ((status = clattn__check_mha_desc(desc, &p)) ||
+        (status = clattn__check_wait_list(num_wait, wait)) ||
+        (status = clattn__pick_queue(h, queue, &queue)) ||
+        (status = check_buffers(h, desc, &p, w, x, out)))
+        return status;
+
+    const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
+    cl_mem qkv = NULL, ctx = NULL;
+    cl_event proj[3] = {NULL, NULL, NULL}, attended = NULL;
+    if ((status = create_temp(h, 3 * p.out_count, &qkv)) ||
+        (status = create_temp(h, p.out_count, &ctx)))
+        goto out;
+    /* The three projections only wait for the caller; the attention waits for all three. */
+    const cl_mem ws[3] = {w->wq, w->wk, w->wv}, bs[3] = {w->bq, w->bk, w->bv};
+    for (int i = 0; i < 3 && !status; i++)
+        status =
+            clattn__enqueue_linear(h, queue, rows, d_out, d_in, x, 0, d_in, ws[i], 0, d_in, bs[i],
+                                   0, qkv, (size_t)i * d_out, ld, num_wait, wait, &proj[i]);
+    if (status) goto out;
+    clattn_attention_desc ad;
+    clattn__mha_attention_desc(desc, p.head_dim, &ad);
+    if ((status = clattn_enqueue_attention(h, queue, &ad, qkv, qkv, qkv, NULL, ctx, NULL, 3, proj,
+                                           &attended)))
+        goto out;
+    status = clattn__enqueue_linear(h, queue, rows, d_out, d_out, ctx, 0, d_out, w->wo, 0, d_out,
+                                    w->bo, 0, out, 0, d_out, 1, &attended, done);
+out:
+    /* Temporaries are freed by OpenCL once the commands using them have finished. */
+    for (int i = 0; i < 3; i++)
+        if (proj[i]) clReleaseEvent(proj[i]);
+    if (attended) clReleaseEvent(attended);
+    if (qkv) clReleaseMemObject(qkv);
+    if (ctx) clReleaseMemObject(ctx);
+    if (!status) clattn__clear_error();
+    return status;
+}
+
+/* ---- blocking form: upload, enqueue, one read back ------------------------------------- */
+
+clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
+                                 const clattn_mha_weights *weights, const float *x, float *out) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    if (!h->queue)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
+    clattn_mha_plan p;
+    clattn_status status = clattn__check_mha_desc(desc, &p);
+    if (status) return status;
+    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
+
+    enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, OUT, COUNT };
+    const float *data[COUNT] = {x,           weights->wq, weights->wk, weights->wv, weights->wo,
+                                weights->bq, weights->bk, weights->bv, weights->bo, NULL};
+    const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,   p.w_count,   p.wo_count,
+                                  desc->d_out, desc->d_out, desc->d_out, desc->d_out, p.out_count};
+    cl_mem mem[COUNT] = {NULL};
+    clattn_buffers bufs = {.count = 0};
+    for (int i = 0; i < COUNT && !status; i++) {
+        if (!data[i] && i != OUT) continue; /* an absent bias */
+        status = clattn__upload(h, &bufs, data[i], counts[i], sizeof(float), i != OUT, &mem[i]);
+    }
+    cl_event done = NULL;
+    const clattn_mha_buffers buffers = {mem[WQ], mem[WK], mem[WV], mem[WO],
+                                        mem[BQ], mem[BK], mem[BV], mem[BO]};
+    if (!status)
+        status =
+            clattn_enqueue_mha_forward(h, NULL, desc, &buffers, mem[X], mem[OUT], 0, NULL, &done);
+    if (!status)
+        status = clattn__cl(clEnqueueReadBuffer(h->queue, mem[OUT], CL_TRUE, 0,
+                                                p.out_count * sizeof(float), out, 1, &done, NULL),
+                            "clEnqueueReadBuffer");
+    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
+    if (done) clReleaseEvent(done);
+    clattn__release_buffers(&bufs);
+    if (!status) clattn__clear_error();
+    return status;
+}

@@ -1,0 +1,122 @@
+/* Host-pointer forms: upload -> enqueue on the handle's queue -> read back. A thin layer on
+ * the enqueue API, never a second implementation. */
+#include "status.h"
+#include "size.h"
+#include "query_args.h"
+#include "handle.h"
+#include "upload.h"
+#include "query_small.h"
+
+/* An input copied from data (read-only, zero-copy on CPU devices), or an uninitialised
+ * output of count floats when data is NULL. */
+static clattn_status upload(clattn_handle *h, clattn_buffers *b, const float *data, size_t count,
+                            cl_mem *out) {
+    return clattn__upload(h, b, data, count, sizeof(float), data != NULL, out);
+}
+
+/* Waits for `after` and reads count floats; releases `after`. */
+static clattn_status read_back(clattn_handle *h, cl_mem buf, float *out, size_t count,
+                               cl_event after) {
+    cl_int err = clEnqueueReadBuffer(h->queue, buf, CL_TRUE, 0, count * sizeof(float), out,
+                                     after ? 1 : 0, after ? &after : NULL, NULL);
+    return clattn__cl(err, "clEnqueueReadBuffer");
+}
+
+static clattn_status need_queue(clattn_handle *h) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    if (!h->queue)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
+    return CLATTN_SUCCESS;
+}
+
+clattn_status clattn_scores(clattn_handle *h, size_t n, size_t d, float scale, const float *x,
+                            const float *q, float *scores) {
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!x || !q || !scores) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "scores: NULL pointer");
+    return clattn_query_attention(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL, NULL);
+}
+
+clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, const float *scores,
+                               float *weights) {
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!scores || !weights)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "normalize: NULL pointer");
+    if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
+    clattn_buffers b = {.count = 0};
+    cl_mem s = NULL, w = NULL;
+    cl_event done = NULL;
+    if (!(status = upload(h, &b, scores, n, &s)) && !(status = upload(h, &b, NULL, n, &w)) &&
+        !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, w, 0, 0, NULL, &done)))
+        status = read_back(h, w, weights, n, done);
+    if (done) clReleaseEvent(done);
+    clattn__release_buffers(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}
+
+clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *weights,
+                             const float *v, float *context) {
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    if (!weights || !v || !context)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "context: NULL pointer");
+    size_t nd;
+    if (n == 0 || d == 0)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n and d must be > 0");
+    if (!clattn__mul_size(n, d, &nd))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
+    clattn_buffers b = {.count = 0};
+    cl_mem w = NULL, vb = NULL, c = NULL;
+    cl_event done = NULL;
+    if (!(status = upload(h, &b, weights, n, &w)) && !(status = upload(h, &b, v, nd, &vb)) &&
+        !(status = upload(h, &b, NULL, d, &c)) &&
+        !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
+        status = read_back(h, c, context, d, done);
+    if (done) clReleaseEvent(done);
+    clattn__release_buffers(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}
+
+clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const float *x,
+                                     const float *q, const float *v, float scale, clattn_norm norm,
+                                     float *scores, float *weights, float *context) {
+    clattn_status status = need_queue(h);
+    if (status) return status;
+    size_t nd;
+    if ((status = clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd)))
+        return status;
+    if ((weights || context) && clattn__query_small_fits(h, n, d)) /* 1 launch, not 2-4 */
+        return clattn__query_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
+
+    clattn_buffers b = {.count = 0};
+    cl_mem xb = NULL, qb = NULL, vb = NULL, sb = NULL, wb = NULL, cb = NULL;
+    cl_event e_scores = NULL, e_norm = NULL, e_context = NULL;
+    if ((status = upload(h, &b, x, nd, &xb)) || (status = upload(h, &b, q, d, &qb)) ||
+        (status = upload(h, &b, NULL, n, &sb)) || (status = upload(h, &b, NULL, n, &wb)))
+        goto out;
+    vb = xb;
+    if (v && (status = upload(h, &b, v, nd, &vb))) goto out;
+    if ((status =
+             clattn_enqueue_scores(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, 0, NULL, &e_scores)))
+        goto out;
+    if ((weights || context) &&
+        (status = clattn_enqueue_normalize(h, NULL, norm, n, sb, 0, wb, 0, 1, &e_scores, &e_norm)))
+        goto out;
+    if (context) {
+        if ((status = upload(h, &b, NULL, d, &cb)) ||
+            (status = clattn_enqueue_context(h, NULL, n, d, wb, 0, vb, 0, cb, 0, 1, &e_norm,
+                                             &e_context)))
+            goto out;
+    }
+    if (scores && (status = read_back(h, sb, scores, n, e_scores))) goto out;
+    if (weights && (status = read_back(h, wb, weights, n, e_norm))) goto out;
+    if (context && (status = read_back(h, cb, context, d, e_context))) goto out;
+out:
+    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
+    if (e_scores) clReleaseEvent(e_scores);
+    if (e_norm) clReleaseEvent(e_norm);
+    if (e_context) clReleaseEvent(e_context);
+    clattn__release_buffers(&b);
+    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+}

@@ -1,0 +1,79 @@
+/* The seed pipeline for small problems in one launch (kernels/query_small.cl): for the seed's
+ * 6 x 3 example the per-launch and per-transfer latency is the whole cost, so this replaces
+ * the 4 launches and 3 reads of the general path with 1 launch and 1 read. */
+#include "query_small.h"
+#include "status.h"
+#include "handle.h"
+#include "program.h"
+#include "launch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One work-group does everything: keep the work small enough for that. */
+#define MAX_ELEMENTS 65536
+#define MAX_ROWS     16384
+
+bool clattn__query_small_fits(const clattn_handle *h, size_t n, size_t d) {
+    (void)h;
+    return n <= MAX_ROWS && d <= MAX_ELEMENTS && n * d <= MAX_ELEMENTS;
+}
+
+clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const float *x,
+                                 const float *q, const float *v, float scale, clattn_norm norm,
+                                 float *scores, float *weights, float *context) {
+    cl_kernel kernel = NULL;
+    clattn_status status = clattn__get_kernel(h, "query_small.cl", NULL, "query_small", &kernel);
+    if (status) return status;
+    size_t local = 0;
+    status = clattn__work_group_size(h, kernel, 256, &local);
+    const size_t out_count = 2 * n + d;
+    cl_mem xb = NULL, qb = NULL, vb = NULL, ob = NULL;
+    cl_int err = CL_SUCCESS;
+    const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+    if (!status) {
+        xb = clCreateBuffer(h->context, in, n * d * sizeof(float), (void *)x, &err);
+        if (!err) qb = clCreateBuffer(h->context, in, d * sizeof(float), (void *)q, &err);
+        if (!err && v) vb = clCreateBuffer(h->context, in, n * d * sizeof(float), (void *)v, &err);
+        if (!err)
+            ob = clCreateBuffer(h->context, CL_MEM_READ_WRITE, out_count * sizeof(float), NULL,
+                                &err);
+        status = clattn__cl(err, "clCreateBuffer");
+    }
+    cl_int inorm = (cl_int)norm;
+    cl_ulong un = n, ud = d;
+    cl_mem values = vb ? vb : xb;
+    clattn_arg args[] = {
+        {sizeof inorm, &inorm},   {sizeof un, &un}, {sizeof ud, &ud},
+        {sizeof scale, &scale},   {sizeof xb, &xb}, {sizeof qb, &qb},
+        {sizeof values, &values}, {sizeof ob, &ob}, {local * sizeof(cl_float2), NULL}};
+    if (!status) status = clattn__set_args(kernel, args, 9);
+    float stack[256];
+    float *result = out_count <= 256 ? stack : malloc(out_count * sizeof *result);
+    if (!status && !result)
+        status = clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    cl_event done = NULL;
+    if (!status)
+        status = clattn__cl(
+            clEnqueueNDRangeKernel(h->queue, kernel, 1, NULL, &local, &local, 0, NULL, &done),
+            "clEnqueueNDRangeKernel");
+    if (!status)
+        status = clattn__cl(clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, out_count * sizeof(float),
+                                                result, 1, &done, NULL),
+                            "clEnqueueReadBuffer");
+    if (!status) {
+        if (scores) memcpy(scores, result, n * sizeof(float));
+        if (weights) memcpy(weights, result + n, n * sizeof(float));
+        if (context) memcpy(context, result + 2 * n, d * sizeof(float));
+    }
+    if (done) clReleaseEvent(done);
+    if (status) clFinish(h->queue);
+    if (result != stack) free(result);
+    if (xb) clReleaseMemObject(xb);
+    if (qb) clReleaseMemObject(qb);
+    if (vb) clReleaseMemObject(vb);
+    if (ob) clReleaseMemObject(ob);
+    clReleaseKernel(kernel);
+    if (!status) clattn__clear_error();
+    return status;
+}

@@ -1,0 +1,252 @@
+/* Embedded kernel sources -> built programs, cached in memory for the whole process by
+ * (context, device, source, options) and on disk by program_cache.c. */
+#include "program.h"
+#include "status.h"
+#include "handle.h"
+#include "program_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every program is built from the common header followed by its own file. */
+#define COMMON_SOURCE "common.h"
+
+static const clattn_kernel_source *find_source(const char *name) {
+    for (size_t i = 0; i < clattn_kernel_source_count; i++)
+        if (strcmp(clattn_kernel_sources[i].name, name) == 0) return &clattn_kernel_sources[i];
+    return NULL;
+}
+
+/* CLATTN_KERNEL_DIR (for kernel development) loads sources from disk instead. */
+static char *read_override(const char *name) {
+    const char *dir = getenv("CLATTN_KERNEL_DIR");
+    if (!dir || !*dir) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1))) {
+            size_t got = fread(text, 1, (size_t)size, f);
+            text[got] = '\0';
+        }
+    }
+    fclose(f);
+    return text;
+}
+
+static clattn_status load_source(const char *name, char **owned, const char **text, size_t *len) {
+    *owned = read_override(name);
+    if (*owned) {
+        *text = *owned;
+        *len = strlen(*owned);
+        return CLATTN_SUCCESS;
+    }
+    const clattn_kernel_source *src = find_source(name);
+    if (!src) return clattn__fail(CLATTN_ERROR_INTERNAL, "no embedded kernel source %s", name);
+    *text = src->text;
+    *len = src->length;
+    return CLATTN_SUCCESS;
+}
+
+static char *build_options(const clattn_handle *h, const char *defines) {
+    /* IEEE semantics are kept (no fast-math): masks use -inf and NaN must propagate. */
+    const char *base = "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
+    const char *variant = h->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
+    const char *extra = h->extra_build_options ? h->extra_build_options : "";
+    defines = defines ? defines : "";
+    size_t size = strlen(base) + strlen(variant) + strlen(defines) + strlen(extra) + 8;
+    char *options = malloc(size);
+    if (options) snprintf(options, size, "%s %s %s %s", base, variant, defines, extra);
+    return options;
+}
+
+static void keep_build_log(clattn_handle *h, cl_program program) {
+    size_t size = 0;
+    if (clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
+        CL_SUCCESS)
+        size = 0;
+    char *log = malloc(size + 1);
+    if (!log) return;
+    if (size == 0 || clGetProgramBuildInfo(program, h->device, CL_PROGRAM_BUILD_LOG, size, log,
+                                           NULL) != CL_SUCCESS)
+        size = 0;
+    log[size] = '\0';
+    pthread_mutex_lock(&h->lock);
+    free(h->build_log);
+    h->build_log = log;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
+                                   cl_program *out) {
+    char *owned[2] = {NULL, NULL};
+    const char *texts[2];
+    size_t lengths[2];
+    clattn_status status = load_source(COMMON_SOURCE, &owned[0], &texts[0], &lengths[0]);
+    if (!status) status = load_source(source_name, &owned[1], &texts[1], &lengths[1]);
+    cl_program program = NULL;
+    uint64_t key = 0;
+    if (!status) {
+        /* The on-disk cache first (program_cache.c), the source when it has nothing. */
+        key = clattn__cache_key(h, 2, texts, lengths, options);
+        program = clattn__cache_load(h, key, options);
+    }
+    if (program) {
+        free(owned[0]);
+        free(owned[1]);
+        *out = program;
+        return CLATTN_SUCCESS;
+    }
+    if (!status) {
+        cl_int err;
+        program = clCreateProgramWithSource(h->context, 2, texts, lengths, &err);
+        status = clattn__cl(err, "clCreateProgramWithSource");
+    }
+    free(owned[0]);
+    free(owned[1]);
+    if (status) return status;
+
+    cl_int err = clBuildProgram(program, 1, &h->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        keep_build_log(h, program);
+        clReleaseProgram(program);
+        if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS)
+            return clattn__fail(CLATTN_ERROR_BUILD_FAILED,
+                                "building %s failed (%s): see clattn_build_log()", source_name,
+                                clattn_status_string(err));
+        return clattn__cl(err, "clBuildProgram");
+    }
+    clattn__cache_store(h, key, program);
+    *out = program;
+    return CLATTN_SUCCESS;
+}
+
+/* The process-wide cache. Builds happen under the lock, so two handles never build the
+ * same program twice (builds of different programs wait for each other). */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static clattn_program_entry *cache;
+
+static clattn_program_entry *find_entry(clattn_handle *h, const char *source_name,
+                                        const char *options) {
+    for (clattn_program_entry *e = cache; e; e = e->next)
+        if (e->context == h->context && e->device == h->device &&
+            strcmp(e->source_name, source_name) == 0 && strcmp(e->options, options) == 0)
+            return e;
+    return NULL;
+}
+
+static void free_entry(clattn_program_entry *e) {
+    if (e->program) clReleaseProgram(e->program);
+    if (e->context) clReleaseContext(e->context);
+    free(e->source_name);
+    free(e->options);
+    free(e);
+}
+
+/* The handle's own program, retained, or NULL. Only the handle's lock: programs the handle
+ * already uses never wait for another handle's build. */
+static cl_program handle_program(clattn_handle *h, const char *source_name, const char *options) {
+    cl_program program = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (clattn_program_use *u = h->programs; u && !program; u = u->next)
+        if (strcmp(u->entry->source_name, source_name) == 0 &&
+            strcmp(u->entry->options, options) == 0)
+            program = u->entry->program;
+    if (program) clRetainProgram(program);
+    pthread_mutex_unlock(&h->lock);
+    return program;
+}
+
+/* Called with cache_lock held (lock order: cache_lock, then h->lock). */
+static clattn_status get_program(clattn_handle *h, const char *source_name, const char *options,
+                                 cl_program *out) {
+    /* Another thread on this handle may have added it meanwhile. */
+    cl_program own = handle_program(h, source_name, options);
+    if (own) {
+        clReleaseProgram(own); /* cache_lock keeps the entry alive */
+        *out = own;
+        return CLATTN_SUCCESS;
+    }
+    clattn_program_use *use = calloc(1, sizeof *use);
+    if (!use) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clattn_program_entry *entry = find_entry(h, source_name, options);
+    if (!entry) {
+        entry = calloc(1, sizeof *entry);
+        if (entry) {
+            entry->source_name = strdup(source_name);
+            entry->options = strdup(options);
+        }
+        if (!entry || !entry->source_name || !entry->options) {
+            if (entry) free_entry(entry);
+            free(use);
+            return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        }
+        clattn_status status = build_program(h, source_name, options, &entry->program);
+        if (status) {
+            free_entry(entry);
+            free(use);
+            return status;
+        }
+        entry->context = h->context;
+        clRetainContext(entry->context);
+        entry->device = h->device;
+        entry->next = cache;
+        cache = entry;
+    }
+    entry->users++;
+    use->entry = entry;
+    pthread_mutex_lock(&h->lock);
+    use->next = h->programs;
+    h->programs = use;
+    pthread_mutex_unlock(&h->lock);
+    *out = entry->program;
+    return CLATTN_SUCCESS;
+}
+
+clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, const char *defines,
+                                 const char *kernel_name, cl_kernel *kernel) {
+    char *options = build_options(h, defines);
+    if (!options) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    clattn_status status = CLATTN_SUCCESS;
+    cl_program program = handle_program(h, source_name, options);
+    if (!program) {
+        pthread_mutex_lock(&cache_lock);
+        status = get_program(h, source_name, options, &program);
+        /* Retained so that the kernel can be made outside the lock. */
+        if (!status) clRetainProgram(program);
+        pthread_mutex_unlock(&cache_lock);
+    }
+    free(options);
+    if (status) return status;
+    cl_int err;
+    *kernel = clCreateKernel(program, kernel_name, &err);
+    clReleaseProgram(program);
+    return clattn__cl(err, "clCreateKernel");
+}
+
+void clattn__release_programs(clattn_handle *h) {
+    pthread_mutex_lock(&cache_lock);
+    clattn_program_use *u = h->programs;
+    while (u) {
+        clattn_program_use *next = u->next;
+        if (--u->entry->users == 0) {
+            clattn_program_entry **link = &cache;
+            while (*link != u->entry)
+                link = &(*link)->next;
+            *link = u->entry->next;
+            free_entry(u->entry);
+        }
+        free(u);
+        u = next;
+    }
+    h->programs = NULL;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+const char *clattn_build_log(const clattn_handle *h) {
+    return h && h->build_log ? h->build_log : "";
+}

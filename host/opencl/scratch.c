@@ -1,0 +1,82 @@
+/* The handle's scratch buffer: the user's (clattn_handle_set_scratch), else allocated on first
+ * need, grown only when too small, reused. Users are serialised through events so that
+ * out-of-order queues and several queues never touch it at the same time. */
+#include "scratch.h"
+#include "status.h"
+#include "handle.h"
+
+clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
+                                      cl_event *wait_for) {
+    pthread_mutex_lock(&h->lock);
+    if (h->scratch_is_users && h->scratch_bytes < bytes) {
+        pthread_mutex_unlock(&h->lock);
+        return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
+                            "the scratch buffer given to the handle holds %zu bytes, the call "
+                            "needs %zu (see clattn_scratch_size)",
+                            h->scratch_bytes, bytes);
+    }
+    if (!h->scratch || h->scratch_bytes < bytes) {
+        /* Releasing is safe while kernels still use the old buffer: OpenCL frees it only
+         * after the commands that use it have finished. */
+        if (h->scratch) clReleaseMemObject(h->scratch);
+        h->scratch = NULL;
+        h->scratch_bytes = 0;
+        cl_int err;
+        cl_mem fresh = clCreateBuffer(h->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &err);
+        if (err) {
+            pthread_mutex_unlock(&h->lock);
+            return clattn__cl(err, "allocating scratch memory");
+        }
+        h->scratch = fresh;
+        h->scratch_bytes = bytes;
+    }
+    *buf = h->scratch;
+    *wait_for = h->scratch_last_use;
+    if (*wait_for) clRetainEvent(*wait_for);
+    return CLATTN_SUCCESS; /* still locked: released by clattn__scratch_release */
+}
+
+void clattn__scratch_release(clattn_handle *h, cl_event last_use) {
+    if (last_use) {
+        clRetainEvent(last_use);
+        if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
+        h->scratch_last_use = last_use;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t bytes) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    if (buffer) {
+        size_t size = 0;
+        cl_context context = NULL;
+        cl_int err = clGetMemObjectInfo(buffer, CL_MEM_SIZE, sizeof size, &size, NULL);
+        if (!err) err = clGetMemObjectInfo(buffer, CL_MEM_CONTEXT, sizeof context, &context, NULL);
+        cl_mem parent = NULL;
+        if (!err)
+            err = clGetMemObjectInfo(buffer, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent,
+                                     NULL);
+        if (err) return clattn__cl(err, "scratch buffer");
+        if (parent)
+            return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                                "the scratch buffer must not be a sub-buffer");
+        if (context != h->context)
+            return clattn__fail(CLATTN_ERROR_INVALID_HANDLE,
+                                "the scratch buffer belongs to another context than the handle");
+        if (bytes == 0) bytes = size;
+        if (bytes > size)
+            return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
+                                "scratch: %zu bytes asked of a buffer of %zu", bytes, size);
+        clRetainMemObject(buffer);
+    }
+    pthread_mutex_lock(&h->lock);
+    /* The previous buffer may still be in use by enqueued work: OpenCL keeps it alive until
+     * that finishes. scratch_last_use stays, so the next user still waits for the last. */
+    if (h->scratch) clReleaseMemObject(h->scratch);
+    h->scratch = buffer;
+    h->scratch_bytes = buffer ? bytes : 0;
+    h->scratch_is_users = buffer != NULL;
+    pthread_mutex_unlock(&h->lock);
+    clattn__clear_error();
+    return CLATTN_SUCCESS;
+}

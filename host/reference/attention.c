@@ -1,0 +1,97 @@
+/* CPU reference of the fused attention: plain C, double accumulation, one row at a time.
+ * The oracle of the tests: simple and exact rather than fast. */
+#include "status.h"
+#include "attention_desc.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Scores of row (b, h, i) in double: scale * q.k + mask, -inf where masked out. */
+static void row_scores(const clattn_attention_desc *a, const float *q, const float *k,
+                       const void *mask, size_t b, size_t h, size_t i, double *s) {
+    const size_t hk = h / (a->q_heads / a->kv_heads);
+    const float *qr =
+        q + a->q.offset + b * a->q.stride[0] + h * a->q.stride[1] + i * a->q.stride[2];
+    long long end = (long long)a->n;
+    if (a->causal == CLATTN_CAUSAL_TOP_LEFT) end = (long long)i + 1;
+    if (a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT)
+        end = (long long)i + (long long)a->n - (long long)a->m + 1;
+    const size_t mrow =
+        a->mask.offset + b * a->mask.stride[0] + h * a->mask.stride[1] + i * a->mask.stride[2];
+    for (size_t j = 0; j < a->n; j++) {
+        if ((long long)j >= end) {
+            s[j] = -INFINITY;
+            continue;
+        }
+        const float *kr =
+            k + a->k.offset + b * a->k.stride[0] + hk * a->k.stride[1] + j * a->k.stride[2];
+        double dot = 0.0;
+        for (size_t c = 0; c < a->d; c++)
+            dot += (double)qr[c] * (double)kr[c];
+        s[j] = (double)a->scale * dot;
+        if (a->mask_kind == CLATTN_MASK_ADDITIVE) s[j] += ((const float *)mask)[mrow + j];
+        if (a->mask_kind == CLATTN_MASK_BOOLEAN && !((const unsigned char *)mask)[mrow + j])
+            s[j] = -INFINITY;
+    }
+}
+
+clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
+                                   const float *k, const float *v, const void *mask, float *o,
+                                   float *lse) {
+    clattn_status status = clattn__attention_check(desc, lse != NULL, NULL);
+    if (status) return status;
+    const clattn_attention_desc *a = desc;
+    if (!q || !k || !v || !o)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
+    if (a->mask_kind != CLATTN_MASK_NONE && !mask)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "attention: mask_kind is set but mask is NULL");
+    double *s = malloc(a->n * sizeof *s), *acc = malloc(a->dv * sizeof *acc);
+    if (!s || !acc) {
+        free(s);
+        free(acc);
+        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    const size_t group = a->q_heads / a->kv_heads;
+    for (size_t b = 0; b < a->batch; b++)
+        for (size_t h = 0; h < a->q_heads; h++)
+            for (size_t i = 0; i < a->m; i++) {
+                row_scores(a, q, k, mask, b, h, i, s);
+                /* Attended keys are those whose score is not -inf. NaN compares false, so
+                 * it is skipped by the maximum but reaches the sums below. */
+                double max = -INFINITY;
+                bool attended = false;
+                for (size_t j = 0; j < a->n; j++) {
+                    if (s[j] != -INFINITY) attended = true;
+                    if (s[j] > max) max = s[j];
+                }
+                const double shift = max == -INFINITY ? 0.0 : max;
+                double sum_exp = 0.0, sum = 0.0;
+                for (size_t c = 0; c < a->dv; c++)
+                    acc[c] = 0.0;
+                for (size_t j = 0; j < a->n; j++) {
+                    if (s[j] == -INFINITY) continue;
+                    const double e = exp(s[j] - shift);
+                    const double w = a->norm == CLATTN_NORM_SUM ? s[j] : e;
+                    sum_exp += e;
+                    sum += s[j];
+                    const float *vr = v + a->v.offset + b * a->v.stride[0] +
+                                      (h / group) * a->v.stride[1] + j * a->v.stride[2];
+                    for (size_t c = 0; c < a->dv; c++)
+                        acc[c] += w * (double)vr[c];
+                }
+                const double denom = a->norm == CLATTN_NORM_SUM ? sum : sum_exp;
+                float *orow =
+                    o + a->o.offset + b * a->o.stride[0] + h * a->o.stride[1] + i * a->o.stride[2];
+                for (size_t c = 0; c < a->dv; c++)
+                    orow[c] = attended ? (float)(acc[c] / denom) : 0.0f;
+                if (lse)
+                    lse[a->lse.offset + b * a->lse.stride[0] + h * a->lse.stride[1] +
+                        i * a->lse.stride[2]] =
+                        attended ? (float)(shift + log(sum_exp)) : -INFINITY;
+            }
+    free(s);
+    free(acc);
+    clattn__clear_error();
+    return CLATTN_SUCCESS;
+}
