@@ -35,13 +35,20 @@
 #define MIN_SPLIT_KEYS 256
 #define MAX_SPLITS     64
 
+/* The GPU shape's tile (kernels/attention_gpu.cl): a work-group of wg work-items owns bm
+ * rows of a GQA group, rpt rows per work-item, bn keys per tile, Q/K through local memory in
+ * slice-wide slices of D, V in chunks of vch keys. */
+typedef struct gpu_tile {
+    size_t wg, bm, bn, rpt, slice, vch;
+} gpu_tile;
+
 typedef struct plan {
     bool cpu;
     size_t head_d, head_dv; /* padded to 16 */
     size_t tiles;           /* CPU: row tiles per work-item */
     size_t rows, kv, vc;    /* CPU: register tile (see CPU_ROWS) */
     bool direct;            /* CPU: K and V read in place, not repacked */
-    size_t bm, bn;          /* GPU: rows per work-group, keys per tile */
+    gpu_tile gpu;           /* GPU: kernels/attention_gpu.cl's tile */
     size_t group_rows;      /* query rows per work-group */
     size_t row_groups;
     size_t key_align; /* split chunks are multiples of this */
@@ -53,21 +60,39 @@ static size_t pad16(size_t v) {
     return (v + 15) / 16 * 16;
 }
 
-/* The GPU shape's tiles: as many rows (<= 64) and keys (<= 64) as the local memory allows. */
-static void gpu_tiles(const clattn_handle *h, plan *p, size_t max_rows) {
-    size_t budget =
+/* The GPU shape's tile. Work-groups of 256 (a multiple of 64: whole NVIDIA warps and AMD
+ * waves) in row groups of 8 work-items: registers stay at 64-86 a work-item at D <= 128
+ * (offline compiles for sm_80/sm_90/gfx90a/gfx1100: tools/kernel-report.sh) and local memory
+ * at 11-15 KB, so that several work-groups share a compute unit. Decoding (few rows: a GQA
+ * group's M <= 16 rows) takes a block of 16 rows with 16 work-items a row and 64-key tiles:
+ * one pass over K and V for all the heads of the group, the keys split across work-groups.
+ * Devices with fewer work-items or little local memory get smaller work-groups.
+ * CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt" overrides (for tuning on a new device). */
+static void gpu_tiles(const clattn_handle *h, const clattn_attention_desc *a, plan *p,
+                      size_t max_wg) {
+    const size_t rows = (a->q_heads / a->kv_heads) * a->m;
+    const size_t budget =
         h->local_mem_size < GPU_LOCAL_BUDGET ? (size_t)h->local_mem_size : GPU_LOCAL_BUDGET;
-    budget = budget / sizeof(float) - 64; /* leave a little for the implementation */
-    size_t bm = 64;
-    while (bm > max_rows)
-        bm /= 2;
-    while (bm > 1 && bm * (p->head_d + 1) > budget / 2)
-        bm /= 2;
-    size_t bn = 64;
-    while (bn > 1 && bm * (p->head_d + 1) + bn * (p->head_d + p->head_dv) > budget)
-        bn /= 2;
-    p->bm = bm;
-    p->bn = bn;
+    gpu_tile t = {256, 32, 32, 1, 16, 16};
+    if (rows <= 16) t.bm = 16, t.bn = 64; /* decoding */
+    const char *env = getenv("CLATTN_ATTENTION_GPU_TILE");
+    unsigned wg, bm, bn, rpt;
+    if (env && sscanf(env, "%u,%u,%u,%u", &wg, &bm, &bn, &rpt) == 4 && wg >= 1 && wg <= 1024 &&
+        bm >= 1 && bm <= 256 && bn >= 1 && bn <= 256 && rpt >= 1 && rpt <= 4 && bm % rpt == 0 &&
+        (wg * rpt) % bm == 0 && bn % ((wg * rpt) / bm) == 0 && p->head_dv % ((wg * rpt) / bm) == 0)
+        t.wg = wg, t.bm = bm, t.bn = bn, t.rpt = rpt;
+    for (;;) {
+        const size_t tpr = t.wg * t.rpt / t.bm;
+        const size_t local = sizeof(float) * ((t.bm + t.bn) * (t.slice + 1) + t.bm * (t.bn + 1) +
+                                              t.bm * tpr + t.vch * p->head_dv) +
+                             t.bm * 6 * sizeof(cl_ulong);
+        if ((t.wg <= max_wg && local <= budget) || t.wg <= 16) break;
+        t.wg /= 2; /* half the work-items, the same rows: fewer per row */
+        if (t.wg * t.rpt / t.bm < 2 || t.bn % (t.wg * t.rpt / t.bm)) t.bm /= 2, t.bn /= 2;
+        if (t.vch > t.bn) t.vch = t.bn;
+    }
+    if (t.vch > t.bn || t.bn % t.vch) t.vch = t.bn;
+    p->gpu = t;
 }
 
 static void choose_splits(const clattn_handle *h, const clattn_attention_desc *a, plan *p) {
@@ -77,7 +102,7 @@ static void choose_splits(const clattn_handle *h, const clattn_attention_desc *a
         splits = a->kv_splits < blocks ? a->kv_splits : blocks;
     } else if (a->kv_splits == 0) {
         /* Few work-groups for the device (decoding: M small) and long N: split the keys. */
-        const size_t units = p->row_groups * a->batch * a->q_heads;
+        const size_t units = p->row_groups * a->batch * (p->cpu ? a->q_heads : a->kv_heads);
         const size_t target = (p->cpu ? 4 : 2) * (size_t)h->compute_units;
         if (units < target && a->n >= 2 * MIN_SPLIT_KEYS) {
             splits = (target + units - 1) / units;
@@ -137,18 +162,21 @@ static void make_plan(const clattn_handle *h, const clattn_attention_desc *a, si
         p->key_align = 16 * p->kv;
         p->npad = clattn__round_up(a->n, p->key_align);
     } else {
-        gpu_tiles(h, p, gpu_max_rows);
-        p->group_rows = p->bm;
-        p->key_align = p->bn;
+        gpu_tiles(h, a, p, gpu_max_rows);
+        p->group_rows = p->gpu.bm;
+        p->key_align = p->gpu.bn;
         p->npad = 0;
     }
-    p->row_groups = (a->m + p->group_rows - 1) / p->group_rows;
+    /* GPU: the rows of a GQA group's heads are numbered together (one work-group serves
+     * all the query heads that share its K/V head). */
+    const size_t rows = p->cpu ? a->m : (a->q_heads / a->kv_heads) * a->m;
+    p->row_groups = (rows + p->group_rows - 1) / p->group_rows;
     choose_splits(h, a, p);
 }
 
 static clattn_status get_kernels(clattn_handle *h, const clattn_attention_desc *a, plan *p,
                                  cl_kernel *pack, cl_kernel *attn, cl_kernel *merge) {
-    char defines[200];
+    char defines[256];
     clattn_status status;
     for (;;) {
         if (p->cpu)
@@ -159,19 +187,21 @@ static clattn_status get_kernels(clattn_handle *h, const clattn_attention_desc *
                      p->vc, (int)p->direct);
         else
             snprintf(defines, sizeof defines,
-                     "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DBM=%zu -DBN=%zu", p->head_d,
-                     p->head_dv, a->norm == CLATTN_NORM_SUM, p->bm, p->bn);
-        if ((status = clattn__get_kernel(h, "attention.cl", defines,
+                     "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM_SUM=%d -DWG=%zu -DBM=%zu -DBN=%zu "
+                     "-DRPT=%zu -DSLICE=%zu -DVCH=%zu",
+                     p->head_d, p->head_dv, a->norm == CLATTN_NORM_SUM, p->gpu.wg, p->gpu.bm,
+                     p->gpu.bn, p->gpu.rpt, p->gpu.slice, p->gpu.vch);
+        if ((status = clattn__get_kernel(h, p->cpu ? "attention.cl" : "attention_gpu.cl", defines,
                                          p->cpu ? "attention_cpu" : "attention_gpu", attn)))
             return status;
         if (p->cpu) break;
         /* The compiled kernel may allow fewer work-items than planned: plan again. */
         size_t allowed = 0;
-        if ((status = clattn__work_group_size(h, *attn, p->bm, &allowed))) {
+        if ((status = clattn__work_group_size(h, *attn, p->gpu.wg, &allowed))) {
             clReleaseKernel(*attn);
             return status;
         }
-        if (allowed >= p->bm) break;
+        if (allowed >= p->gpu.wg || p->gpu.wg <= 16) break;
         clReleaseKernel(*attn);
         *attn = NULL;
         make_plan(h, a, allowed, p);
@@ -311,9 +341,9 @@ static clattn_status launch(clattn_handle *h, const clattn_attention_desc *a, co
                          {sizeof final_lse, &final_lse},
                          {sizeof part, &part},
                          {sizeof stats, &stats}};
-    size_t global[3] = {p->row_groups, a->batch * a->q_heads, p->splits};
+    size_t global[3] = {p->row_groups, a->batch * (p->cpu ? a->q_heads : a->kv_heads), p->splits};
     size_t local[3] = {1, 1, 1};
-    if (!p->cpu) global[0] *= p->bm, local[0] = p->bm;
+    if (!p->cpu) global[0] *= p->gpu.wg, local[0] = p->gpu.wg;
     if ((status = clattn__set_args(attn, args, 22)) ||
         (status = clattn__chain_launch(chain, attn, 3, global, local)))
         return status;

@@ -1,0 +1,1 @@
+/tmp/kr/exp.cl
