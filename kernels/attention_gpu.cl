@@ -28,15 +28,15 @@
  * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
  * lay2 = {mask | lse} x {off, b, h, row}.
  */
-#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM_SUM) || !defined(WG) || \
-    !defined(BM) || !defined(BN) || !defined(RPT) || !defined(SLICE) || !defined(VCH)
+#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM_SUM) || !defined(WG) || !defined(BM) || \
+    !defined(BN) || !defined(RPT) || !defined(SLICE) || !defined(VCH)
 #error "attention_gpu.cl needs HEAD_D, HEAD_DV, NORM_SUM, WG, BM, BN, RPT, SLICE and VCH"
 #endif
 
 #define TPR (WG * RPT / BM) /* work-items per row group */
 #define KPT (BN / TPR)      /* keys per work-item in the scores */
 #define CPT (HEAD_DV / TPR) /* output columns per work-item */
-#if BM % RPT || (WG * RPT) % BM || BN % TPR || HEAD_DV % TPR || HEAD_D % SLICE || SLICE % 4 || \
+#if BM % RPT || (WG * RPT) % BM || BN % TPR || HEAD_DV % TPR || HEAD_D % SLICE || SLICE % 4 ||     \
     BN % VCH || HEAD_DV % 4 || KPT < 1 || CPT < 1
 #error "attention_gpu.cl: inconsistent tile defines"
 #endif
@@ -49,11 +49,11 @@
 #define MASK_BOOLEAN  2
 
 /* Local memory: the Q and K slices, or (later in a tile) a V chunk, share one region. */
-#define SLICE_STRIDE (SLICE + 1) /* +1: work-items reading one column hit different banks */
-#define QK_FLOATS    ((BM + BN) * SLICE_STRIDE)
-#define V_FLOATS     (VCH * HEAD_DV)
+#define SLICE_STRIDE  (SLICE + 1) /* +1: work-items reading one column hit different banks */
+#define QK_FLOATS     ((BM + BN) * SLICE_STRIDE)
+#define V_FLOATS      (VCH * HEAD_DV)
 #define SHARED_FLOATS (QK_FLOATS > V_FLOATS ? QK_FLOATS : V_FLOATS)
-#define P_STRIDE     (BN + 1)
+#define P_STRIDE      (BN + 1)
 
 /* The per-row offsets kept in local memory. */
 #define ROW_Q       0
@@ -188,8 +188,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 s[r][y] = 0.0f;
         for (uint s0 = 0; s0 < HEAD_D; s0 += SLICE) {
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous slice (or V chunk) is no longer read */
-            load_block(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0, BM,
-                       SLICE, scale2, lid);
+            load_block(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0,
+                       BM, SLICE, scale2, lid);
             load_block(lk, SLICE_STRIDE, k_base + j0 * k_stride + s0, 0, k_stride, split_end - j0,
                        (int)d - (int)s0, BN, SLICE, 1.0f, lid);
             barrier(CLK_LOCAL_MEM_FENCE);
@@ -221,8 +221,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 const idx_t mask_row = row_off[ROW_MASK][row];
 #pragma unroll
                 for (int y = 0; y < KPT; y++)
-                    s[r][y] = masked_score(s[r][y], j0 + tg + TPR * y, end, mask, mask_kind,
-                                           mask_row);
+                    s[r][y] =
+                        masked_score(s[r][y], j0 + tg + TPR * y, end, mask, mask_kind, mask_row);
             }
         }
 

@@ -2,11 +2,13 @@
 # Installs what building and testing clattn needs and a fresh Debian/Ubuntu machine may lack:
 # the OpenCL ICD loader and headers, PoCL (OpenCL on the CPU, so that there is always a
 # device), CUnit, Oclgrind (kernel checking), CMake and pkg-config. Installs only what is
-# missing; uses sudo when not root. Extra package names may be given as arguments.
+# missing; uses sudo when not root. clang-19 and libclc-19 (with rocm-device-libs) compile
+# the kernels offline for NVIDIA and AMD GPUs (tools/kernel-report.sh; ptxas comes with the
+# CUDA toolkit). Extra package names may be given as arguments.
 set -euo pipefail
 
 packages=(cmake make gcc pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libcunit1-dev oclgrind clinfo "$@")
+          libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,1 +1,0 @@
-/tmp/kr/exp.cl
