@@ -146,7 +146,8 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
                                      size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
@@ -162,10 +163,7 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         !matrix_end(y_offset, rows, cols, ldy, &y_end) ||
         (bias && !matrix_end(bias_offset, 1, cols, cols, &b_end)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: offset + extent overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
+    if ((status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
         (status = clattn__check_buffer(h, w, 0, w_end, "w")) ||
         (bias && (status = clattn__check_buffer(h, bias, 0, b_end, "bias"))) ||
         (status = clattn__check_buffer(h, y, 0, y_end, "y")))

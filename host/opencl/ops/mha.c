@@ -55,12 +55,10 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
                                          const clattn_mha_desc *desc, const clattn_mha_buffers *w,
                                          cl_mem x, cl_mem out, cl_uint num_wait,
                                          const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     clattn_mha_plan p;
     clattn_status status;
-    if ((status = clattn__check_mha_desc(desc, &p)) ||
-        (status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
+    if ((status = clattn__enqueue_begin(h, &queue, num_wait, wait)) ||
+        (status = clattn__check_mha_desc(desc, &p)) ||
         (status = check_buffers(h, desc, &p, w, x, out)))
         return status;
 
