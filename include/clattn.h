@@ -397,11 +397,22 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
  * its own scratch) when that matters.
  * ------------------------------------------------------------------------------------- */
 typedef enum clattn_op {
-    CLATTN_OP_SCORES = 1,    /* n, d */
-    CLATTN_OP_NORMALIZE = 2, /* n (the need of SUM and SOFTMAX; NONE needs none) */
-    CLATTN_OP_CONTEXT = 3,   /* n, d */
-    CLATTN_OP_ATTENTION = 4  /* desc */
+    CLATTN_OP_SCORES = 1,    /* shape: n, d (needs none) */
+    CLATTN_OP_NORMALIZE = 2, /* shape: n (the need of SUM and SOFTMAX; NONE needs none) */
+    CLATTN_OP_CONTEXT = 3,   /* shape: n, d */
+    CLATTN_OP_ATTENTION = 4, /* shape: attention (the fused attention's desc) */
+    CLATTN_OP_LINEAR = 5,    /* shape: rows, cols, k (clattn_enqueue_linear) */
+    CLATTN_OP_MHA = 6        /* shape: mha (clattn_enqueue_mha_forward) */
 } clattn_op;
+
+/* The shape of one call, for clattn_op_scratch_size: set the fields the operation's
+ * clattn_op value names (zero the rest, e.g. with = {0}). */
+typedef struct clattn_op_shape {
+    size_t n, d;                            /* SCORES, NORMALIZE, CONTEXT: n tokens of d */
+    const clattn_attention_desc *attention; /* ATTENTION */
+    size_t rows, cols, k;                   /* LINEAR: x [rows, k], W [cols, k], y [rows, cols] */
+    const clattn_mha_desc *mha;             /* MHA */
+} clattn_op_shape;
 
 /* The scratch bytes op needs on this handle (they depend on the device's limits) for the
  * shape: n and d for the seed's operations, desc (else NULL) for attention. *bytes is 0 when
@@ -410,6 +421,15 @@ typedef enum clattn_op {
 CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op, size_t n,
                                              size_t d, const clattn_attention_desc *desc,
                                              size_t *bytes);
+
+/* The scratch bytes op needs on this handle for a call of that shape (every clattn_op,
+ * the linear layer and MHA included): give the caller's scratch (clattn_handle_set_scratch)
+ * at least this many bytes and the call succeeds; *bytes is 0 when the op needs none (e.g.
+ * the linear layer with GPU-shaped kernels). Like the operations, it builds the kernels the
+ * call will use. Statuses: those of the operation's validation of the shape, NULL_POINTER,
+ * INVALID_VALUE for an unknown op. */
+CLATTN_API clattn_status clattn_op_scratch_size(clattn_handle *handle, clattn_op op,
+                                                const clattn_op_shape *shape, size_t *bytes);
 
 /* Makes the handle use the caller's buffer (of its context, not a sub-buffer: operations
  * carve sub-buffers out of it) as scratch: the first bytes of it (0: all of it). The handle retains

@@ -67,8 +67,8 @@ static clattn_status check_tensor(const tensor *t, size_t *extent) {
     /* Rows of one head must not overlap (for inputs too: it would be a layout mistake). */
     if (t->size[2] > 1 && t->layout->stride[2] < t->cols)
         return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
-                            "%s: %s row stride %zu is smaller than its row length %zu",
-                            t->path, t->name, t->layout->stride[2], t->cols);
+                            "%s: %s row stride %zu is smaller than its row length %zu", t->path,
+                            t->name, t->layout->stride[2], t->cols);
     if (t->output) {
         /* Sufficient for no overlap: sorted by stride, each stride reaches past everything
          * spanned by the smaller ones. */
@@ -104,8 +104,7 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     const char *path = weights ? "attention weights" : "attention";
     if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "%s: desc is NULL", path);
     const clattn_attention_desc *a = desc;
-    if (!a->batch || !a->q_heads || !a->kv_heads || !a->m || !a->n || !a->d ||
-        (!weights && !a->dv))
+    if (!a->batch || !a->q_heads || !a->kv_heads || !a->m || !a->n || !a->d || (!weights && !a->dv))
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "%s: every size must be > 0 (batch %zu, q_heads %zu, kv_heads %zu, m "
                             "%zu, n %zu, d %zu, dv %zu)",

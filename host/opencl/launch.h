@@ -5,7 +5,6 @@
 
 #include "handle.h"
 
-
 /* The queue to use: the caller's, else the handle's; checks it belongs to the context. */
 clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_command_queue *out);
 

@@ -4,7 +4,6 @@
 
 #include "handle.h"
 
-
 /* Gives a scratch buffer of at least bytes and an event the first user must wait for
  * (may be NULL; owned by the caller). The caller holds the scratch (a token, not a lock:
  * it may build kernels and enqueue freely) until clattn__scratch_release, which records the

@@ -401,3 +401,19 @@ clattn_status clattn__attention_scratch_bytes(clattn_handle *h, const clattn_att
     *bytes = s.total;
     return CLATTN_SUCCESS;
 }
+
+/* Builds the programs of the headline shapes (D = Dv = 64 and 128, softmax, a long sequence,
+ * split so that the merge program is built too): the programs are specialised per head dim,
+ * so other shapes still build theirs at first use. */
+clattn_status clattn__attention_prepare(clattn_handle *h) {
+    static const size_t head_dims[] = {64, 128};
+    for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++) {
+        clattn_attention_desc desc;
+        clattn_attention_desc_init(&desc, 1, 1, 1, 4096, 4096, head_dims[i], head_dims[i]);
+        desc.kv_splits = 2;
+        size_t bytes = 0;
+        clattn_status status = clattn__attention_scratch_bytes(h, &desc, &bytes);
+        if (status) return status;
+    }
+    return CLATTN_SUCCESS;
+}

@@ -8,6 +8,8 @@
 #include "launch.h"
 #include "upload.h"
 #include "linear.h"
+#include "scratch.h"
+#include "ops.h"
 
 static clattn_status check_weight(clattn_handle *h, cl_mem buf, size_t count, const char *name,
                                   cl_mem out) {
@@ -57,9 +59,12 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
                                          const cl_event *wait, cl_event *done) {
     clattn_mha_plan p;
     clattn_status status;
+    size_t scratch_bytes = 0;
     if ((status = clattn__enqueue_begin(h, &queue, num_wait, wait)) ||
         (status = clattn__check_mha_desc(desc, &p)) ||
-        (status = check_buffers(h, desc, &p, w, x, out)))
+        (status = check_buffers(h, desc, &p, w, x, out)) ||
+        (status = clattn__mha_scratch_bytes(h, desc, &scratch_bytes)) ||
+        (status = clattn__scratch_check(h, scratch_bytes))) /* before enqueueing anything */
         return status;
 
     const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
@@ -132,4 +137,23 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
+}
+
+/* The scratch the steps acquire one after another: the most any of them needs. */
+clattn_status clattn__mha_scratch_bytes(clattn_handle *h, const clattn_mha_desc *desc,
+                                        size_t *bytes) {
+    clattn_mha_plan p;
+    clattn_status status = clattn__check_mha_desc(desc, &p);
+    if (status) return status;
+    clattn_attention_desc ad;
+    clattn__mha_attention_desc(desc, p.head_dim, &ad);
+    size_t need[3] = {0, 0, 0};
+    if ((status = clattn__linear_scratch_bytes(h, p.rows, desc->d_out, desc->d_in, &need[0])) ||
+        (status = clattn__attention_scratch_bytes(h, &ad, &need[1])) ||
+        (status = clattn__linear_scratch_bytes(h, p.rows, desc->d_out, desc->d_out, &need[2])))
+        return status;
+    *bytes = 0;
+    for (int i = 0; i < 3; i++)
+        if (need[i] > *bytes) *bytes = need[i];
+    return CLATTN_SUCCESS;
 }

@@ -10,6 +10,7 @@
 #include "launch.h"
 #include "upload.h"
 #include "tiles.h"
+#include "ops.h"
 
 /* Largest WEIGHTS_TILE (a work-group is its square) and the local memory one tile uses. */
 #define MAX_TILE            16
@@ -162,5 +163,24 @@ clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
+    return status;
+}
+
+/* ---- for the registry of operations (registry.c) ---------------------------------------- */
+
+/* Builds the scores program as launch_scores does (the row kernel shares it). */
+clattn_status clattn__attention_weights_prepare(clattn_handle *h) {
+    cl_kernel kernel = NULL;
+    size_t tile = 1;
+    clattn_status status =
+        h->variant == CLATTN_VARIANT_CPU
+            ? clattn__get_kernel(h, "weights.cl", NULL, "weights_scores_rows", &kernel)
+            : clattn__get_square_kernel(h, "weights.cl", "WEIGHTS_TILE", "weights_scores_tiled",
+                                        MAX_TILE, tile_local_bytes, &kernel, &tile);
+    if (kernel) clReleaseKernel(kernel);
+    kernel = NULL;
+    if (!status && h->variant != CLATTN_VARIANT_CPU) /* the normalisation's plain build */
+        status = clattn__get_kernel(h, "weights.cl", NULL, "weights_normalize_rows", &kernel);
+    if (kernel) clReleaseKernel(kernel);
     return status;
 }
