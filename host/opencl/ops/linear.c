@@ -9,6 +9,7 @@
 #include "upload.h"
 #include "scratch.h"
 #include "tiles.h"
+#include "ops.h"
 
 /* Largest GPU work-group edge (GEMM_WG; 16 x 16 = 256 work-items) and its local memory:
  * two GEMM_KT x (4 * edge + 1) float tiles. */
@@ -75,6 +76,20 @@ static clattn_status launch_gpu(clattn_handle *h, clattn_chain *chain, const lin
     return status;
 }
 
+/* The CPU shape's scratch: W packed transposed, its columns padded to CPU_COLS. */
+static clattn_status packed_w_bytes(const clattn_handle *h, size_t cols, size_t k,
+                                    size_t *bytes) {
+    if (!clattn__mul_size(clattn__round_up(cols, CPU_COLS), k, bytes) ||
+        !clattn__mul_size(*bytes, sizeof(float), bytes))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: packed W overflows size_t");
+    if (*bytes > h->max_alloc_size)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "linear: the packed W (%zu bytes) exceeds the device's largest "
+                            "allocation",
+                            *bytes);
+    return CLATTN_SUCCESS;
+}
+
 /* CPU shape: pack W transposed into the handle's scratch, then the broadcast kernel. */
 static clattn_status launch_cpu(clattn_handle *h, clattn_chain *chain, const linear_args *a) {
     cl_kernel pack = NULL, gemm = NULL;
@@ -84,18 +99,7 @@ static clattn_status launch_cpu(clattn_handle *h, clattn_chain *chain, const lin
         goto out;
     const size_t cols_padded = clattn__round_up(a->cols, CPU_COLS);
     size_t packed_bytes;
-    if (!clattn__mul_size(cols_padded, a->k, &packed_bytes) ||
-        !clattn__mul_size(packed_bytes, sizeof(float), &packed_bytes)) {
-        status = clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: packed W overflows size_t");
-        goto out;
-    }
-    if (packed_bytes > h->max_alloc_size) {
-        status = clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                              "linear: the packed W (%zu bytes) exceeds the device's largest "
-                              "allocation",
-                              packed_bytes);
-        goto out;
-    }
+    if ((status = packed_w_bytes(h, a->cols, a->k, &packed_bytes))) goto out;
     const size_t blocks = ((a->rows + CPU_ROWS - 1) / CPU_ROWS) * (cols_padded / CPU_COLS);
     /* One work-item per work-group: PoCL then runs the register tile as written instead of
      * looping work-items around it (measured 2x faster than 16 here). */
@@ -146,7 +150,8 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
                                      size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
@@ -162,10 +167,7 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         !matrix_end(y_offset, rows, cols, ldy, &y_end) ||
         (bias && !matrix_end(bias_offset, 1, cols, cols, &b_end)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: offset + extent overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
+    if ((status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
         (status = clattn__check_buffer(h, w, 0, w_end, "w")) ||
         (bias && (status = clattn__check_buffer(h, bias, 0, b_end, "bias"))) ||
         (status = clattn__check_buffer(h, y, 0, y_end, "y")))
@@ -227,5 +229,29 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
+    return status;
+}
+
+/* ---- for the registry of operations (registry.c) ---------------------------------------- */
+
+clattn_status clattn__linear_scratch_bytes(const clattn_handle *h, size_t rows, size_t cols,
+                                           size_t k, size_t *bytes) {
+    if (!rows || !cols || !k)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
+                            k);
+    *bytes = 0;
+    return h->variant == CLATTN_VARIANT_CPU ? packed_w_bytes(h, cols, k, bytes) : CLATTN_SUCCESS;
+}
+
+clattn_status clattn__linear_prepare(clattn_handle *h) {
+    cl_kernel kernel = NULL;
+    size_t edge = 1;
+    clattn_status status =
+        h->variant == CLATTN_VARIANT_CPU
+            ? clattn__get_kernel(h, "linear.cl", NULL, "gemm_bcast", &kernel)
+            : clattn__get_square_kernel(h, "linear.cl", "GEMM_WG", "gemm_tiled", MAX_EDGE,
+                                        gemm_local_bytes, &kernel, &edge);
+    if (kernel) clReleaseKernel(kernel);
     return status;
 }

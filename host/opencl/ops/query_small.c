@@ -1,4 +1,4 @@
-/* The seed pipeline for small problems in one launch (kernels/query_small.cl): for the seed's
+/* The query pipeline for small problems in one launch (kernels/query_small.cl): for the textbook's
  * 6 x 3 example the per-launch and per-transfer latency is the whole cost, so this replaces
  * the 4 launches and 3 reads of the general path with 1 launch and 1 read. */
 #include "query_small.h"
@@ -20,8 +20,8 @@ bool clattn__query_small_fits(const clattn_handle *h, size_t n, size_t d) {
 }
 
 clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const float *x,
-                                 const float *q, const float *v, float scale, clattn_norm norm,
-                                 float *scores, float *weights, float *context) {
+                                  const float *q, const float *v, float scale, clattn_norm norm,
+                                  float *scores, float *weights, float *context) {
     cl_kernel kernel = NULL;
     clattn_status status = clattn__get_kernel(h, "query_small.cl", NULL, "query_small", &kernel);
     if (status) return status;

@@ -1,6 +1,6 @@
-/* The seed pipeline for small problems in one kernel launch (query_small.c). */
-#ifndef CLATTN_SEED_SMALL_H
-#define CLATTN_SEED_SMALL_H
+/* The query pipeline for small problems in one kernel launch (query_small.c). */
+#ifndef CLATTN_QUERY_SMALL_H
+#define CLATTN_QUERY_SMALL_H
 
 #include "clattn.h"
 

@@ -12,17 +12,15 @@ clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, si
                                     float scale, cl_mem x, size_t x_offset, cl_mem q,
                                     size_t q_offset, cl_mem scores, size_t scores_offset,
                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "scores: n (%zu) and d (%zu) must be > 0", n,
                             d);
     size_t nd;
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "scores: n * d overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, x_offset, nd, "x")) ||
+    if ((status = clattn__check_buffer(h, x, x_offset, nd, "x")) ||
         (status = clattn__check_buffer(h, q, q_offset, d, "q")) ||
         (status = clattn__check_buffer(h, scores, scores_offset, n, "scores")))
         return status;
