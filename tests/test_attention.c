@@ -349,7 +349,6 @@ static void masked_garbage(void) {
             CU_ASSERT(test_close(lse, lse_want, HQ * M, 1e-5, 1e-4, "masked garbage: LSE"));
         }
     }
-    clattn_handle_destroy(h);
 }
 
 /* The enqueue form: a user event gates the start, guards around O in one buffer stay, the
