@@ -580,7 +580,8 @@ static void add_suites(void) {
         {"enqueue contract", enqueue_contract},   {"out-of-order queue", out_of_order_queue},
         {"invalid arguments", invalid_arguments}, {NULL, NULL}};
     test_add_suite("attention", cases);
-    static const test_case small_cases[] = {{"small cases", small}, {NULL, NULL}};
+    static const test_case small_cases[] = {
+        {"small cases", small}, {"masked garbage", masked_garbage}, {NULL, NULL}};
     test_add_suite("attention_small", small_cases);
 }
 
