@@ -67,6 +67,17 @@ static clattn_status new_handle(const clattn_options *options, clattn_handle **o
         free(h);
         return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
     }
+    if (pthread_mutex_init(&h->scratch_lock, NULL) != 0) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (pthread_cond_init(&h->scratch_free, NULL) != 0) {
+        pthread_mutex_destroy(&h->scratch_lock);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a condition variable");
+    }
     if (options && options->build_options) {
         h->extra_build_options = strdup(options->build_options);
         if (!h->extra_build_options) {
@@ -169,6 +180,8 @@ void clattn_handle_destroy(clattn_handle *h) {
     if (h->context) clReleaseContext(h->context);
     free(h->extra_build_options);
     free(h->build_log);
+    pthread_cond_destroy(&h->scratch_free);
+    pthread_mutex_destroy(&h->scratch_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }

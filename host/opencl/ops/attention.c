@@ -31,22 +31,6 @@ static clattn_status plan_and_build(clattn_handle *h, const clattn_attention_des
     return status;
 }
 
-/* Checks that buf holds `count` elements of `size` bytes (a boolean mask is bytes). */
-static clattn_status check_bytes(clattn_handle *h, cl_mem buf, size_t count, size_t size,
-                                 const char *name) {
-    if (size == sizeof(float)) return clattn__check_buffer(h, buf, 0, count, name);
-    /* Context and NULL checks of the float helper, with a size it surely satisfies. */
-    clattn_status status = clattn__check_buffer(h, buf, 0, 0, name);
-    if (status) return status;
-    size_t bytes = 0;
-    cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
-    if (err) return clattn__cl(err, name);
-    if (bytes < count)
-        return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
-                            "buffer %s holds %zu bytes, the call needs %zu", name, bytes, count);
-    return CLATTN_SUCCESS;
-}
-
 /* A sub-buffer of the scratch, or NULL for an empty region. */
 static clattn_status region(cl_mem scratch, size_t offset, size_t bytes, cl_mem *out) {
     *out = NULL;
@@ -166,23 +150,21 @@ clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
                                        const clattn_attention_desc *desc, cl_mem q, cl_mem k,
                                        cl_mem v, cl_mem mask, cl_mem o, cl_mem lse,
                                        cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
-    clattn_attention_extents e;
-    clattn_status status = clattn__attention_check(desc, lse != NULL, &e);
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
     if (status) return status;
+    clattn_attention_extents e;
+    if ((status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e))) return status;
     if (desc->mask_kind != CLATTN_MASK_NONE && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
-    const size_t mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, q, 0, e.q, "q")) ||
+    const size_t mask_elem = clattn__mask_element_size(desc);
+    if ((status = clattn__check_buffer(h, q, 0, e.q, "q")) ||
         (status = clattn__check_buffer(h, k, 0, e.k, "k")) ||
         (status = clattn__check_buffer(h, v, 0, e.v, "v")) ||
         (status = clattn__check_buffer(h, o, 0, e.o, "o")) ||
         (lse && (status = clattn__check_buffer(h, lse, 0, e.lse, "lse"))) ||
         (desc->mask_kind != CLATTN_MASK_NONE &&
-         (status = check_bytes(h, mask, e.mask, mask_elem, "mask"))))
+         (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))))
         return status;
     if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL;
 
@@ -220,12 +202,28 @@ clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
 clattn_status clattn__attention_scratch_bytes(clattn_handle *h, const clattn_attention_desc *desc,
                                               size_t *bytes) {
     clattn_attention_extents e;
-    clattn_status status = clattn__attention_check(desc, false, &e);
+    clattn_status status = clattn__attention_check(desc, 0u, &e);
     if (status) return status;
     clattn_attention_plan p;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
     if ((status = plan_and_build(h, desc, &p, kernels))) return status;
     clattn__release_kernels(&p.base, kernels);
     *bytes = p.base.scratch_bytes;
+    return CLATTN_SUCCESS;
+}
+
+/* Builds the programs of the headline shapes (D = Dv = 64 and 128, softmax, a long sequence,
+ * split so that the merge program is built too): the programs are specialised per head dim,
+ * so other shapes still build theirs at first use. */
+clattn_status clattn__attention_prepare(clattn_handle *h) {
+    static const size_t head_dims[] = {64, 128};
+    for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++) {
+        clattn_attention_desc desc;
+        clattn_attention_desc_init(&desc, 1, 1, 1, 4096, 4096, head_dims[i], head_dims[i]);
+        desc.kv_splits = 2;
+        size_t bytes = 0;
+        clattn_status status = clattn__attention_scratch_bytes(h, &desc, &bytes);
+        if (status) return status;
+    }
     return CLATTN_SUCCESS;
 }

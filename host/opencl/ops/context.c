@@ -23,17 +23,15 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem weights, size_t weights_offset, cl_mem v,
                                      size_t v_offset, cl_mem context, size_t context_offset,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
                             n, d);
     size_t nd;
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, weights, weights_offset, n, "weights")) ||
+    if ((status = clattn__check_buffer(h, weights, weights_offset, n, "weights")) ||
         (status = clattn__check_buffer(h, v, v_offset, nd, "v")) ||
         (status = clattn__check_buffer(h, context, context_offset, d, "context")))
         return status;

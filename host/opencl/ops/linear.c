@@ -11,6 +11,7 @@
 #include "planned.h"
 #include "planners.h"
 #include "contract.h"
+#include "ops.h"
 
 /* The extent of a [rows, cols] matrix at offset with row stride ld, or false on overflow. */
 static bool matrix_end(size_t offset, size_t rows, size_t cols, size_t ld, size_t *end) {
@@ -26,6 +27,9 @@ static bool overlaps(cl_mem a, size_t a_begin, size_t a_end, cl_mem b, size_t b_
                      size_t b_end) {
     return a && a == b && a_begin < b_end && b_begin < a_end;
 }
+
+static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
+                                     clattn_linear_plan *plan, cl_kernel *kernels);
 
 typedef struct linear_args {
     size_t rows, cols, k;
@@ -123,7 +127,8 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
                                      size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
@@ -139,10 +144,7 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         !matrix_end(y_offset, rows, cols, ldy, &y_end) ||
         (bias && !matrix_end(bias_offset, 1, cols, cols, &b_end)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: offset + extent overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
+    if ((status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
         (status = clattn__check_buffer(h, w, 0, w_end, "w")) ||
         (bias && (status = clattn__check_buffer(h, bias, 0, b_end, "bias"))) ||
         (status = clattn__check_buffer(h, y, 0, y_end, "y")))
@@ -153,13 +155,8 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "linear: y overlaps an input");
 
     clattn_linear_plan plan;
-    clattn_device_profile profile = h->profile;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
-    for (bool replan = true; replan;) {
-        if ((status = clattn__plan_linear(&profile, rows, cols, k, &plan)) ||
-            (status = clattn__plan_kernels(h, &plan.base, &profile, kernels, &replan)))
-            return status;
-    }
+    if ((status = plan_for_device(h, rows, cols, k, &plan, kernels))) return status;
     clattn_chain chain;
     clattn__chain_begin(&chain, queue, num_wait, wait);
     const linear_args args = {rows,     cols, k,    x,           x_offset, ldx,      w,
@@ -214,4 +211,40 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
+}
+
+/* ---- for the registry of operations (registry.c) ---------------------------------------- */
+
+/* Plans the linear layer for the handle's device, planning again when a compiled kernel
+ * allows fewer work-items than planned; kernels may be NULL (only the plan is wanted). */
+static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
+                                     clattn_linear_plan *plan, cl_kernel *kernels) {
+    clattn_device_profile profile = h->profile;
+    cl_kernel own[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+    cl_kernel *out = kernels ? kernels : own;
+    clattn_status status = CLATTN_SUCCESS;
+    for (bool replan = true; replan && !status;)
+        if (!(status = clattn__plan_linear(&profile, rows, cols, k, plan)))
+            status = clattn__plan_kernels(h, &plan->base, &profile, out, &replan);
+    if (!kernels) clattn__release_kernels(&plan->base, own);
+    return status;
+}
+
+clattn_status clattn__linear_scratch_bytes(const clattn_handle *h, size_t rows, size_t cols,
+                                           size_t k, size_t *bytes) {
+    if (!rows || !cols || !k)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
+                            k);
+    /* The scratch (CPU: the packed W^T) does not depend on the work-group limits. */
+    clattn_linear_plan plan;
+    clattn_status status = clattn__plan_linear(&h->profile, rows, cols, k, &plan);
+    *bytes = status ? 0 : plan.base.scratch_bytes;
+    return status;
+}
+
+/* Its program does not depend on the shape: any size builds it. */
+clattn_status clattn__linear_prepare(clattn_handle *h) {
+    clattn_linear_plan plan;
+    return plan_for_device(h, 1, 1, 1, &plan, NULL);
 }

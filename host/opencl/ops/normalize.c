@@ -106,14 +106,12 @@ clattn_status clattn_enqueue_normalize(clattn_handle *h, cl_command_queue queue,
                                        size_t n, cl_mem scores, size_t scores_offset,
                                        cl_mem weights, size_t weights_offset, cl_uint num_wait,
                                        const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);
     if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, scores, scores_offset, n, "scores")) ||
+    if ((status = clattn__check_buffer(h, scores, scores_offset, n, "scores")) ||
         (status = clattn__check_buffer(h, weights, weights_offset, n, "weights")))
         return status;
     const bool in_place = scores == weights && scores_offset == weights_offset;

@@ -1,4 +1,4 @@
-/* The seed pipeline for small problems in one launch (kernels/query_small.cl): for the seed's
+/* The query pipeline for small problems in one launch (kernels/query_small.cl): for the textbook's
  * 6 x 3 example the per-launch and per-transfer latency is the whole cost, so this replaces
  * the 4 launches and 3 reads of the general path with 1 launch and 1 read. */
 #include "query_small.h"

@@ -7,22 +7,21 @@
 #include "planned.h"
 #include "planners.h"
 #include "contract.h"
+#include "ops.h"
 
 clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
                                     float scale, cl_mem x, size_t x_offset, cl_mem q,
                                     size_t q_offset, cl_mem scores, size_t scores_offset,
                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "scores: n (%zu) and d (%zu) must be > 0", n,
                             d);
     size_t nd;
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "scores: n * d overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, x_offset, nd, "x")) ||
+    if ((status = clattn__check_buffer(h, x, x_offset, nd, "x")) ||
         (status = clattn__check_buffer(h, q, q_offset, d, "q")) ||
         (status = clattn__check_buffer(h, scores, scores_offset, n, "scores")))
         return status;
@@ -76,4 +75,18 @@ clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, si
     if (!status) status = clattn__launch_planned(&chain, kernel, launch);
     clReleaseKernel(kernel);
     return clattn__chain_end(&chain, status, done);
+}
+
+/* Its program does not depend on the shape (-DSCORES_ROWS is the tuning table's): any size
+ * builds it as the operation does. */
+clattn_status clattn__scores_prepare(clattn_handle *h) {
+    clattn_scores_plan plan;
+    clattn_device_profile profile = h->profile;
+    cl_kernel kernel = NULL;
+    clattn_status status = CLATTN_SUCCESS;
+    for (bool replan = true; replan && !status;)
+        if (!(status = clattn__plan_scores(&profile, 1, 1, &plan)))
+            status = clattn__plan_kernels(h, &plan.base, &profile, &kernel, &replan);
+    if (!status) clReleaseKernel(kernel);
+    return status;
 }

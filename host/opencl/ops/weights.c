@@ -4,7 +4,7 @@
  * tiles on the CPU shape), then a work-group reduction per row. */
 #include "status.h"
 #include "size.h"
-#include "weights_desc.h"
+#include "attention_desc.h"
 #include "handle.h"
 #include "program.h"
 #include "launch.h"
@@ -12,28 +12,7 @@
 #include "planned.h"
 #include "planners.h"
 #include "contract.h"
-
-/* A boolean mask is counted in bytes, which clattn__check_buffer (floats) cannot express. */
-static clattn_status check_mask_buffer(clattn_handle *h, const clattn_attention_desc *desc,
-                                       cl_mem mask, size_t extent) {
-    if (desc->mask_kind == CLATTN_MASK_NONE) return CLATTN_SUCCESS;
-    if (desc->mask_kind == CLATTN_MASK_ADDITIVE)
-        return clattn__check_buffer(h, mask, 0, extent, "mask");
-    if (!mask) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "buffer mask is NULL");
-    size_t bytes = 0;
-    cl_context context = NULL;
-    cl_int err = clGetMemObjectInfo(mask, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
-    if (!err) err = clGetMemObjectInfo(mask, CL_MEM_CONTEXT, sizeof context, &context, NULL);
-    if (err) return clattn__cl(err, "mask");
-    if (context != h->context)
-        return clattn__fail(CLATTN_ERROR_INVALID_HANDLE,
-                            "buffer mask belongs to another context than the handle");
-    if (extent > bytes)
-        return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
-                            "buffer mask holds %zu bytes, the boolean mask needs %zu", bytes,
-                            extent);
-    return CLATTN_SUCCESS;
-}
+#include "ops.h"
 
 static clattn_status launch_scores(const clattn_launch *launch, cl_kernel kernel,
                                    clattn_chain *chain, const clattn_attention_desc *desc, cl_mem q,
@@ -96,16 +75,16 @@ clattn_status clattn_enqueue_attention_weights(clattn_handle *h, cl_command_queu
                                                cl_mem k, cl_mem mask, cl_mem weights,
                                                cl_uint num_wait, const cl_event *wait,
                                                cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
-    clattn_weights_plan plan;
+    clattn_attention_extents e;
     clattn_status status;
-    if ((status = clattn__check_weights_desc(desc, &plan)) ||
-        (status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, q, 0, plan.q_extent, "q")) ||
-        (status = clattn__check_buffer(h, k, 0, plan.k_extent, "k")) ||
-        (status = check_mask_buffer(h, desc, mask, plan.mask_extent)) ||
-        (status = clattn__check_buffer(h, weights, 0, plan.count, "weights")))
+    if ((status = clattn__enqueue_begin(h, &queue, num_wait, wait)) ||
+        (status = clattn__attention_check(desc, CLATTN_DESC_WEIGHTS, &e)) ||
+        (status = clattn__check_buffer(h, q, 0, e.q, "q")) ||
+        (status = clattn__check_buffer(h, k, 0, e.k, "k")) ||
+        (desc->mask_kind != CLATTN_MASK_NONE &&
+         (status = clattn__check_elements(h, mask, 0, e.mask, clattn__mask_element_size(desc),
+                                          "mask"))) ||
+        (status = clattn__check_buffer(h, weights, 0, e.weights, "weights")))
         return status;
 
     clattn_weights_launch_plan launches;
@@ -133,28 +112,26 @@ clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
-    clattn_weights_plan plan;
-    clattn_status status = clattn__check_weights_desc(desc, &plan);
+    clattn_attention_extents e;
+    clattn_status status = clattn__attention_check(desc, CLATTN_DESC_WEIGHTS, &e);
     if (status) return status;
     const bool has_mask = desc->mask_kind != CLATTN_MASK_NONE;
     if (!q || !k || !weights || (has_mask && !mask))
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention weights: NULL pointer");
-    const size_t mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    const size_t mask_elem = clattn__mask_element_size(desc);
     size_t qb, kb, mb = 0, wb;
-    if (!clattn__mul_size(plan.q_extent, sizeof(float), &qb) ||
-        !clattn__mul_size(plan.k_extent, sizeof(float), &kb) ||
-        !clattn__mul_size(plan.mask_extent, mask_elem, &mb) ||
-        !clattn__mul_size(plan.count, sizeof(float), &wb))
+    if (!clattn__mul_size(e.q, sizeof(float), &qb) || !clattn__mul_size(e.k, sizeof(float), &kb) ||
+        !clattn__mul_size(e.mask, mask_elem, &mb) ||
+        !clattn__mul_size(e.weights, sizeof(float), &wb))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention weights: bytes overflow");
 
     clattn_buffers bufs = {.count = 0};
     cl_mem qm = NULL, km = NULL, mm = NULL, wm = NULL;
     cl_event done = NULL;
-    if (!(status = clattn__upload(h, &bufs, q, plan.q_extent, sizeof(float), true, &qm)) &&
-        !(status = clattn__upload(h, &bufs, k, plan.k_extent, sizeof(float), true, &km)) &&
-        !(has_mask &&
-          (status = clattn__upload(h, &bufs, mask, plan.mask_extent, mask_elem, true, &mm))) &&
-        !(status = clattn__upload(h, &bufs, NULL, plan.count, sizeof(float), false, &wm)) &&
+    if (!(status = clattn__upload(h, &bufs, q, e.q, sizeof(float), true, &qm)) &&
+        !(status = clattn__upload(h, &bufs, k, e.k, sizeof(float), true, &km)) &&
+        !(has_mask && (status = clattn__upload(h, &bufs, mask, e.mask, mask_elem, true, &mm))) &&
+        !(status = clattn__upload(h, &bufs, NULL, e.weights, sizeof(float), false, &wm)) &&
         !(status = clattn_enqueue_attention_weights(h, NULL, desc, qm, km, mm, wm, 0, NULL, &done)))
         status =
             clattn__cl(clEnqueueReadBuffer(h->queue, wm, CL_TRUE, 0, wb, weights, 1, &done, NULL),
@@ -163,5 +140,23 @@ clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
+    return status;
+}
+
+/* ---- for the registry of operations (registry.c) ---------------------------------------- */
+
+/* Builds the scores program as launch_scores does (the row kernel shares it). */
+/* Its programs do not depend on the shape: any size builds them. */
+clattn_status clattn__attention_weights_prepare(clattn_handle *h) {
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, 1, 1, 1, 1, 1, 1, 1);
+    clattn_weights_launch_plan plan;
+    clattn_device_profile profile = h->profile;
+    cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+    clattn_status status = CLATTN_SUCCESS;
+    for (bool replan = true; replan && !status;)
+        if (!(status = clattn__plan_weights(&profile, &desc, &plan)))
+            status = clattn__plan_kernels(h, &plan.base, &profile, kernels, &replan);
+    if (!status) clattn__release_kernels(&plan.base, kernels);
     return status;
 }
