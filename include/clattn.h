@@ -111,7 +111,8 @@ typedef struct clattn_options {
      * "gpu", "cpu", "accelerator", "default", or a case-insensitive substring of the
      * device, vendor or platform name ("pthread", "nvidia"). */
     const char *device;
-    /* Extra OpenCL C build options appended to ours (e.g. "-DCLATTN_SCORES_ROWS=4"). */
+    /* Extra OpenCL C build options appended to ours (e.g. "-cl-denorms-are-zero"); tile
+     * sizes are the planners' (host/plan/tuning.c), not build options. */
     const char *build_options;
     clattn_variant variant;
     /* Cap on work-group sizes, 0 for the device's limit. Lets a CPU device run with the

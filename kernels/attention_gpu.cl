@@ -24,14 +24,16 @@
  * cache included), and in tiles that hold masked keys a zero weight skips its V row, so an
  * Inf or NaN there reaches no output. Tiles every row sees whole take the plain path.
  *
- * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM_SUM, WG, BM, BN, RPT, SLICE, VCH.
+ * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH.
  * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
  * lay2 = {mask | lse} x {off, b, h, row}.
  */
-#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM_SUM) || !defined(WG) || !defined(BM) || \
+#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM) || !defined(WG) || !defined(BM) ||     \
     !defined(BN) || !defined(RPT) || !defined(SLICE) || !defined(VCH)
-#error "attention_gpu.cl needs HEAD_D, HEAD_DV, NORM_SUM, WG, BM, BN, RPT, SLICE and VCH"
+#error "attention_gpu.cl needs -DHEAD_D -DHEAD_DV -DNORM -DWG -DBM -DBN -DRPT -DSLICE -DVCH"
 #endif
+/* NORM_* and MASK_* come from kernels/contract.h. */
+#define SUM_NORM (NORM == NORM_SUM)
 
 #define TPR (WG * RPT / BM) /* work-items per row group */
 #define KPT (BN / TPR)      /* keys per work-item in the scores */
@@ -43,10 +45,6 @@
 
 #define LOG2E 1.44269504088896341f
 #define LN2   0.693147180559945309f
-
-#define MASK_NONE     0
-#define MASK_ADDITIVE 1
-#define MASK_BOOLEAN  2
 
 /* Local memory: the Q and K slices, or (later in a tile) a V chunk, share one region. */
 #define SLICE_STRIDE  (SLICE + 1) /* +1: work-items reading one column hit different banks */
@@ -246,7 +244,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             const float alpha = exp2(m_run[r] - m_use); /* 0 while m_run is -inf */
             m_run[r] = mx;
             l_part[r] *= alpha;
-#if !NORM_SUM
+#if !SUM_NORM
 #pragma unroll
             for (int x = 0; x < CPT; x++)
                 acc[r][x] *= alpha;
@@ -255,7 +253,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             for (int y = 0; y < KPT; y++) {
                 const float e = exp2(s[r][y] - m_use);
                 l_part[r] += e;
-#if NORM_SUM
+#if SUM_NORM
                 const float w = s[r][y] == -INFINITY ? 0.0f : s[r][y] * LN2;
                 s_part[r] += w;
 #else
@@ -318,7 +316,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             continue;
         }
         const bool empty = l == 0.0f; /* every key masked */
-        const float denom = NORM_SUM ? sum : l;
+        const float denom = SUM_NORM ? sum : l;
         __global float *o_row = o + row_off[ROW_O][row];
 #pragma unroll
         for (int x = 0; x < CPT; x++) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kernel-report.sh [--budget] [--target T]... [--kernels-dir DIR]: the static resource report.
 # Compiles clattn's GPU-shaped kernels offline, as the library would build them for a GPU
-# (kernels/common.h + the kernel file, -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros
+# (kernels/contract.h + common.h + the kernel file, -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros
 # -DCLATTN_GPU=1 and each configuration's tile defines), for real GPU targets:
 #   sm_80, sm_90   clang-19 -target nvptx64-nvidia-nvcl (libclc's nvptx64 bitcode) -> PTX ->
 #                  ptxas -arch=sm_XX -v (CUDA toolkit): registers, spills, stack bytes;
@@ -67,7 +67,7 @@ EOF
 
 # file|kernel|work-group size|budget class (attention: the D <= 128 budget)|label|defines
 att() { # D WG BM BN RPT label
-    echo "attention_gpu.cl|attention_gpu|$2|$([ "$1" -le 128 ] && echo attention || echo other)|$6 D=$1|-DHEAD_D=$1 -DHEAD_DV=$1 -DNORM_SUM=0 -DWG=$2 -DBM=$3 -DBN=$4 -DRPT=$5 -DSLICE=16 -DVCH=16"
+    echo "attention_gpu.cl|attention_gpu|$2|$([ "$1" -le 128 ] && echo attention || echo other)|$6 D=$1|-DHEAD_D=$1 -DHEAD_DV=$1 -DNORM=2 -DWG=$2 -DBM=$3 -DBN=$4 -DRPT=$5 -DSLICE=16 -DVCH=16"
 }
 configs() {
     for d in 64 128 256; do att $d 256 32 32 1 main; done
@@ -194,7 +194,7 @@ for t in "${targets[@]}"; do
     fi
     width=$(echo "$info" | cut -d' ' -f2)
     while IFS='|' read -r file kernel wg class label defines; do
-        cat "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
+        cat "$kdir/contract.h" "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
         if [ "$vendor" = nvidia ]; then
             res=$(compile_nvidia "$t" "$file" "$kernel" "$defines")
         else

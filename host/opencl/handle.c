@@ -3,6 +3,7 @@
 #include "status.h"
 #include "program.h"
 #include "launch.h"
+#include "device_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,13 @@ static clattn_status read_device_limits(clattn_handle *h, const clattn_options *
     if (variant == CLATTN_VARIANT_AUTO)
         variant = (h->device_type & CL_DEVICE_TYPE_CPU) ? CLATTN_VARIANT_CPU : CLATTN_VARIANT_GPU;
     h->variant = variant;
+
+    clattn_status status = clattn__profile_from_device(h->device, &h->profile);
+    if (status) return status;
+    h->profile.variant = variant;
+    h->profile.max_work_group_size = h->max_work_group_size;
+    if (h->profile.max_unannotated_work_group_size > h->max_work_group_size)
+        h->profile.max_unannotated_work_group_size = h->max_work_group_size;
     return CLATTN_SUCCESS;
 }
 

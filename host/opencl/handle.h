@@ -3,6 +3,7 @@
 #define CLATTN_OPENCL_HANDLE_H
 
 #include "clattn.h"
+#include "profile.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -40,6 +41,9 @@ struct clattn_handle {
     cl_ulong max_alloc_size;
     cl_uint compute_units;
     cl_uint mem_base_addr_align; /* bytes */
+    /* What the planners (host/plan/) know of the device: the limits above, the variant and
+     * the capped work-group size included. */
+    clattn_device_profile profile;
 
     pthread_mutex_t lock;         /* guards build_log and programs */
     clattn_program_use *programs; /* added to under program.c's process-wide lock too */

@@ -18,6 +18,7 @@ clattn_status clattn__mha_scratch_bytes(clattn_handle *h, const clattn_mha_desc 
 
 /* Build the programs of operations whose build options depend on the device or the shape,
  * as the operations themselves build them (for clattn_handle_prepare). */
+clattn_status clattn__scores_prepare(clattn_handle *h);
 clattn_status clattn__attention_prepare(clattn_handle *h);
 clattn_status clattn__attention_weights_prepare(clattn_handle *h);
 clattn_status clattn__linear_prepare(clattn_handle *h);

@@ -36,7 +36,7 @@ static clattn_status mha_scratch(clattn_handle *h, const clattn_op_shape *s, siz
 }
 
 const clattn_op_entry clattn__op_registry[] = {
-    {"scores", CLATTN_OP_SCORES, {{"scores.cl", "scores_rows"}}, NULL, NULL},
+    {"scores", CLATTN_OP_SCORES, {{"scores.cl", NULL}}, clattn__scores_prepare, NULL},
     {"normalize", CLATTN_OP_NORMALIZE, {{"normalize.cl", "norm_small"}}, NULL, normalize_scratch},
     {"context", CLATTN_OP_CONTEXT, {{"context.cl", "context_finish"}}, NULL, context_scratch},
     /* The blocking query pipeline: one launch for small problems, else the three above. */
