@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kernel-report.sh [--budget] [--target T]... [--kernels-dir DIR]: the static resource report.
 # Compiles clattn's GPU-shaped kernels offline, as the library would build them for a GPU
-# (kernels/contract.h + common.h + the kernel file, -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros
+# (kernels/contract.h + common.h + the kernel file, -D__OPENCL_VERSION__=120 as drivers define
+# it, -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros
 # -DCLATTN_GPU=1 and each configuration's tile defines), for real GPU targets:
 #   sm_80, sm_90   clang-19 -target nvptx64-nvidia-nvcl (libclc's nvptx64 bitcode) -> PTX ->
 #                  ptxas -arch=sm_XX -v (CUDA toolkit): registers, spills, stack bytes;
@@ -72,14 +73,14 @@ att() { # D WG BM BN RPT label
 configs() {
     for d in 64 128 256; do att $d 256 32 32 1 main; done
     for d in 64 128 256; do att $d 256 16 64 1 decode; done
-    echo "scores.cl|scores_lanes|256|other|-|"
+    echo "scores.cl|scores_lanes|256|other|-|-DSCORES_ROWS=8"
     for k in norm_partials norm_finish norm_apply norm_small; do echo "normalize.cl|$k|256|other|-|"; done
     for k in context_partials context_finish; do echo "context.cl|$k|256|other|-|"; done
     echo "query_small.cl|query_small|256|other|-|"
     echo "attention_merge.cl|attention_merge|64|other|-|"
     echo "linear.cl|gemm_tiled|256|other|GEMM_WG=16|-DGEMM_WG=16"
     echo "weights.cl|weights_scores_tiled|256|other|WEIGHTS_TILE=16|-DWEIGHTS_TILE=16"
-    echo "weights.cl|weights_normalize_rows|256|other|-|"
+    echo "weights.cl|weights_normalize_rows|256|other|-|-DWEIGHTS_TILE=16"
 }
 
 # Per target: vendor, warp/wave width, resident threads per SM/CU, register file per SM/CU
@@ -100,7 +101,7 @@ compile_nvidia() { # target file kernel defines
     if ! "$clang" -x cl -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros -O3 \
         -target nvptx64-nvidia-nvcl -march="$1" -include "$work/hw_nvidia.h" \
         -Xclang -mlink-builtin-bitcode -Xclang "$clc/nvptx64--nvidiacl.bc" -Wno-linker-warnings \
-        -DCLATTN_GPU=1 $4 -S "$work/src.cl" -o "$ptx" > "$work/clang.log" 2>&1; then
+        -D__OPENCL_VERSION__=120 -DCLATTN_GPU=1 $4 -S "$work/src.cl" -o "$ptx" > "$work/clang.log" 2>&1; then
         echo "ERROR clang: $(grep -m1 error "$work/clang.log")"
         return
     fi
@@ -122,7 +123,7 @@ compile_amd() { # target file kernel defines
     if ! "$clang" -x cl -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros -O3 \
         -target amdgcn-amd-amdhsa -mcpu="$1" -nogpulib -include "$work/hw_amd.h" \
         -Xclang -mlink-builtin-bitcode -Xclang "$clc/amdgcn--amdhsa.bc" -Wno-linker-warnings \
-        -Rpass-analysis=kernel-resource-usage -DCLATTN_GPU=1 $4 -c "$work/src.cl" \
+        -Rpass-analysis=kernel-resource-usage -D__OPENCL_VERSION__=120 -DCLATTN_GPU=1 $4 -c "$work/src.cl" \
         -o "$work/k.o" > "$log" 2>&1; then
         echo "ERROR clang: $(grep -m1 error "$log")"
         return
