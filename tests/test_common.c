@@ -89,6 +89,14 @@ int test_run(int argc, char **argv, void (*add_suites)(void)) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     add_suites();
     CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (argc > 1 && strcmp(argv[1], "--list-suites") == 0) {
+        /* One name a line: CTest's <program>_suites test checks each is registered there. */
+        CU_pTestRegistry registry = CU_get_registry();
+        for (CU_pSuite suite = registry ? registry->pSuite : NULL; suite; suite = suite->pNext)
+            printf("%s\n", suite->pName);
+        CU_cleanup_registry();
+        return 0;
+    }
     if (argc > 1) {
         CU_pSuite suite = CU_get_suite(argv[1]);
         if (!suite) {

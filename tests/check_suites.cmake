@@ -1,0 +1,23 @@
+# Fails unless PROGRAM --list-suites names exactly the suites in SUITES (comma-separated): a
+# suite registered in the program but not listed in tests/CMakeLists.txt would never run in
+# CTest, and a listed one that is gone would fail only as "no suite named".
+cmake_policy(SET CMP0057 NEW)
+execute_process(COMMAND "${PROGRAM}" --list-suites OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} --list-suites exited with ${rc}")
+endif()
+string(REGEX REPLACE "\n$" "" out "${out}")
+string(REPLACE "\n" ";" registered "${out}")
+string(REPLACE "," ";" listed "${SUITES}")
+foreach(suite IN LISTS registered)
+    if(NOT suite IN_LIST listed)
+        message(FATAL_ERROR "suite ${suite} is registered in ${PROGRAM} but has no CTest test")
+    endif()
+endforeach()
+foreach(suite IN LISTS listed)
+    if(NOT suite IN_LIST registered)
+        message(FATAL_ERROR "CTest lists suite ${suite}, which ${PROGRAM} does not register")
+    endif()
+endforeach()
+list(LENGTH registered count)
+message(STATUS "${count} suites, each a CTest test")
