@@ -20,6 +20,8 @@ static const command commands[] = {
     {"mha", cmd_mha, "multi-head attention with projections from a layer's weights (.npy)"},
     {"bench", cmd_bench, "benchmark CPU reference, fast CPU path, OpenCL devices and peers"},
     {"attend", cmd_attend, "full attention O = norm(scale Q K^T + mask) V from .npy files"},
+    {"kernels", cmd_kernels,
+     "every program the planners would build and launch on a device profile"},
 };
 
 static void usage(FILE *out) {

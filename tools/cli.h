@@ -14,6 +14,7 @@ int cmd_scores(int argc, char **argv);
 int cmd_mha(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
 
 /* Prints "clattn: message" to stderr and returns 1. */
 int cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));

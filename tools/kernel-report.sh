@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# kernel-report.sh [--budget] [--target T]... [--kernels-dir DIR]: the static resource report.
+# kernel-report.sh [--budget] [--target T]... [--kernels-dir DIR] [--clattn PATH]: the static
+# resource report.
 # Compiles clattn's GPU-shaped kernels offline, as the library would build them for a GPU
 # (kernels/contract.h + common.h + the kernel file, -D__OPENCL_VERSION__=120 as drivers define
-# it, -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros
-# -DCLATTN_GPU=1 and each configuration's tile defines), for real GPU targets:
+# it, and the complete build options the planners give), for real GPU targets:
 #   sm_80, sm_90   clang-19 -target nvptx64-nvidia-nvcl (libclc's nvptx64 bitcode) -> PTX ->
 #                  ptxas -arch=sm_XX -v (CUDA toolkit): registers, spills, stack bytes;
 #   gfx90a, gfx1100  clang-19 -target amdgcn-amd-amdhsa (libclc's amdgcn bitcode)
@@ -21,13 +21,15 @@
 # skipped), never 0. tools/setup.sh installs clang-19 and libclc-19; ptxas comes with the
 # CUDA toolkit.
 #
-# The configurations mirror what host/opencl/ops/attention.c plans for a GPU (gpu_tiles:
-# 256 work-items, 32 rows x 32 keys, or 16 rows x 64 keys for decoding) and the square
-# GEMM/weights tiles of 16 x 16.
+# The configurations are the library's own: every program `clattn kernels --profile T` says
+# the planners would build and launch on target T's built-in profile (each distinct source,
+# kernel and build options once, with its planned work-group size). The CLI is found by
+# --clattn PATH, $CLATTN_CLI, build/clattn or the PATH.
 set -u
 
 budget=0
 targets=()
+cli=${CLATTN_CLI:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
 kdir="$src/kernels"
 while [ $# -gt 0 ]; do
@@ -35,12 +37,18 @@ while [ $# -gt 0 ]; do
     --budget) budget=1 ;;
     --target) targets+=("$2"); shift ;;
     --kernels-dir) kdir=$2; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    --clattn) cli=$2; shift ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "kernel-report.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 [ ${#targets[@]} -gt 0 ] || targets=(sm_80 sm_90 gfx90a gfx1100)
+[ -n "$cli" ] || cli=$( [ -x "$src/build/clattn" ] && echo "$src/build/clattn" || command -v clattn || true)
+if [ -z "$cli" ] || [ ! -x "$cli" ]; then
+    echo "kernel-report.sh: the clattn CLI was not found (build it, or pass --clattn PATH)" >&2
+    exit 2
+fi
 
 clang=${CLANG:-$(command -v clang-19 || true)}
 ptxas=${PTXAS:-$(command -v ptxas || ls /usr/local/cuda/bin/ptxas 2>/dev/null || true)}
@@ -66,21 +74,18 @@ static inline float __attribute__((overloadable)) clattn_hw_exp(float x) { retur
 #define exp clattn_hw_exp
 EOF
 
-# file|kernel|work-group size|budget class (attention: the D <= 128 budget)|label|defines
-att() { # D WG BM BN RPT label
-    echo "attention_gpu.cl|attention_gpu|$2|$([ "$1" -le 128 ] && echo attention || echo other)|$6 D=$1|-DHEAD_D=$1 -DHEAD_DV=$1 -DNORM=2 -DWG=$2 -DBM=$3 -DBN=$4 -DRPT=$5 -DSLICE=16 -DVCH=16"
-}
+# file|kernel|work-group size|budget class (attention: the D <= 128 budget)|label|options, one
+# line per distinct program and kernel the planners give for target $1's profile.
 configs() {
-    for d in 64 128 256; do att $d 256 32 32 1 main; done
-    for d in 64 128 256; do att $d 256 16 64 1 decode; done
-    echo "scores.cl|scores_lanes|256|other|-|-DSCORES_ROWS=8"
-    for k in norm_partials norm_finish norm_apply norm_small; do echo "normalize.cl|$k|256|other|-|"; done
-    for k in context_partials context_finish; do echo "context.cl|$k|256|other|-|"; done
-    echo "query_small.cl|query_small|256|other|-|"
-    echo "attention_merge.cl|attention_merge|64|other|-|"
-    echo "linear.cl|gemm_tiled|256|other|GEMM_WG=16|-DGEMM_WG=16"
-    echo "weights.cl|weights_scores_tiled|256|other|WEIGHTS_TILE=16|-DWEIGHTS_TILE=16"
-    echo "weights.cl|weights_normalize_rows|256|other|-|-DWEIGHTS_TILE=16"
+    "$cli" kernels --profile "$1" | awk -F'|' 'NR > 1 {
+        if (seen[$4 "|" $5 "|" $6]++) next
+        split($8, l, "x")
+        wg = ($8 == "any") ? 0 : l[1] * l[2] * l[3]
+        class = "other"
+        if ($5 == "attention_gpu" && match($6, /-DHEAD_D=[0-9]+/) && substr($6, RSTART + 9, RLENGTH - 9) + 0 <= 128)
+            class = "attention"
+        print $4 "|" $5 "|" wg "|" class "|" $2 " " $3 "|" $6
+    }'
 }
 
 # Per target: vendor, warp/wave width, resident threads per SM/CU, register file per SM/CU
@@ -98,10 +103,10 @@ target_info() {
 # Prints "regs spill private local" for one kernel, or "ERROR message".
 compile_nvidia() { # target file kernel defines
     local ptx="$work/k.ptx" log="$work/ptxas.log"
-    if ! "$clang" -x cl -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros -O3 \
+    if ! "$clang" -x cl -O3 \
         -target nvptx64-nvidia-nvcl -march="$1" -include "$work/hw_nvidia.h" \
         -Xclang -mlink-builtin-bitcode -Xclang "$clc/nvptx64--nvidiacl.bc" -Wno-linker-warnings \
-        -D__OPENCL_VERSION__=120 -DCLATTN_GPU=1 $4 -S "$work/src.cl" -o "$ptx" > "$work/clang.log" 2>&1; then
+        -D__OPENCL_VERSION__=120 $4 -S "$work/src.cl" -o "$ptx" > "$work/clang.log" 2>&1; then
         echo "ERROR clang: $(grep -m1 error "$work/clang.log")"
         return
     fi
@@ -120,10 +125,10 @@ compile_nvidia() { # target file kernel defines
 
 compile_amd() { # target file kernel defines
     local log="$work/amd.log"
-    if ! "$clang" -x cl -cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros -O3 \
+    if ! "$clang" -x cl -O3 \
         -target amdgcn-amd-amdhsa -mcpu="$1" -nogpulib -include "$work/hw_amd.h" \
         -Xclang -mlink-builtin-bitcode -Xclang "$clc/amdgcn--amdhsa.bc" -Wno-linker-warnings \
-        -Rpass-analysis=kernel-resource-usage -D__OPENCL_VERSION__=120 -DCLATTN_GPU=1 $4 -c "$work/src.cl" \
+        -Rpass-analysis=kernel-resource-usage -D__OPENCL_VERSION__=120 $4 -c "$work/src.cl" \
         -o "$work/k.o" > "$log" 2>&1; then
         echo "ERROR clang: $(grep -m1 error "$log")"
         return
@@ -171,8 +176,8 @@ occupancy() { # target regs local wg
 
 failures=0
 skipped=0
-printf '%-8s %-34s %-22s %5s %6s %8s %7s %5s %5s %6s\n' target kernel config regs spillB \
-    privateB localB wg occ% lanes%
+printf '%-8s %-34s %5s %6s %8s %7s %5s %5s %6s  %s\n' target kernel regs spillB privateB \
+    localB wg occ% lanes% problem
 for t in "${targets[@]}"; do
     if ! info=$(target_info "$t"); then
         echo "SKIP $t: unknown target (sm_80, sm_90, gfx90a, gfx1100)"
@@ -194,6 +199,11 @@ for t in "${targets[@]}"; do
         continue
     fi
     width=$(echo "$info" | cut -d' ' -f2)
+    if ! rows=$(set -o pipefail; configs "$t") || [ -z "$rows" ]; then
+        echo "FAIL $t: clattn kernels --profile $t gave no plans"
+        failures=$((failures + 1))
+        continue
+    fi
     while IFS='|' read -r file kernel wg class label defines; do
         cat "$kdir/contract.h" "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
         if [ "$vendor" = nvidia ]; then
@@ -206,11 +216,16 @@ for t in "${targets[@]}"; do
             failures=$((failures + 1))
             continue
         fi
+        if [ "$wg" -eq 0 ]; then
+            echo "FAIL $t $kernel $label: the plan leaves the work-group size to the driver"
+            failures=$((failures + 1))
+            continue
+        fi
         read -r regs spill private lbytes <<< "$res"
         occ=$(occupancy "$t" "$regs" "$lbytes" "$wg")
         lanes=$(( wg >= width ? 100 : wg * 100 / width ))
-        printf '%-8s %-34s %-22s %5s %6s %8s %7s %5s %5s %6s\n' "$t" "$file:$kernel" "$label" \
-            "$regs" "$spill" "$private" "$lbytes" "$wg" "$occ" "$lanes"
+        printf '%-8s %-34s %5s %6s %8s %7s %5s %5s %6s  %s\n' "$t" "$file:$kernel" "$regs" \
+            "$spill" "$private" "$lbytes" "$wg" "$occ" "$lanes" "$label"
         if [ "$budget" = 1 ]; then
             why=""
             [ "$spill" -gt 0 ] && why="$why spills $spill B;"
@@ -223,7 +238,7 @@ for t in "${targets[@]}"; do
                 failures=$((failures + 1))
             fi
         fi
-    done < <(configs)
+    done <<< "$rows"
 done
 if [ "$failures" -gt 0 ]; then
     echo "kernel-report: $failures failure(s)"
