@@ -14,8 +14,8 @@
 
 #include <string.h>
 
-static const char *const profile_names[] = {"cpu",    "sm_80",   "sm_90",
-                                            "gfx90a", "gfx1100", "intel_xe"};
+static const char *const profile_names[] = {"cpu",      "sm_80", "sm_90",  "gfx90a", "gfx1100",
+                                            "intel_xe", "mali",  "adreno", "apple"};
 #define PROFILES (sizeof profile_names / sizeof profile_names[0])
 static const size_t sizes[] = {1, 3, 113, 4097};
 #define SIZES (sizeof sizes / sizeof sizes[0])
@@ -304,8 +304,57 @@ static void test_attention(void) {
     CU_ASSERT(has_define(s.base.launch[s.attention].options, "BM"));
     CU_ASSERT_STRING_EQUAL(s.base.launch[s.attention].source, "attention_gpu.cl");
     /* the decode tile: 16 rows of 16 work-items each, 64-key tiles */
-    CU_ASSERT(s.bm == clattn_attention_tune.gpu_decode_bm &&
-              s.bn == clattn_attention_tune.gpu_decode_bn);
+    const clattn_attention_gpu_tile *f = clattn__attention_gpu_tile(CLATTN_VENDOR_NVIDIA);
+    CU_ASSERT(s.bm == f->decode_bm && s.bn == f->decode_bn);
+}
+
+/* Each GPU family's tile fits its profile as tabled (no halving for want of work-items or
+ * local memory) at every head dim, prefilling and decoding; the small-GPU families get a
+ * smaller tile; CLATTN_ATTENTION_GPU_TILE still overrides. */
+static void test_family_tiles(void) {
+    static const struct {
+        const char *profile, *family;
+    } families[] = {{"sm_80", "nvidia"},  {"sm_90", "nvidia"},   {"gfx90a", "amd"},
+                    {"gfx1100", "amd"},   {"intel_xe", "intel"}, {"mali", "mali"},
+                    {"adreno", "adreno"}, {"apple", "apple"}};
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        const clattn_device_profile *p = profile(families[i].profile);
+        const clattn_attention_gpu_tile *f = clattn__attention_gpu_tile(p->vendor);
+        CU_ASSERT_STRING_EQUAL(f->family, families[i].family);
+        CU_ASSERT(f->group <= clattn__profile_group_limit(p, true) && f->group % 16 == 0);
+        CU_ASSERT(f->local_budget <= p->local_mem_size);
+        for (size_t di = 1; di < HEAD_DIMS; di++)
+            for (int decode = 0; decode < 2; decode++) {
+                clattn_attention_desc desc;
+                clattn_attention_desc_init(&desc, 1, 8, 2, decode ? 1 : 4096, 4096, head_dims[di],
+                                           head_dims[di]);
+                clattn_attention_plan s;
+                CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(p, &desc, &s), CLATTN_SUCCESS);
+                const clattn_launch *l = &s.base.launch[s.attention];
+                const bool as_tabled = s.wg == f->group &&
+                                       s.bm == (decode ? f->decode_bm : f->bm) &&
+                                       s.bn == (decode ? f->decode_bn : f->bn);
+                CU_ASSERT(as_tabled && l->local_bytes <= f->local_budget);
+                if (!as_tabled || l->local_bytes > f->local_budget)
+                    fprintf(stderr, "\n  %s D=%zu %s: wg %zu bm %zu bn %zu, %zu local bytes",
+                            p->name, head_dims[di], decode ? "decode" : "prefill", s.wg, s.bm, s.bn,
+                            l->local_bytes);
+            }
+    }
+    /* Mali and Adreno: fewer work-items and less local memory than the desktop families. */
+    const clattn_attention_gpu_tile *nvidia = clattn__attention_gpu_tile(CLATTN_VENDOR_NVIDIA);
+    CU_ASSERT(clattn__attention_gpu_tile(CLATTN_VENDOR_ARM)->group < nvidia->group);
+    CU_ASSERT(clattn__attention_gpu_tile(CLATTN_VENDOR_QUALCOMM)->local_budget <
+              nvidia->local_budget);
+    CU_ASSERT_STRING_EQUAL(clattn__attention_gpu_tile((clattn_vendor)99)->family, "other");
+    /* The environment override wins over the family's tile. */
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, 1, 2, 2, 300, 300, 64, 64);
+    clattn_attention_plan s;
+    setenv("CLATTN_ATTENTION_GPU_TILE", "128,16,64,1", 1);
+    CU_ASSERT_EQUAL(clattn__plan_attention(profile("sm_90"), &desc, &s), CLATTN_SUCCESS);
+    unsetenv("CLATTN_ATTENTION_GPU_TILE");
+    CU_ASSERT(s.wg == 128 && s.bm == 16 && s.bn == 64);
 }
 
 /* ---- on the default device ---------------------------------------------------------- */
@@ -434,10 +483,15 @@ static void test_scratch_matches(void) {
 }
 
 static void add_suites(void) {
-    static const test_case offline[] = {{"profiles", test_profiles},   {"scores", test_scores},
-                                        {"normalize", test_normalize}, {"context", test_context},
-                                        {"weights", test_weights},     {"linear", test_linear},
-                                        {"attention", test_attention}, {NULL, NULL}};
+    static const test_case offline[] = {{"profiles", test_profiles},
+                                        {"scores", test_scores},
+                                        {"normalize", test_normalize},
+                                        {"context", test_context},
+                                        {"weights", test_weights},
+                                        {"linear", test_linear},
+                                        {"attention", test_attention},
+                                        {"family tiles", test_family_tiles},
+                                        {NULL, NULL}};
     test_add_suite("plan_offline", offline);
     static const test_case device[] = {{"kernels_build", test_kernels_build},
                                        {"missing_define_fails", test_missing_define_fails},

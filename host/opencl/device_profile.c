@@ -10,6 +10,9 @@ static clattn_vendor vendor_of(const char *vendor) {
     if (strstr(vendor, "NVIDIA")) return CLATTN_VENDOR_NVIDIA;
     if (strstr(vendor, "Advanced Micro Devices") || strstr(vendor, "AMD")) return CLATTN_VENDOR_AMD;
     if (strstr(vendor, "Intel")) return CLATTN_VENDOR_INTEL;
+    if (strncmp(vendor, "ARM", 3) == 0) return CLATTN_VENDOR_ARM;
+    if (strstr(vendor, "QUALCOMM") || strstr(vendor, "Qualcomm")) return CLATTN_VENDOR_QUALCOMM;
+    if (strstr(vendor, "Apple")) return CLATTN_VENDOR_APPLE;
     return CLATTN_VENDOR_OTHER;
 }
 
@@ -83,11 +86,15 @@ clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_pro
         has_extension(ext, "cl_khr_subgroups") || has_extension(ext, "cl_intel_subgroups");
     free(ext);
     /* SIMD widths by vendor (OpenCL 1.2 cannot query them): warp, wavefront, Intel SIMD. */
-    static const unsigned nvidia[] = {32, 0}, amd[] = {64, 0}, intel[] = {8, 16, 32, 0};
-    const unsigned *sizes = out->vendor == CLATTN_VENDOR_NVIDIA  ? nvidia
-                            : out->vendor == CLATTN_VENDOR_AMD   ? amd
-                            : out->vendor == CLATTN_VENDOR_INTEL ? intel
-                                                                 : NULL;
+    static const unsigned nvidia[] = {32, 0}, amd[] = {64, 0}, intel[] = {8, 16, 32, 0},
+                          mali[] = {16, 0}, adreno[] = {64, 128, 0}, apple[] = {32, 0};
+    const unsigned *sizes = out->vendor == CLATTN_VENDOR_NVIDIA     ? nvidia
+                            : out->vendor == CLATTN_VENDOR_AMD      ? amd
+                            : out->vendor == CLATTN_VENDOR_INTEL    ? intel
+                            : out->vendor == CLATTN_VENDOR_ARM      ? mali
+                            : out->vendor == CLATTN_VENDOR_QUALCOMM ? adreno
+                            : out->vendor == CLATTN_VENDOR_APPLE    ? apple
+                                                                    : NULL;
     for (int i = 0; sizes && sizes[i] && i < CLATTN_PROFILE_MAX_SUBGROUP_SIZES; i++)
         out->subgroup_sizes[i] = sizes[i];
     return CLATTN_SUCCESS;

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The GPU shape's tile (kernels/attention_gpu.cl): clattn_attention_tune's work-group and
- * rows, or the decode tile for a few rows; halved (work-items first, then rows and keys)
- * where the device allows fewer work-items or less local memory.
+/* The GPU shape's tile (kernels/attention_gpu.cl): the device family's work-group and rows
+ * (clattn__attention_gpu_tile), or its decode tile for a few rows; halved (work-items first,
+ * then rows and keys) where the device allows fewer work-items or less local memory.
  * CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt" overrides (for tuning on a new device). */
 static size_t gpu_local_bytes(const clattn_attention_plan *a) {
     const size_t tpr = a->wg * a->rpt / a->bm;
@@ -25,14 +25,14 @@ static size_t gpu_local_bytes(const clattn_attention_plan *a) {
 
 static void gpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
                       clattn_attention_plan *a) {
-    const clattn_attention_tuning *t = &clattn_attention_tune;
+    const clattn_attention_gpu_tile *f = clattn__attention_gpu_tile(p->vendor);
     const size_t budget =
-        p->local_mem_size < t->gpu_local_budget ? (size_t)p->local_mem_size : t->gpu_local_budget;
+        p->local_mem_size < f->local_budget ? (size_t)p->local_mem_size : f->local_budget;
     const size_t max_wg = clattn__profile_group_limit(p, true);
-    const bool decode = (d->q_heads / d->kv_heads) * d->m <= t->gpu_decode_rows;
-    a->wg = t->gpu_group, a->rpt = 1, a->slice = 16, a->vch = 16;
-    a->bm = decode ? t->gpu_decode_bm : t->gpu_bm;
-    a->bn = decode ? t->gpu_decode_bn : t->gpu_bn;
+    const bool decode = (d->q_heads / d->kv_heads) * d->m <= clattn_attention_tune.gpu_decode_rows;
+    a->wg = f->group, a->rpt = 1, a->slice = 16, a->vch = 16;
+    a->bm = decode ? f->decode_bm : f->bm;
+    a->bn = decode ? f->decode_bn : f->bn;
     const char *env = getenv("CLATTN_ATTENTION_GPU_TILE");
     unsigned wg, bm, bn, rpt;
     if (env && sscanf(env, "%u,%u,%u,%u", &wg, &bm, &bn, &rpt) == 4 && wg >= 1 && wg <= 1024 &&

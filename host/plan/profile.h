@@ -21,7 +21,10 @@ typedef enum clattn_vendor {
     CLATTN_VENDOR_OTHER = 0,
     CLATTN_VENDOR_NVIDIA = 1,
     CLATTN_VENDOR_AMD = 2,
-    CLATTN_VENDOR_INTEL = 3
+    CLATTN_VENDOR_INTEL = 3,
+    CLATTN_VENDOR_ARM = 4,      /* Mali */
+    CLATTN_VENDOR_QUALCOMM = 5, /* Adreno */
+    CLATTN_VENDOR_APPLE = 6
 } clattn_vendor;
 
 #define CLATTN_PROFILE_MAX_SUBGROUP_SIZES 4
@@ -50,7 +53,7 @@ typedef struct clattn_device_profile {
 } clattn_device_profile;
 
 /* The built-in profile called name ("cpu", "sm_80", "sm_90", "gfx90a", "gfx1100",
- * "intel_xe"), or NULL. */
+ * "intel_xe", "mali", "adreno", "apple"), or NULL. */
 const clattn_device_profile *clattn__profile_named(const char *name);
 /* The built-in profiles, for listing: *count is set to their number. */
 const clattn_device_profile *clattn__profiles(size_t *count);

@@ -62,22 +62,50 @@ const clattn_attention_tuning clattn_attention_tune = {
     /* N = 16384, D = 64 (8 MiB): 160 vs 120 GFLOP/s/core with 4x the tiles. */
     .large_kv_bytes = 4u << 20,
     .cpu_units_per_cu = 4,
-    /* What a typical GPU offers, even where the device reports more (PoCL reports its
-     * global memory as local). */
-    .gpu_local_budget = 32768,
-    /* kernels/attention_gpu.cl: 256 work-items (whole NVIDIA warps and AMD waves) in row
-     * groups of 8 keep 64-86 registers a work-item at D <= 128 and 11-15 KB of local memory
-     * (tools/kernel-report.sh: no spills, 25-62 % occupancy on sm_80/sm_90/gfx90a, more on
-     * gfx1100); decoding (a GQA group's rows <= 16) uses 16 work-items a row, 64-key tiles. */
-    .gpu_group = 256,
-    .gpu_bm = 32,
-    .gpu_bn = 32,
+    /* Decoding: up to 16 rows of a GQA group take the family's decode tile. */
     .gpu_decode_rows = 16,
-    .gpu_decode_bm = 16,
-    .gpu_decode_bn = 64,
     .min_split_keys = 256,
     .max_splits = 64,
     .cpu_split_target = 4,
     .gpu_split_target = 2,
     .merge_group = 64,
 };
+
+/* Per device family. Every tile keeps the kernel's rules (tools/kernel-report.sh, test_plan):
+ * row groups of TPR = group / bm work-items dividing bn and 16 (Dv is padded to 16). Local
+ * bytes of a tile (plan_attention.c) at D = 256: 27.5 KB for 256 x 32 x 32, 23 KB for
+ * 128 x 16 x 32; the budget leaves room for a second resident work-group where the hardware
+ * has it. Indexed by clattn_vendor. */
+static const clattn_attention_gpu_tile gpu_tiles[] = {
+    /* Other GPUs (and the GPU shape on CPU runtimes, PoCL and Oclgrind): the NVIDIA/AMD tile,
+     * within OpenCL 1.2's minimum of 32 KiB of local memory for a GPU. */
+    [CLATTN_VENDOR_OTHER] = {"other", 256, 32, 32, 16, 64, 32768},
+    /* NVIDIA: 256 work-items = 8 whole warps; row groups of 8 keep 64-94 registers a
+     * work-item (no spills; 25-50 % occupancy, register-bound); 32 KiB of the 48 KiB static
+     * limit (up to 228 KiB per SM on sm_90: several groups stay resident). Decoding: 16
+     * work-items a row, 64-key tiles. */
+    [CLATTN_VENDOR_NVIDIA] = {"nvidia", 256, 32, 32, 16, 64, 32768},
+    /* AMD: 256 = 4 wave64s (8 wave32s on RDNA), the most a kernel gets without
+     * reqd_work_group_size on ROCm; 64 KiB of LDS per CU binds first (11-15 KB a group at
+     * D <= 128: 4 groups a CU), so no more local memory than NVIDIA. */
+    [CLATTN_VENDOR_AMD] = {"amd", 256, 32, 32, 16, 64, 32768},
+    /* Intel Xe: 256 work-items = 16 SIMD16 threads of one Xe-core, 64 KiB of SLM per
+     * Xe-core: 32 KiB leaves room for two groups. */
+    [CLATTN_VENDOR_INTEL] = {"intel", 256, 32, 32, 16, 64, 32768},
+    /* ARM Mali (Valhall/Bifrost): 384-512 work-items at most and 64 registers a thread for
+     * full occupancy; local memory is carved from the core's caches (32 KiB reported): half
+     * the work-items and rows, 24 KiB (D = 256: 23 KB prefill, 21 KB decode). */
+    [CLATTN_VENDOR_ARM] = {"mali", 128, 16, 32, 8, 32, 24576},
+    /* Qualcomm Adreno: waves of 64/128 fibers with a small register file per fiber at full
+     * occupancy, 32 KiB of local memory: as Mali, one 128-wide wave or two 64-wide ones. */
+    [CLATTN_VENDOR_QUALCOMM] = {"adreno", 128, 16, 32, 8, 32, 24576},
+    /* Apple (OpenCL 1.2 on Metal): 256 work-items at most = 8 SIMD groups of 32, 32 KiB of
+     * threadgroup memory: the NVIDIA tile fits it (27.5 KB at D = 256). */
+    [CLATTN_VENDOR_APPLE] = {"apple", 256, 32, 32, 16, 64, 32768},
+};
+
+const clattn_attention_gpu_tile *clattn__attention_gpu_tile(clattn_vendor vendor) {
+    if ((size_t)vendor >= sizeof gpu_tiles / sizeof gpu_tiles[0] || !gpu_tiles[vendor].family)
+        return &gpu_tiles[CLATTN_VENDOR_OTHER];
+    return &gpu_tiles[vendor];
+}

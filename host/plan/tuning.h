@@ -5,10 +5,14 @@
  *   CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles"  the attention CPU shape's register tile:
  *       query rows per tile (1-16), float16 key vectors per block (1-4), float16 output
  *       chunks per P V step (1-4) and row tiles per work-item (1-16); for tuning on a new CPU.
+ *   CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt"  the attention GPU shape's tile instead of the
+ *       device family's (clattn__attention_gpu_tile); for tuning on a new GPU.
  * Other variables of the library (not tuning): CLATTN_DEVICE, CLATTN_CACHE_DIR,
  * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md). */
 #ifndef CLATTN_PLAN_TUNING_H
 #define CLATTN_PLAN_TUNING_H
+
+#include "profile.h"
 
 #include <stddef.h>
 
@@ -61,20 +65,27 @@ typedef struct clattn_linear_tuning {
 extern const clattn_linear_tuning clattn_linear_tune;
 
 typedef struct clattn_attention_tuning {
-    size_t cpu_rows, cpu_kv, cpu_vc;     /* CPU register tile (-DROWS -DKV -DVC) */
-    size_t direct_max_rows;              /* CPU: M at most for reading K/V in place (-DDIRECT) */
-    size_t direct_kv;                    /* CPU: key vectors per block when direct */
-    size_t large_kv_bytes;               /* CPU: K + V of a head beyond this: 4x the row tiles */
-    size_t cpu_units_per_cu;             /* CPU: work-groups per compute unit at least */
-    size_t gpu_local_budget;             /* GPU: local memory the tiles plan with at most */
-    size_t gpu_group;                    /* GPU: work-items a work-group (attention_gpu.cl WG) */
-    size_t gpu_bm, gpu_bn;               /* GPU: rows per work-group, keys per tile */
-    size_t gpu_decode_rows;              /* GPU: a GQA group's rows at most for the decode tile */
-    size_t gpu_decode_bm, gpu_decode_bn; /* GPU: the decode tile */
-    size_t min_split_keys, max_splits;   /* split-KV: keys per chunk at least, chunks at most */
+    size_t cpu_rows, cpu_kv, cpu_vc;   /* CPU register tile (-DROWS -DKV -DVC) */
+    size_t direct_max_rows;            /* CPU: M at most for reading K/V in place (-DDIRECT) */
+    size_t direct_kv;                  /* CPU: key vectors per block when direct */
+    size_t large_kv_bytes;             /* CPU: K + V of a head beyond this: 4x the row tiles */
+    size_t cpu_units_per_cu;           /* CPU: work-groups per compute unit at least */
+    size_t gpu_decode_rows;            /* GPU: a GQA group's rows at most for the decode tile */
+    size_t min_split_keys, max_splits; /* split-KV: keys per chunk at least, chunks at most */
     size_t cpu_split_target, gpu_split_target; /* split-KV: work-groups per compute unit */
     size_t merge_group;                        /* work-group of attention_merge */
 } clattn_attention_tuning;
 extern const clattn_attention_tuning clattn_attention_tune;
+
+/* The GPU attention tile of one device family (kernels/attention_gpu.cl), chosen by the
+ * profile's vendor; CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt" overrides it. */
+typedef struct clattn_attention_gpu_tile {
+    const char *family;
+    size_t group;                /* work-items a work-group (-DWG) */
+    size_t bm, bn;               /* rows per work-group, keys per tile */
+    size_t decode_bm, decode_bn; /* the decode tile (a GQA group's rows <= gpu_decode_rows) */
+    size_t local_budget;         /* local memory the tile plans with at most */
+} clattn_attention_gpu_tile;
+const clattn_attention_gpu_tile *clattn__attention_gpu_tile(clattn_vendor vendor);
 
 #endif
