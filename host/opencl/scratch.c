@@ -7,6 +7,12 @@
 
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
                                       cl_event *wait_for) {
+    if (bytes > h->max_alloc_size) /* say so now, not as a driver error at the first launch */
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "the call needs %zu bytes of scratch memory, more than the device's "
+                            "largest allocation (%llu bytes): use a smaller batch or fewer heads "
+                            "per call",
+                            bytes, (unsigned long long)h->max_alloc_size);
     pthread_mutex_lock(&h->lock);
     if (h->scratch_is_users && h->scratch_bytes < bytes) {
         pthread_mutex_unlock(&h->lock);

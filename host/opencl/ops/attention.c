@@ -7,6 +7,7 @@
 #include "program.h"
 #include "launch.h"
 #include "scratch.h"
+#include "alias.h"
 #include "ops.h"
 
 #include <stdio.h>
@@ -206,6 +207,24 @@ static clattn_status check_bytes(clattn_handle *h, cl_mem buf, size_t count, siz
     return CLATTN_SUCCESS;
 }
 
+/* O and the LSE may not overlap each other or any input (a kernel would read what another
+ * work-group already wrote). */
+static clattn_status check_aliasing(const clattn_attention_desc *a,
+                                    const clattn_attention_extents *e, cl_mem q, cl_mem k,
+                                    cl_mem v, cl_mem mask, cl_mem o, cl_mem lse) {
+    const size_t mask_elem = a->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    clattn_span in[4], out[2];
+    clattn_status status;
+    if ((status = clattn__span(q, a->q.offset, e->q, sizeof(float), "q", &in[0])) ||
+        (status = clattn__span(k, a->k.offset, e->k, sizeof(float), "k", &in[1])) ||
+        (status = clattn__span(v, a->v.offset, e->v, sizeof(float), "v", &in[2])) ||
+        (status = clattn__span(mask, a->mask.offset, e->mask, mask_elem, "mask", &in[3])) ||
+        (status = clattn__span(o, a->o.offset, e->o, sizeof(float), "o", &out[0])) ||
+        (status = clattn__span(lse, a->lse.offset, e->lse, sizeof(float), "lse", &out[1])))
+        return status;
+    return clattn__check_no_alias(out, 2, in, 4, "attention");
+}
+
 /* Scratch regions, each aligned for a sub-buffer. */
 typedef struct scratch_layout {
     size_t kp, vp, part, stats, total; /* byte offsets and total bytes */
@@ -365,6 +384,7 @@ clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
          (status = check_bytes(h, mask, e.mask, mask_elem, "mask"))))
         return status;
     if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL;
+    if ((status = check_aliasing(desc, &e, q, k, v, mask, o, lse))) return status;
 
     plan p;
     make_plan(h, desc, h->max_work_group_size, &p);

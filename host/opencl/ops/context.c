@@ -16,10 +16,11 @@ static void row_blocks(const clattn_handle *h, size_t n, size_t *blocks, size_t 
     size_t max_blocks =
         h->variant == CLATTN_VARIANT_CPU ? 8 * (size_t)h->compute_units : MAX_BLOCKS;
     if (max_blocks == 0) max_blocks = 1;
-    size_t b = (n + MIN_ROWS - 1) / MIN_ROWS;
+    /* Rounded-up divisions that cannot wrap for n near SIZE_MAX. */
+    size_t b = n / MIN_ROWS + (n % MIN_ROWS != 0);
     if (b > max_blocks) b = max_blocks;
-    *rows_per_block = (n + b - 1) / b;
-    *blocks = (n + *rows_per_block - 1) / *rows_per_block;
+    *rows_per_block = n / b + (n % b != 0);
+    *blocks = n / *rows_per_block + (n % *rows_per_block != 0);
 }
 
 /* One partial context vector of d floats per row block. */
