@@ -4,9 +4,13 @@
  * tests/cli_hostile.sh.) */
 #include "test_common.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { B = 1, H = 2, N = 100, D = 64 };
 
@@ -191,6 +195,77 @@ static void scratch_above_max_alloc(void) {
     free(q), free(kv), free(o);
 }
 
+/* The *.clbin files of dir, at most 64, into names; returns the count. */
+static int cache_files(const char *dir, char names[][512]) {
+    DIR *d = opendir(dir);
+    int count = 0;
+    for (struct dirent *e; d && count < 64 && (e = readdir(d));)
+        if (strstr(e->d_name, ".clbin") && !strstr(e->d_name, ".tmp"))
+            snprintf(names[count++], 512, "%s/%s", dir, e->d_name);
+    if (d) closedir(d);
+    return count;
+}
+
+/* A fresh handle (its own context, so programs come from disk) builds every kernel and computes
+ * a small attention correctly. */
+static void fresh_handle_works(void) {
+    clattn_handle *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(clattn_handle_create(NULL, &h), 0);
+    CU_ASSERT_EQUAL(clattn_handle_prepare(h), 0);
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, 1, 2, 1, 33, 70, 64, 64);
+    desc.causal = CLATTN_CAUSAL_TOP_LEFT;
+    float q[2 * 33 * 64], k[70 * 64], v[70 * 64], o[2 * 33 * 64], want[2 * 33 * 64];
+    uint64_t seed = 3;
+    test_fill(q, 2 * 33 * 64, &seed, -1, 1);
+    test_fill(k, 70 * 64, &seed, -1, 1);
+    test_fill(v, 70 * 64, &seed, -1, 1);
+    CU_ASSERT_EQUAL(clattn_ref_attention(&desc, q, k, v, NULL, want, NULL), 0);
+    CU_ASSERT_EQUAL(clattn_attention(h, &desc, q, k, v, NULL, o, NULL), 0);
+    CU_ASSERT(test_close(o, want, 2 * 33 * 64, 1e-5, 1e-4, "attention from the disk cache"));
+    clattn_handle_destroy(h);
+}
+
+/* The on-disk program cache: a FIFO at an entry's path must not hang the process; a valid
+ * binary built with other options, placed under another entry's key, must not be used. */
+static void program_cache_hostile(void) {
+    char dir[] = "/tmp/clattn_cache_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    setenv("CLATTN_CACHE_DIR", dir, 1);
+    fresh_handle_works(); /* fills the cache */
+    static char names[64][512];
+    const int count = cache_files(dir, names);
+    CU_ASSERT_FATAL(count >= 2);
+    /* Every entry replaced by the first one's binary, its key field rewritten to match. */
+    FILE *f = fopen(names[0], "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    static unsigned char first[1 << 24];
+    const size_t size = fread(first, 1, sizeof first, f);
+    fclose(f);
+    for (int i = 1; i < count; i++) {
+        unsigned long long key = strtoull(strrchr(names[i], '/') + 1, NULL, 16);
+        memcpy(first + 16, &key, sizeof key); /* after magic, format and a 32-bit field */
+        f = fopen(names[i], "wb");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        fwrite(first, 1, size, f);
+        fclose(f);
+    }
+    fresh_handle_works();
+    /* A FIFO in place of an entry: the reader must not block on it (alarm: a hang fails). */
+    CU_ASSERT_EQUAL(remove(names[1]), 0);
+    CU_ASSERT_EQUAL(mkfifo(names[1], 0600), 0);
+    alarm(120);
+    fresh_handle_works();
+    alarm(0);
+    for (int i = 0; i < count; i++)
+        remove(names[i]);
+    char other[64][512];
+    for (int i = 0, n = cache_files(dir, other); i < n; i++)
+        remove(other[i]);
+    rmdir(dir);
+    unsetenv("CLATTN_CACHE_DIR");
+}
+
 static void add_suites(void) {
     static const test_case masked[] = {{"boolean mask, NaN/inf in hidden K and V", masked_boolean},
                                        {"additive -inf mask", masked_additive},
@@ -205,7 +280,9 @@ static void add_suites(void) {
                                           {NULL, NULL}};
     test_add_suite("masked_garbage", masked);
     test_add_suite("limits", limits);
+    static const test_case cache[] = {{"hostile cache files", program_cache_hostile}, {NULL, NULL}};
     test_add_suite("max_alloc", max_alloc);
+    test_add_suite("program_cache", cache);
 }
 
 int main(int argc, char **argv) {

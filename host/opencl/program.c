@@ -120,7 +120,7 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
                                 clattn_status_string(err));
         return clattn__cl(err, "clBuildProgram");
     }
-    clattn__cache_store(h, key, program);
+    clattn__cache_store(h, key, options, program);
     *out = program;
     return CLATTN_SUCCESS;
 }

@@ -12,6 +12,7 @@
 #include "handle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +21,14 @@
 #include <unistd.h>
 
 #define MAGIC  "CLATTNB\x01"
-#define FORMAT 1u
+#define FORMAT 2u /* 2: the build options are stored and compared, not only hashed */
 /* Larger files are not real program binaries of ours. */
 #define MAX_BINARY ((uint64_t)1 << 30)
 
 typedef struct header {
     char magic[8];
     uint32_t format;
-    uint32_t reserved;
+    uint32_t options_length; /* the build options follow the header, then the binary */
     uint64_t key;
     uint64_t length;
     uint64_t checksum;
@@ -117,32 +118,43 @@ static bool file_path(uint64_t key, char *buf, size_t size) {
     return len > 0 && (size_t)len < size;
 }
 
-/* The file's size, or -1. */
-static long size_of(FILE *f) {
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (fseek(f, 0, SEEK_SET) != 0) size = -1;
-    return size;
+/* Opens path for reading only if it is a regular file: never blocks on a FIFO or device. */
+static FILE *open_regular(const char *path, long *size) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = fdopen(fd, "rb"))) {
+        *size = (long)st.st_size;
+        return f;
+    }
+    close(fd);
+    return NULL;
 }
 
-/* The file's binary if its header matches key exactly and the file is exactly the header
- * and the binary (not truncated, nothing appended); NULL otherwise. */
-static unsigned char *read_binary(const char *path, uint64_t key, size_t *length) {
-    FILE *f = fopen(path, "rb");
+/* The file's binary if its header matches key and options exactly and the file is exactly
+ * the header, the options and the binary (not truncated, nothing appended); NULL otherwise. */
+static unsigned char *read_binary(const char *path, uint64_t key, const char *options,
+                                  size_t *length) {
+    long size = 0;
+    FILE *f = open_regular(path, &size);
     if (!f) return NULL;
     header hd;
-    unsigned char *binary = NULL;
-    long size = size_of(f);
+    unsigned char *data = NULL, *binary = NULL;
+    const size_t options_length = strlen(options);
     if (size > (long)sizeof hd && fread(&hd, sizeof hd, 1, f) == 1 &&
         memcmp(hd.magic, MAGIC, 8) == 0 && hd.format == FORMAT && hd.key == key &&
-        hd.length <= MAX_BINARY && hd.length == (uint64_t)size - sizeof hd &&
-        (binary = malloc((size_t)hd.length))) {
-        if (fread(binary, 1, (size_t)hd.length, f) != hd.length ||
-            fnv1a(FNV_OFFSET, binary, (size_t)hd.length) != hd.checksum) {
-            free(binary);
-            binary = NULL;
+        hd.options_length == options_length && hd.length <= MAX_BINARY &&
+        hd.length + options_length == (uint64_t)size - sizeof hd &&
+        (data = malloc(options_length + (size_t)hd.length + 1))) {
+        if (fread(data, 1, options_length + (size_t)hd.length, f) == options_length + hd.length &&
+            memcmp(data, options, options_length) == 0 &&
+            fnv1a(FNV_OFFSET, data, options_length + (size_t)hd.length) == hd.checksum &&
+            (binary = malloc((size_t)hd.length + 1))) {
+            memcpy(binary, data + options_length, (size_t)hd.length);
+            *length = (size_t)hd.length;
         }
-        *length = (size_t)hd.length;
+        free(data);
     }
     fclose(f);
     return binary;
@@ -152,7 +164,7 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
     char path[4096];
     size_t length = 0;
     unsigned char *binary =
-        file_path(key, path, sizeof path) ? read_binary(path, key, &length) : NULL;
+        file_path(key, path, sizeof path) ? read_binary(path, key, options, &length) : NULL;
     if (!binary) {
         atomic_fetch_add(&misses, 1);
         return NULL;
@@ -177,7 +189,7 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
     return program;
 }
 
-void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
+void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl_program program) {
     char path[4096], temp[4200], dir[4000];
     if (!file_path(key, path, sizeof path) || !cache_dir(dir, sizeof dir)) return;
     size_t length = 0;
@@ -199,7 +211,9 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
     hd.format = FORMAT;
     hd.key = key;
     hd.length = length;
-    hd.checksum = fnv1a(FNV_OFFSET, binary, length);
+    const size_t options_length = strlen(options);
+    hd.options_length = (uint32_t)options_length;
+    hd.checksum = fnv1a(fnv1a(FNV_OFFSET, options, options_length), binary, length);
 
     make_dirs(dir);
     /* A name no other thread or process uses: pid, handle address and a counter. */
@@ -207,7 +221,9 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
     snprintf(temp, sizeof temp, "%s.%ld.%p.%u.tmp", path, (long)getpid(), (void *)h,
              atomic_fetch_add(&counter, 1));
     FILE *f = fopen(temp, "wb");
-    bool ok = f && fwrite(&hd, sizeof hd, 1, f) == 1 && fwrite(binary, 1, length, f) == length;
+    bool ok = f && options_length <= UINT32_MAX && fwrite(&hd, sizeof hd, 1, f) == 1 &&
+              fwrite(options, 1, options_length, f) == options_length &&
+              fwrite(binary, 1, length, f) == length;
     if (f && fclose(f) != 0) ok = false;
     if (f && (!ok || rename(temp, path) != 0)) remove(temp);
     free(binary);

@@ -3,7 +3,7 @@
  * half-write an output, or leave the handle unusable.
  *
  *   fault_driver OP      OP: demo, seed_context, normalize, context, attention_mask_lse,
- *                        attention_split_kv, mha
+ *                        attention_split_kv, mha; CLATTN_FAULT_VARIANT=gpu for GPU-shaped kernels
  *
  * Exits 0 when the run (with or without an injected failure) met every rule, 1 otherwise. Inputs
  * are large enough that their kernels are still running when a later call fails, and they are
@@ -265,14 +265,21 @@ int main(int argc, char **argv) {
         return 2;
     }
     s->setup();
+    clattn_options options; /* CLATTN_FAULT_VARIANT=gpu: the GPU-shaped kernels */
+    clattn_options_init(&options);
+    const char *variant = getenv("CLATTN_FAULT_VARIANT");
+    if (variant && strcmp(variant, "gpu") == 0) {
+        options.variant = CLATTN_VARIANT_GPU;
+        options.max_work_group_size = 256;
+    }
     clattn_handle *h = NULL;
-    clattn_status st = clattn_handle_create(NULL, &h);
+    clattn_status st = clattn_handle_create(&options, &h);
     if (st) {
         const char *msg = clattn_last_error_message();
         fprintf(stderr, "%s: handle: %s: %s\n", s->name, clattn_status_string(st), msg);
         if (!msg || !*msg || h) return 1;
         /* The failure was in creating the handle: a second one must work. */
-        if ((st = clattn_handle_create(NULL, &h))) {
+        if ((st = clattn_handle_create(&options, &h))) {
             fprintf(stderr, "FAIL %s: a second handle failed too\n", s->name);
             return 1;
         }
