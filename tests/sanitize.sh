@@ -10,7 +10,8 @@
 #                                           Oclgrind one (a simulator, not our code) and the
 #                                           full fault sweep (a subset of it runs instead)
 #
-# Exits non-zero on any failure or sanitizer report. No suppressions are needed on PoCL 3.1;
+# Exits non-zero on any failure or sanitizer report. PoCL 3.1 needs LSan suppressions with a
+# cold kernel cache (lsan.supp says why);
 # tests/sanitize/*.supp exist for the OpenCL runtime's internals only, never for clattn code.
 set -eu
 mode=${1:-}
