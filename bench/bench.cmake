@@ -1,12 +1,15 @@
-# clattn bench: the harness in bench/ and tools/cmd_bench.c, built into the clattn program.
-# Peers (CLBlast, OpenBLAS) are linked into this program only, never into the library, and
-# only when found.
+# The benchmark harness in bench/ as its own static library, clattn_bench, which the clattn
+# program links for `clattn bench` (tools/cmd_bench.c); bench/ includes nothing of tools/.
+# Peers (CLBlast, OpenBLAS) are linked into this library only (and so into what links it),
+# never into clattn itself, and only when found. With CLATTN_BUILD_BENCH, the stand-alone
+# benchmark programs too.
 option(CLATTN_BENCH_PEERS "clattn bench: compare with CLBlast and OpenBLAS when found" ON)
-target_sources(clattn_cli PRIVATE tools/cmd_bench.c bench/run.c bench/output.c bench/timing.c
+add_library(clattn_bench STATIC bench/run.c bench/output.c bench/timing.c bench/compare.c
     bench/launch_count.c bench/stream.c bench/peers_clblast.c bench/peers_openblas.c)
-target_include_directories(clattn_cli PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/bench"
-    "${CMAKE_CURRENT_SOURCE_DIR}/tools")
-target_link_libraries(clattn_cli PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
+target_include_directories(clattn_bench PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}/bench")
+target_compile_options(clattn_bench PRIVATE ${CLATTN_WARNINGS})
+target_compile_definitions(clattn_bench PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_libraries(clattn_bench PUBLIC clattn_static PRIVATE ${CMAKE_DL_LIBS} Threads::Threads m)
 if(CLATTN_BENCH_PEERS)
     find_package(PkgConfig QUIET)
     if(PKG_CONFIG_FOUND)
@@ -14,12 +17,23 @@ if(CLATTN_BENCH_PEERS)
         pkg_check_modules(CLATTN_OPENBLAS QUIET IMPORTED_TARGET openblas)
     endif()
     if(CLATTN_CLBLAST_FOUND)
-        target_compile_definitions(clattn_cli PRIVATE CLATTN_HAVE_CLBLAST)
-        target_link_libraries(clattn_cli PRIVATE PkgConfig::CLATTN_CLBLAST)
+        set_source_files_properties(bench/peers_clblast.c PROPERTIES
+            COMPILE_DEFINITIONS CLATTN_HAVE_CLBLAST)
+        target_link_libraries(clattn_bench PRIVATE PkgConfig::CLATTN_CLBLAST)
     endif()
     if(CLATTN_OPENBLAS_FOUND)
-        target_compile_definitions(clattn_cli PRIVATE CLATTN_HAVE_OPENBLAS)
-        target_link_libraries(clattn_cli PRIVATE PkgConfig::CLATTN_OPENBLAS)
+        set_source_files_properties(bench/peers_openblas.c PROPERTIES
+            COMPILE_DEFINITIONS CLATTN_HAVE_OPENBLAS)
+        target_link_libraries(clattn_bench PRIVATE PkgConfig::CLATTN_OPENBLAS)
     endif()
     message(STATUS "clattn bench peers: CLBlast ${CLATTN_CLBLAST_FOUND}, OpenBLAS ${CLATTN_OPENBLAS_FOUND}")
+endif()
+
+if(CLATTN_BUILD_BENCH)
+    # Stand-alone programs: the fused attention sweep, and the linear layer and MHA timings.
+    foreach(program bench_attention bench_linear_mha)
+        add_executable(${program} bench/${program}.c)
+        target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
+        target_link_libraries(${program} PRIVATE clattn_static m)
+    endforeach()
 endif()

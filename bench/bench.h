@@ -1,4 +1,4 @@
-/* clattn bench: benchmark harness shared by tools/cmd_bench.c and the bench/ files. */
+/* clattn bench: the benchmark harness (the clattn_bench library); tools/cmd_bench.c drives it. */
 #ifndef CLATTN_BENCH_H
 #define CLATTN_BENCH_H
 
@@ -108,6 +108,8 @@ int bench_plot(const char *path, const bench_results *r);
 double bench_now(void);
 double bench_cpu_now(void);                     /* process CPU time, seconds */
 double bench_median(double *values, int count); /* sorts values */
+/* max |a - b| (NaN if any difference is NaN): a result against its reference. */
+double bench_max_abs_diff(const float *a, const float *b, size_t n);
 double bench_min(const double *values, int count);
 /* Device time of the interval from `first` starting to `last` ending (ms), NAN on error. */
 double bench_event_ms(cl_event first, cl_event last);

@@ -1,7 +1,6 @@
 /* Runs one shape on every selected backend: the reference (small sizes), the fast CPU path,
  * each OpenCL device and the peers; times, rates and errors. */
 #include "bench.h"
-#include "cli.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -167,7 +166,7 @@ static int time_host(const bench_config *cfg, bool ref, const problem *p, const 
     r->min_ms = bench_min(t, reps);
     r->median_ms = bench_median(t, reps);
     r->cpu_ms = bench_median(ct, reps);
-    r->max_abs_err = want ? cli_max_abs_diff(out, want, p->out_count) : NAN;
+    r->max_abs_err = want ? bench_max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     double gbps, gflops;
     host_peaks(cfg, &gbps, &gflops);
@@ -291,7 +290,7 @@ static int time_opencl(const bench_config *cfg, const bench_device *dev, const p
     r->cpu_ms = bench_median(ct, reps);
     if (!is_attention(&p->shape)) r->stream_fraction = bench_median(sf, reps);
     if (p->shape.op == BENCH_ATTENTION) r->fma_fraction = bench_median(ff, reps);
-    r->max_abs_err = want ? cli_max_abs_diff(out, want, p->out_count) : NAN;
+    r->max_abs_err = want ? bench_max_abs_diff(out, want, p->out_count) : NAN;
     r->err_vs = want ? want_from : NULL;
     set_rates(r, &p->shape, dev->bandwidth_gbps, dev->peak_gflops);
     free(out);
@@ -361,7 +360,7 @@ int bench_run_shape(const bench_config *cfg, const bench_shape *s, bench_results
             fprintf(stderr, "clattn bench: clblast: %s\n", err);
             continue;
         }
-        r.max_abs_err = cli_max_abs_diff(peer_out, peer_want, p.out_count);
+        r.max_abs_err = bench_max_abs_diff(peer_out, peer_want, p.out_count);
         r.err_vs = want_from;
         set_rates(&r, s, cfg->devices[i].bandwidth_gbps, cfg->devices[i].peak_gflops);
         bench_results_add(out, &r);
@@ -374,7 +373,7 @@ int bench_run_shape(const bench_config *cfg, const bench_shape *s, bench_results
         } else {
             double gbps, gflops;
             host_peaks(cfg, &gbps, &gflops);
-            r.max_abs_err = cli_max_abs_diff(peer_out, peer_want, p.out_count);
+            r.max_abs_err = bench_max_abs_diff(peer_out, peer_want, p.out_count);
             r.err_vs = want_from;
             set_rates(&r, s, gbps, gflops);
             bench_results_add(out, &r);
@@ -416,7 +415,7 @@ int bench_run_seed_example(const bench_config *cfg, bench_results *out) {
         r.reps = reps;
         r.min_ms = bench_min(t, reps);
         r.median_ms = bench_median(t, reps);
-        r.max_abs_err = cli_max_abs_diff(got, want, 6);
+        r.max_abs_err = bench_max_abs_diff(got, want, 6);
         r.err_vs = "ref";
         bench_results_add(out, &r);
     }
@@ -441,7 +440,7 @@ int bench_run_seed_example(const bench_config *cfg, bench_results *out) {
         r.reps = reps;
         r.min_ms = bench_min(t, reps);
         r.median_ms = bench_median(t, reps);
-        r.max_abs_err = cli_max_abs_diff(got, want, 6);
+        r.max_abs_err = bench_max_abs_diff(got, want, 6);
         r.err_vs = "ref";
         r.note = "scores + weights + context, blocking API, upload and read back included";
         bench_results_add(out, &r);

@@ -7,9 +7,15 @@
  * clattn_last_error_message() gives the detail of the calling thread's last failure.
  * The library never aborts and never prints.
  *
+ * Contents, simple to advanced: version; status codes; the handle and its options; devices;
+ * the query operations (scores, normalize, context, query_attention); full attention and
+ * its materialised weights; the linear layer and multi-head attention; scratch memory; the
+ * fast CPU backend; the CPU reference; device probes.
+ *
  * Thread safety: a handle may be shared by several host threads, each enqueueing on its
- * own command queue (or the same one): the handle's program cache and scratch memory are
- * guarded by a mutex, and kernel objects are created per call. One handle per thread works
+ * own command queue (or the same one): the handle's program cache is guarded by a mutex,
+ * its scratch memory is handed to one operation at a time (never locked across calls), and
+ * kernel objects are created per call. One handle per thread works
  * too (built programs are shared by the handles on one context and device). Destroying a
  * handle while another thread uses it is undefined. Error messages are per thread; the
  * string of clattn_build_log() may be replaced by a failing build in another thread.
@@ -105,7 +111,8 @@ typedef struct clattn_options {
      * "gpu", "cpu", "accelerator", "default", or a case-insensitive substring of the
      * device, vendor or platform name ("pthread", "nvidia"). */
     const char *device;
-    /* Extra OpenCL C build options appended to ours (e.g. "-DCLATTN_SCORES_ROWS=4"). */
+    /* Extra OpenCL C build options appended to ours (e.g. "-cl-denorms-are-zero"); tile
+     * sizes are the planners' (host/plan/tuning.c), not build options. */
     const char *build_options;
     clattn_variant variant;
     /* Cap on work-group sizes, 0 for the device's limit. Lets a CPU device run with the
@@ -136,7 +143,9 @@ CLATTN_API clattn_status clattn_handle_create_from(cl_context context, cl_device
  * it uses alive until it completes. NULL is a no-op. */
 CLATTN_API void clattn_handle_destroy(clattn_handle *handle);
 
+/* The handle's OpenCL context (NULL for a NULL handle). */
 CLATTN_API cl_context clattn_handle_context(const clattn_handle *handle);
+/* The handle's OpenCL device (NULL for a NULL handle). */
 CLATTN_API cl_device_id clattn_handle_device(const clattn_handle *handle);
 /* The handle's default queue (its own, or the one given at creation; may be NULL). */
 CLATTN_API cl_command_queue clattn_handle_queue(const clattn_handle *handle);
@@ -149,12 +158,13 @@ CLATTN_API clattn_variant clattn_handle_variant(const clattn_handle *handle);
  * stays valid until the next failing build or until the handle is destroyed. */
 CLATTN_API const char *clattn_build_log(const clattn_handle *handle);
 
-/* Builds every kernel program now rather than at first use (for timing and warm-up).
- * Built programs are kept for the process (shared by the handles on one context and device)
- * and their binaries on disk, so that the next process skips the compile: in
- * CLATTN_CACHE_DIR, else $XDG_CACHE_HOME/clattn, else ~/.cache/clattn; CLATTN_CACHE_DIR=off
- * disables it. Damaged or foreign files are ignored and rewritten; a directory that cannot be
- * written only disables writing. */
+/* Builds every operation's kernel programs now rather than at first use (for timing and
+ * warm-up); of the fused attention's programs, which are specialised by head dim, those for
+ * D = Dv = 64 and 128 (other head dims build at their first use). Built programs are kept for the
+ * process (shared by the handles on one context and device) and their binaries on disk, so that the
+ * next process skips the compile: in CLATTN_CACHE_DIR, else $XDG_CACHE_HOME/clattn, else
+ * ~/.cache/clattn; CLATTN_CACHE_DIR=off disables it. Damaged or foreign files are ignored and
+ * rewritten; a directory that cannot be written only disables writing. */
 CLATTN_API clattn_status clattn_handle_prepare(clattn_handle *handle);
 
 /* ---------------------------------------------------------------------------------------
@@ -183,30 +193,31 @@ CLATTN_API clattn_status clattn_list_devices(clattn_device_info *devices, size_t
 CLATTN_API clattn_status clattn_select_device(const char *selector, clattn_device_info *info);
 
 /* ---------------------------------------------------------------------------------------
- * The seed's operation: one query against n tokens.
+ * Query operations: one query against n tokens (the textbook's example).
  *   scores[j]  = scale * dot(x_j, q)                 for j < n, x is n x d
  *   weights    = norm(scores)                        reduction over j
- *   context[c] = sum_j weights[j] * v[j][c]          v is n x d (the seed uses v = x)
+ *   context[c] = sum_j weights[j] * v[j][c]          v is n x d (the textbook uses v = x)
+ * Enqueue forms take buffers as (cl_mem, element offset); queue may be NULL for the handle's
+ * queue. The operation starts after the wait list; *done (if not NULL) receives an event
+ * that completes when every kernel of the operation has. Nothing blocks. Blocking forms take
+ * host arrays: upload, enqueue on the handle's queue, read back.
+ * Failure (every enqueue form, here and below): *done is not written and no event is handed
+ * out. A call can fail after it enqueued some of its commands (a driver error at the second
+ * launch); those may still run, reading the inputs and writing the outputs and scratch. After
+ * a failed call, finish the queue (clFinish, once the events of its wait list can complete)
+ * before freeing, reusing or reading its buffers; the outputs' contents are then unspecified.
+ * The blocking forms do this themselves: when they fail, nothing they enqueued is still
+ * running, and each host output is either complete or untouched.
  * ------------------------------------------------------------------------------------- */
 typedef enum clattn_norm {
     CLATTN_NORM_NONE = 0,   /* weights = scores */
-    CLATTN_NORM_SUM = 1,    /* weights = scores / sum(scores): the seed. IEEE division: a
+    CLATTN_NORM_SUM = 1,    /* weights = scores / sum(scores): the textbook's. IEEE division: a
                                zero sum gives +-inf or NaN, a negative sum flips signs. */
     CLATTN_NORM_SOFTMAX = 2 /* weights = exp(s - max) / sum(exp(s - max)); all scores -inf
                                gives zeros */
 } clattn_norm;
 
-/* Enqueue forms. Buffers are (cl_mem, element offset). queue may be NULL for the handle's
- * queue. The operation starts after the wait list; *done (if not NULL) receives an event
- * that completes when every kernel of the operation has. Nothing blocks.
- *
- * Failure (every enqueue form): *done is not written and no event is handed out. A call can
- * fail after it enqueued some of its commands (a driver error at the second launch); those
- * may still run, reading the inputs and writing the outputs and scratch. After a failed call,
- * finish the queue (clFinish, once the events of its wait list can complete) before freeing,
- * reusing or reading its buffers; the outputs' contents are then unspecified. The blocking
- * forms do this themselves: when they fail, nothing they enqueued is still running, and each
- * host output is either complete or untouched. */
+/* scores[j] = scale * dot(x_j, q) for the n rows of x [n, d]. */
 CLATTN_API clattn_status clattn_enqueue_scores(clattn_handle *handle, cl_command_queue queue,
                                                size_t n, size_t d, float scale, cl_mem x,
                                                size_t x_offset, cl_mem q, size_t q_offset,
@@ -214,7 +225,8 @@ CLATTN_API clattn_status clattn_enqueue_scores(clattn_handle *handle, cl_command
                                                cl_uint num_events_in_wait_list,
                                                const cl_event *event_wait_list, cl_event *done);
 
-/* weights may be the same buffer and offset as scores (in place). */
+/* weights = norm(scores) over n elements. weights may be the same buffer and offset as
+ * scores (in place). */
 CLATTN_API clattn_status clattn_enqueue_normalize(clattn_handle *handle, cl_command_queue queue,
                                                   clattn_norm norm, size_t n, cl_mem scores,
                                                   size_t scores_offset, cl_mem weights,
@@ -222,6 +234,7 @@ CLATTN_API clattn_status clattn_enqueue_normalize(clattn_handle *handle, cl_comm
                                                   cl_uint num_events_in_wait_list,
                                                   const cl_event *event_wait_list, cl_event *done);
 
+/* context[c] = sum_j weights[j] * v[j][c] for v [n, d]. */
 CLATTN_API clattn_status clattn_enqueue_context(clattn_handle *handle, cl_command_queue queue,
                                                 size_t n, size_t d, cl_mem weights,
                                                 size_t weights_offset, cl_mem v, size_t v_offset,
@@ -229,31 +242,23 @@ CLATTN_API clattn_status clattn_enqueue_context(clattn_handle *handle, cl_comman
                                                 cl_uint num_events_in_wait_list,
                                                 const cl_event *event_wait_list, cl_event *done);
 
-/* Blocking host-pointer forms: upload, enqueue on the handle's queue, read back. */
+/* Blocking form of clattn_enqueue_scores. */
 CLATTN_API clattn_status clattn_scores(clattn_handle *handle, size_t n, size_t d, float scale,
                                        const float *x, const float *q, float *scores);
+/* Blocking form of clattn_enqueue_normalize. */
 CLATTN_API clattn_status clattn_normalize(clattn_handle *handle, clattn_norm norm, size_t n,
                                           const float *scores, float *weights);
+/* Blocking form of clattn_enqueue_context. */
 CLATTN_API clattn_status clattn_context(clattn_handle *handle, size_t n, size_t d,
                                         const float *weights, const float *v, float *context);
 
-/* The whole seed pipeline in one call: scores, weights and context for one query. v may be
- * NULL for v = x (the seed). Any of scores, weights, context may be NULL when not wanted,
- * but not all three. */
+/* The whole query pipeline in one call: scores, weights and context for one query. v may
+ * be NULL for v = x (the textbook's example). Any of scores, weights, context may be NULL when not
+ * wanted, but not all three. */
 CLATTN_API clattn_status clattn_query_attention(clattn_handle *handle, size_t n, size_t d,
                                                 const float *x, const float *q, const float *v,
                                                 float scale, clattn_norm norm, float *scores,
                                                 float *weights, float *context);
-
-/* ---------------------------------------------------------------------------------------
- * CPU reference: plain C, double accumulation, no OpenCL. The oracle for the tests.
- * ------------------------------------------------------------------------------------- */
-CLATTN_API clattn_status clattn_ref_scores(size_t n, size_t d, float scale, const float *x,
-                                           const float *q, float *scores);
-CLATTN_API clattn_status clattn_ref_normalize(clattn_norm norm, size_t n, const float *scores,
-                                              float *weights);
-CLATTN_API clattn_status clattn_ref_context(size_t n, size_t d, const float *weights,
-                                            const float *v, float *context);
 
 /* ---------------------------------------------------------------------------------------
  * Full attention: O = norm(scale * Q K^T + mask) V for every batch, query head and row,
@@ -286,12 +291,15 @@ typedef struct clattn_layout {
 typedef struct clattn_attention_desc {
     size_t batch, q_heads, kv_heads, m, n, d, dv;
     float scale;          /* default 1 / sqrt(d) */
-    clattn_norm norm;     /* SOFTMAX (default) or SUM (the seed's) */
+    clattn_norm norm;     /* SOFTMAX (default) or SUM (the textbook's) */
     clattn_causal causal; /* default NONE */
     clattn_mask_kind mask_kind;
     clattn_layout q, k, v, o, mask, lse;
-    /* Split-KV (partial results per KV chunk, then a merge) for few query rows and long N:
-     * 0 chooses by shape, 1 forces it off, k > 1 forces k chunks. */
+    /* Split-KV (partial results per chunk of keys, then a merge), for few query rows and
+     * long N: 0 splits automatically when the batch * heads * row blocks are too few for the
+     * device (in the CPU backend: for its threads) and N >= 512; 1 never splits; k > 1 uses
+     * k chunks (at most one per key block). Splitting uses scratch memory
+     * O(k * B * Hq * M * Dv). */
     size_t kv_splits;
 } clattn_attention_desc;
 
@@ -302,19 +310,16 @@ CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t b
                                            size_t q_heads, size_t kv_heads, size_t m, size_t n,
                                            size_t d, size_t dv);
 
-/* mask may be NULL when desc->mask_kind is NONE; lse may be NULL when not wanted (it then
- * receives the natural-log log-sum-exp of each row's scaled, masked scores; -inf for a fully
- * masked row). A fully masked row gives zeros in O. */
-/* Details of the fused attention:
+/* The fused attention on device buffers laid out as desc says. mask may be NULL when
+ * desc->mask_kind is NONE; lse may be NULL when not wanted (it then receives the natural-log
+ * log-sum-exp of each row's scaled, masked scores; -inf for a fully masked row). A fully
+ * masked row gives zeros in O.
  * - Masking: a key is masked out for a row when causal masking hides it, the boolean mask
  *   is 0, or the additive mask makes its score -inf. Softmax gives masked keys weight 0.
- *   SUM (the seed's normalisation) excludes masked keys: weights = s_j / sum of s over the
+ *   SUM (the textbook's normalisation) excludes masked keys: weights = s_j / sum of s over the
  *   attended keys, with s = scale * q.k + additive mask (IEEE division: a zero sum gives
  *   inf or NaN). The LSE is the log-sum-exp of the attended scores for both norms.
  * - NaN in Q, K, V or the mask propagates to the rows whose attended keys it reaches.
- * - kv_splits: 0 splits the keys into chunks automatically when the batch * heads * row
- *   blocks are too few for the device and N >= 512; 1 never splits; k > 1 uses k chunks
- *   (at most one per key block). Splitting uses scratch memory O(k * B * Hq * M * Dv).
  * - Validation: q_heads a multiple of kv_heads (INVALID_SHAPE); every size > 0 and d, dv
  *   <= 256 (INVALID_SIZE); norm SOFTMAX or SUM, known causal and mask kinds, finite scale
  *   (INVALID_VALUE); the rows of every tensor must not overlap (row stride >= row length)
@@ -337,10 +342,9 @@ CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_at
                                           const void *mask, float *o, float *lse);
 
 /* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
- * debugging: W = norm(scale * Q K^T + mask). */
-/* Weights path details: the same masking, SUM and NaN rules as the fused attention (a
- * masked key gets weight 0, a row with no attended key is all zeros, a NaN among a row's
- * attended scores makes the whole row NaN). Also accepts norm NONE, which returns the
+ * debugging: W = norm(scale * Q K^T + mask). Details: the same masking, SUM and NaN rules as the
+ * fused attention (a masked key gets weight 0, a row with no attended key is all zeros, a NaN among
+ * a row's attended scores makes the whole row NaN). Also accepts norm NONE, which returns the
  * scaled, masked scores (-inf where masked). v, o, lse, dv and kv_splits are ignored and d
  * has no upper limit. M x N floats per head are written: for small problems. Statuses as
  * for clattn_enqueue_attention; the weights buffer must hold B * Hq * M * N floats. */
@@ -348,9 +352,29 @@ CLATTN_API clattn_status clattn_enqueue_attention_weights(
     clattn_handle *handle, cl_command_queue queue, const clattn_attention_desc *desc, cl_mem q,
     cl_mem k, cl_mem mask, cl_mem weights, cl_uint num_events_in_wait_list,
     const cl_event *event_wait_list, cl_event *done);
+
+/* Blocking form of clattn_enqueue_attention_weights on host arrays laid out as desc says. */
 CLATTN_API clattn_status clattn_attention_weights(clattn_handle *handle,
                                                   const clattn_attention_desc *desc, const float *q,
                                                   const float *k, const void *mask, float *weights);
+
+/* ---------------------------------------------------------------------------------------
+ * Linear layer on our own tiled GEMM: y = x W^T + bias (the layout of a trained linear
+ * layer's weight). x [rows, k] with row stride ldx >= k, W [cols, k] with row stride
+ * ldw >= k, bias [cols] or NULL, y [rows, cols] with row stride ldy >= cols; every matrix
+ * at its own element offset. y must not overlap x, W or bias.
+ * ------------------------------------------------------------------------------------- */
+CLATTN_API clattn_status clattn_enqueue_linear(clattn_handle *handle, cl_command_queue queue,
+                                               size_t rows, size_t cols, size_t k, cl_mem x,
+                                               size_t x_offset, size_t ldx, cl_mem w,
+                                               size_t w_offset, size_t ldw, cl_mem bias,
+                                               size_t bias_offset, cl_mem y, size_t y_offset,
+                                               size_t ldy, cl_uint num_events_in_wait_list,
+                                               const cl_event *event_wait_list, cl_event *done);
+
+/* Blocking form on packed host arrays (bias may be NULL). */
+CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_t cols, size_t k,
+                                       const float *x, const float *w, const float *bias, float *y);
 
 /* ---------------------------------------------------------------------------------------
  * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
@@ -369,6 +393,7 @@ typedef struct clattn_mha_weights {
     const float *bq, *bk, *bv, *bo; /* each may be NULL */
 } clattn_mha_weights;
 
+/* Multi-head attention on host arrays. */
 CLATTN_API clattn_status clattn_mha_forward(clattn_handle *handle, const clattn_mha_desc *desc,
                                             const clattn_mha_weights *weights, const float *x,
                                             float *out);
@@ -389,17 +414,6 @@ CLATTN_API clattn_status clattn_enqueue_mha_forward(clattn_handle *handle, cl_co
                                                     const cl_event *event_wait_list,
                                                     cl_event *done);
 
-/* CPU reference of the attention operations. */
-CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
-                                              const float *k, const float *v, const void *mask,
-                                              float *o, float *lse);
-CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc,
-                                                      const float *q, const float *k,
-                                                      const void *mask, float *weights);
-CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
-                                                const clattn_mha_weights *weights, const float *x,
-                                                float *out);
-
 /* ---------------------------------------------------------------------------------------
  * Scratch memory. Some operations need temporary device memory (partial reductions). By
  * default the handle allocates one buffer on first need, grows it only when a call needs
@@ -409,19 +423,38 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
  * its own scratch) when that matters.
  * ------------------------------------------------------------------------------------- */
 typedef enum clattn_op {
-    CLATTN_OP_SCORES = 1,    /* n, d */
-    CLATTN_OP_NORMALIZE = 2, /* n (the need of SUM and SOFTMAX; NONE needs none) */
-    CLATTN_OP_CONTEXT = 3,   /* n, d */
-    CLATTN_OP_ATTENTION = 4  /* desc */
+    CLATTN_OP_SCORES = 1,    /* shape: n, d (needs none) */
+    CLATTN_OP_NORMALIZE = 2, /* shape: n (the need of SUM and SOFTMAX; NONE needs none) */
+    CLATTN_OP_CONTEXT = 3,   /* shape: n, d */
+    CLATTN_OP_ATTENTION = 4, /* shape: attention (the fused attention's desc) */
+    CLATTN_OP_LINEAR = 5,    /* shape: rows, cols, k (clattn_enqueue_linear) */
+    CLATTN_OP_MHA = 6        /* shape: mha (clattn_enqueue_mha_forward) */
 } clattn_op;
 
-/* The scratch bytes op needs on this handle (they depend on the device's limits) for the
- * shape: n and d for the seed's operations, desc (else NULL) for attention. *bytes is 0 when
- * the op needs none. For attention this builds the kernels the call will use (their limits
- * shape the plan). */
+/* The shape of one call, for clattn_op_scratch_size: set the fields the operation's
+ * clattn_op value names (zero the rest, e.g. with = {0}). */
+typedef struct clattn_op_shape {
+    size_t n, d;                            /* SCORES, NORMALIZE, CONTEXT: n tokens of d */
+    const clattn_attention_desc *attention; /* ATTENTION */
+    size_t rows, cols, k;                   /* LINEAR: x [rows, k], W [cols, k], y [rows, cols] */
+    const clattn_mha_desc *mha;             /* MHA */
+} clattn_op_shape;
+
+/* The older form of clattn_op_scratch_size for SCORES, NORMALIZE, CONTEXT (n, d) and
+ * ATTENTION (desc, else NULL); LINEAR and MHA need clattn_op_scratch_size (INVALID_VALUE). */
 CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op, size_t n,
                                              size_t d, const clattn_attention_desc *desc,
                                              size_t *bytes);
+
+/* The scratch bytes op needs on this handle (they depend on the device's limits) for a
+ * call of that shape, for every clattn_op: give the caller's scratch
+ * (clattn_handle_set_scratch) at least this many bytes and the call succeeds. *bytes is 0
+ * when the op needs none (e.g. the linear layer with GPU-shaped kernels). Like the
+ * operations, it builds the kernels the call will use (their limits shape the plan).
+ * Statuses: those of the operation's validation of the shape, NULL_POINTER (no shape, or no
+ * desc for ATTENTION and MHA), INVALID_VALUE for an unknown op. */
+CLATTN_API clattn_status clattn_op_scratch_size(clattn_handle *handle, clattn_op op,
+                                                const clattn_op_shape *shape, size_t *bytes);
 
 /* Makes the handle use the caller's buffer (of its context, not a sub-buffer: operations
  * carve sub-buffers out of it) as scratch: the first bytes of it (0: all of it). The handle retains
@@ -431,28 +464,6 @@ CLATTN_API clattn_status clattn_scratch_size(clattn_handle *handle, clattn_op op
  * released (after the work using it). */
 CLATTN_API clattn_status clattn_handle_set_scratch(clattn_handle *handle, cl_mem buffer,
                                                    size_t bytes);
-
-/* ---------------------------------------------------------------------------------------
- * Linear layer on our own tiled GEMM: y = x W^T + bias (the layout of a trained linear
- * layer's weight). x [rows, k] with row stride ldx >= k, W [cols, k] with row stride
- * ldw >= k, bias [cols] or NULL, y [rows, cols] with row stride ldy >= cols; every matrix
- * at its own element offset. y must not overlap x, W or bias.
- * ------------------------------------------------------------------------------------- */
-CLATTN_API clattn_status clattn_enqueue_linear(clattn_handle *handle, cl_command_queue queue,
-                                               size_t rows, size_t cols, size_t k, cl_mem x,
-                                               size_t x_offset, size_t ldx, cl_mem w,
-                                               size_t w_offset, size_t ldw, cl_mem bias,
-                                               size_t bias_offset, cl_mem y, size_t y_offset,
-                                               size_t ldy, cl_uint num_events_in_wait_list,
-                                               const cl_event *event_wait_list, cl_event *done);
-
-/* Blocking form on packed host arrays (bias may be NULL). */
-CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_t cols, size_t k,
-                                       const float *x, const float *w, const float *bias, float *y);
-
-/* CPU reference (double accumulation), packed arrays. */
-CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
-                                           const float *w, const float *bias, float *y);
 
 /* ---------------------------------------------------------------------------------------
  * Fast CPU backend: the same operations on host arrays, multi-threaded (POSIX threads) and
@@ -467,11 +478,14 @@ CLATTN_API void clattn_cpu_set_threads(unsigned threads);
 /* The thread count calls will use now (>= 1). */
 CLATTN_API unsigned clattn_cpu_threads(void);
 
+/* As clattn_ref_scores. */
 CLATTN_API clattn_status clattn_cpu_scores(size_t n, size_t d, float scale, const float *x,
                                            const float *q, float *scores);
-/* weights may equal scores (in place), but must not partly overlap it. */
+/* As clattn_ref_normalize. weights may equal scores (in place), but must not partly overlap
+ * it. */
 CLATTN_API clattn_status clattn_cpu_normalize(clattn_norm norm, size_t n, const float *scores,
                                               float *weights);
+/* As clattn_ref_context. */
 CLATTN_API clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights,
                                             const float *v, float *context);
 /* As clattn_query_attention: v may be NULL for v = x; outputs may be NULL when not wanted. */
@@ -480,8 +494,7 @@ CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const fl
                                                     clattn_norm norm, float *scores, float *weights,
                                                     float *context);
 /* As clattn_ref_attention (same desc semantics: causal both alignments, masks, GQA, strides,
- * LSE, SOFTMAX or SUM). desc->kv_splits: 0 splits the keys when there are fewer query row
- * blocks than threads (decoding), 1 never, k > 1 into k chunks. */
+ * LSE, SOFTMAX or SUM, kv_splits). */
 CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
@@ -495,6 +508,36 @@ CLATTN_API clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, c
  * projections by clattn_cpu_linear into one QKV buffer, clattn_cpu_attention over the heads,
  * the output projection. Temporaries: 4 * B * T * d_out floats. out must not overlap x. */
 CLATTN_API clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc,
+                                                const clattn_mha_weights *weights, const float *x,
+                                                float *out);
+
+/* ---------------------------------------------------------------------------------------
+ * CPU reference: plain C, double accumulation, no OpenCL; the oracle of the tests. The same
+ * arguments and validation (statuses) as the device operations, computed independently: it
+ * shares their contract, never their computation.
+ * ------------------------------------------------------------------------------------- */
+/* As clattn_scores. */
+CLATTN_API clattn_status clattn_ref_scores(size_t n, size_t d, float scale, const float *x,
+                                           const float *q, float *scores);
+/* As clattn_normalize. */
+CLATTN_API clattn_status clattn_ref_normalize(clattn_norm norm, size_t n, const float *scores,
+                                              float *weights);
+/* As clattn_context. */
+CLATTN_API clattn_status clattn_ref_context(size_t n, size_t d, const float *weights,
+                                            const float *v, float *context);
+/* As clattn_attention. */
+CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
+                                              const float *k, const float *v, const void *mask,
+                                              float *o, float *lse);
+/* As clattn_attention_weights. */
+CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc,
+                                                      const float *q, const float *k,
+                                                      const void *mask, float *weights);
+/* As clattn_linear (packed arrays). */
+CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
+                                           const float *w, const float *bias, float *y);
+/* As clattn_mha_forward. */
+CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights, const float *x,
                                                 float *out);
 

@@ -1,18 +1,18 @@
 /* Fused attention: O = norm(scale * Q K^T + mask) V, never storing the M x N matrix.
  *
  * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16; the CPU shape pads
- * Dv to whole chunks of VC float16), NORM_SUM (0: softmax, 1: the seed's sum normalisation),
- * and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM, BN), chosen by
- * host/opencl/ops/attention.c.
+ * Dv to whole chunks of VC float16), NORM (NORM_SOFTMAX or NORM_SUM, the seed's sum normalisation;
+ * values in contract.h), and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM,
+ * BN), chosen by host/plan/plan_attention.c.
  *
  * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
  * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
  * m starts at -inf; while it is -inf, 0 stands in for it (exp2(-inf - 0) = 0), so a fully
  * masked row ends with l = 0 and is written as zeros instead of 0 / 0.
  *
- * Layouts arrive as two vectors of element offsets and strides (see host/opencl/ops/attention.c):
- *   lay  = {q off, b, h, row | k off, b, h, row | v off, b, h, row | o off, b, h, row}
- *   lay2 = {mask off, b, h, row | lse off, b, h, row}
+ * Layouts arrive as two vectors of element offsets and strides, their slots named in
+ * contract.h: lay (ulong16) = Q, K, V, O and lay2 (ulong8) = mask, LSE, each {offset, batch
+ * stride, head stride, row stride}; read with lay16_base/lay16_row and lay8_base/lay8_row.
  * With split-KV (more than one chunk of keys) each split writes unnormalised partials into
  * `part` (rows of HEAD_DV values) and `stats` (m, l, sum per row), merged by
  * attention_merge.cl.
@@ -20,30 +20,26 @@
 #define LOG2E 1.44269504088896341f
 #define LN2   0.693147180559945309f
 
-#define MASK_NONE     0
-#define MASK_ADDITIVE 1
-#define MASK_BOOLEAN  2
-
-#ifndef NORM_SUM
-#define NORM_SUM 0
+#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM)
+#error "attention.cl needs -DHEAD_D -DHEAD_DV -DNORM (host/plan/plan_attention.c)"
 #endif
 
 /* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
-inline long visible_end(long i, long n, int causal, long diag) {
+static inline long visible_end(long i, long n, int causal, long diag) {
     if (!causal) return n;
     return clamp(i + diag + 1, 0L, n);
 }
 
 /* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
-inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j) {
+static inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j) {
     if (kind == MASK_ADDITIVE) return ((__global const float *)mask)[base + j] * LOG2E;
     return mask[base + j] ? 0.0f : -INFINITY;
 }
 
 /* Writes one row's result: the final O and LSE row, or (split-KV) its partials. */
-inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
-                      __global float *o_row, __global float *lse_row, __global float *part_row,
-                      __global float *stats_row) {
+static inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
+                             __global float *o_row, __global float *lse_row,
+                             __global float *part_row, __global float *stats_row) {
     if (part_row) {
         for (idx_t c = 0; c < dv; c++)
             part_row[c] = acc[c];
@@ -53,7 +49,7 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
         return;
     }
     const bool empty = l == 0.0f; /* every key masked */
-    const float denom = NORM_SUM ? sum : l;
+    const float denom = NORM == NORM_SUM ? sum : l;
     for (idx_t c = 0; c < dv; c++)
         o_row[c] = empty ? 0.0f : acc[c] / denom;
     if (lse_row) *lse_row = empty ? -INFINITY : (m + log2(l)) * LN2;
@@ -68,26 +64,14 @@ inline void store_row(__private const float *acc, float m, float l, float sum, i
  * is in cache. No barriers: PoCL keeps the float16 accumulators in registers. Loops over
  * rows and vectors are unrolled (#pragma unroll) so that the accumulators are registers.
  * ------------------------------------------------------------------------------------- */
-#ifndef ROWS
-#define ROWS 8
-#endif
-#ifndef TILES
-#define TILES 2
+#if !defined(ROWS) || !defined(TILES) || !defined(KV) || !defined(VC) || !defined(DIRECT)
+#error "attention.cl (CPU shape) needs -DROWS -DTILES -DKV -DVC -DDIRECT"
 #endif
 /* A key block: KV float16 vectors of keys. The P V product works on VC float16 chunks of
  * the output row at a time. */
-#ifndef KV
-#define KV 2
-#endif
-#ifndef VC
-#define VC 2
-#endif
 /* DIRECT: read K and V where the caller put them, without the repacking (for a few query
  * rows, where the packing would cost more than the attention; needs D and Dv multiples of
  * 16 so that rows are whole float16 vectors). */
-#ifndef DIRECT
-#define DIRECT 0
-#endif
 #define KB         (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
 
@@ -101,20 +85,20 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
     const uint bh = get_global_id(1);
     if (j0 >= npad) return;
     const uint b = bh / kv_heads, hk = bh % kv_heads;
-    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
-    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    __global const float *k_base = k + lay16_base(lay, LAY_K, b, hk);
+    __global const float *v_base = v + lay16_base(lay, LAY_V, b, hk);
     __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
     __global float16 *vd = (__global float16 *)(vp + ((idx_t)bh * npad + j0) * HEAD_DV);
     const uint keys = (uint)min((idx_t)KB, n - j0); /* j0 < n: npad rounds n up to KB */
     for (uint c = 0; c < HEAD_D; c++) {
         float col[KB];
         for (uint x = 0; x < KB; x++)
-            col[x] = x < keys && c < d ? k_base[(j0 + x) * lay.s7 + c] : 0.0f;
+            col[x] = x < keys && c < d ? k_base[(j0 + x) * lay16_row(lay, LAY_K) + c] : 0.0f;
         for (uint x = 0; x < KV; x++)
             kd[c * KV + x] = vload16(x, col);
     }
     for (uint x = 0; x < KB; x++) {
-        __global const float *vr = v_base + (j0 + x) * lay.sb;
+        __global const float *vr = v_base + (j0 + x) * lay16_row(lay, LAY_V);
         for (uint c = 0; c < HEAD_DV; c += 16) {
             float16 chunk;
             if (x < keys && c + 16 <= dv) {
@@ -135,7 +119,7 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
  * the exponent. x < -126 gives 0 (below the normal range: the weight is negligible next to
  * the maximum's 1), -inf gives 0 and NaN stays NaN. A third of the cost of the library's
  * exp2, which handles the whole range. */
-inline float16 exp2_nonpositive(float16 x) {
+static inline float16 exp2_nonpositive(float16 x) {
     /* Adding 1.5 * 2^23 rounds to an integer, which then sits in the low mantissa bits. */
     const float16 t = x + (float16)(12582912.0f);
     const float16 n = t - (float16)(12582912.0f);
@@ -155,10 +139,10 @@ inline float16 exp2_nonpositive(float16 x) {
 
 /* The largest lane. Plain comparisons (one instruction) rather than fmax: where a NaN
  * wins, the row is NaN anyway. */
-inline float8 max8(float8 a, float8 b) {
+static inline float8 max8(float8 a, float8 b) {
     return select(b, a, a > b);
 }
-inline float hmax16(float16 v) {
+static inline float hmax16(float16 v) {
     float8 a = max8(v.lo, v.hi);
     float4 b = select(a.hi, a.lo, a.lo > a.hi);
     float2 c = select(b.hi, b.lo, b.lo > b.hi);
@@ -197,11 +181,11 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
     float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
     float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
-    __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
+    __global const float *q_base = q + lay16_base(lay, LAY_Q, b, h);
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
         for (uint c = 0; c < HEAD_D; c++)
-            qt[r][c] = c < d ? q_base[i * lay.s3 + c] * scale2 : 0.0f;
+            qt[r][c] = c < d ? q_base[i * lay16_row(lay, LAY_Q) + c] * scale2 : 0.0f;
         for (uint c = 0; c < HEAD_DV / 16; c++)
             acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
@@ -209,14 +193,14 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         s_run[r] = 0.0f;
     }
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const idx_t mask_base = lay2.s0 + b * lay2.s1 + h * lay2.s2;
+    const idx_t mask_base = lay8_base(lay2, LAY2_MASK, b, h);
 
     for (long j0 = split_beg; j0 < group_end; j0 += KB) {
 #if DIRECT
         /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
          * (their scores are masked; their V rows are skipped). */
-        __global const float *k_rows = kp + lay.s4 + b * lay.s5 + (h / group) * lay.s6;
-        __global const float *v_rows = vp + lay.s8 + b * lay.s9 + (h / group) * lay.sa;
+        __global const float *k_rows = kp + lay16_base(lay, LAY_K, b, (h / group));
+        __global const float *v_rows = vp + lay16_base(lay, LAY_V, b, (h / group));
         const int valid = (int)min((long)KB, (long)N - j0);
         (void)kvbh;
 #else
@@ -244,7 +228,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             /* One dot product per key and row, along the key's contiguous row. */
             float sc[ROWS][KB];
             for (int jj = 0; jj < KB; jj++) {
-                __global const float *kr = k_rows + (j0 + min(jj, valid - 1)) * lay.s7;
+                __global const float *kr =
+                    k_rows + (j0 + min(jj, valid - 1)) * lay16_row(lay, LAY_K);
                 float16 dot[ROWS];
 #pragma unroll
                 for (int r = 0; r < ROWS; r++)
@@ -287,7 +272,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #pragma unroll
                     for (int x = 0; x < KV; x++) {
                         if (mask_kind != MASK_NONE) {
-                            const idx_t base = mask_base + i * lay2.s3;
+                            const idx_t base = mask_base + i * lay8_row(lay2, LAY2_MASK);
                             float16 mv;
                             float *mp = (float *)&mv;
                             for (int y = 0; y < 16; y++) {
@@ -325,7 +310,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                                  hidden_key[r]);
                     const float16 e = exp2_nonpositive(s[r][x] - m_use);
                     sum += e;
-#if NORM_SUM
+#if NORM == NORM_SUM
                     const float16 w =
                         select(s[r][x] * LN2, (float16)(0.0f), s[r][x] == (float16)(-INFINITY));
                     s_run[y] += clattn_hsum16(w);
@@ -336,7 +321,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 }
                 l_run[y] = l_run[y] * alpha[r] + sum;
                 m_run[y] = m_new;
-#if NORM_SUM
+#if NORM == NORM_SUM
                 alpha[r] = 1.0f;
 #endif
             }
@@ -353,7 +338,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     float16 vv[VC];
 #pragma unroll
                     for (int x = 0; x < VC; x++)
-                        vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay.sb);
+                        vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay16_row(lay, LAY_V));
 #else
                 for (int jj = 0; jj < KB; jj++) {
                     float16 vv[VC];
@@ -382,8 +367,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t bhm = (idx_t)bh * M;
     for (int r = 0; r < rows; r++) {
         const idx_t i = row0 + r;
-        __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
-        __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
+        __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
+        __global float *lse_row =
+            lse ? lse + lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE) : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
         store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r],
                   part ? (idx_t)HEAD_DV : dv, o_row, lse_row, part ? part + prow * HEAD_DV : 0,
@@ -396,17 +382,14 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
  * BN-key tile of K and V sit in local memory, loaded cooperatively between barriers, and
  * every work-item reads the shared K/V rows (a broadcast) for its own row.
  * ------------------------------------------------------------------------------------- */
-#ifndef BM
-#define BM 64
-#endif
-#ifndef BN
-#define BN 16
+#if !defined(BM) || !defined(BN)
+#error "attention.cl (GPU shape) needs -DBM -DBN"
 #endif
 /* Copies rows j0 .. j0 + BN - 1 (those < end; zeros beyond, and beyond the row length
  * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
  * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
-inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
-                      long end, uint len, uint width, uint lid) {
+static inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
+                             long end, uint len, uint width, uint lid) {
     const uint pieces = width / 4; /* width is a multiple of 16 */
     for (uint t = lid; t < BN * pieces; t += BM) {
         const uint jj = t / pieces, c = 4 * (t % pieces);
@@ -454,14 +437,15 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
     const long my_end = min(split_end, visible_end(i, N, causal, diag));
 
-    __global const float *q_base = q + lay.s0 + b * lay.s1 + h * lay.s2;
-    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
-    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    __global const float *q_base = q + lay16_base(lay, LAY_Q, b, h);
+    __global const float *k_base = k + lay16_base(lay, LAY_K, b, hk);
+    __global const float *v_base = v + lay16_base(lay, LAY_V, b, hk);
     for (uint t = lid; t < BM * HEAD_D; t += BM) {
         const uint r = t / HEAD_D, c = t % HEAD_D;
-        lq[r * Q_STRIDE + c] = r < rows && c < d ? q_base[(row0 + r) * lay.s3 + c] * scale2 : 0.0f;
+        lq[r * Q_STRIDE + c] =
+            r < rows && c < d ? q_base[(row0 + r) * lay16_row(lay, LAY_Q) + c] * scale2 : 0.0f;
     }
-    const idx_t mask_row = lay2.s0 + b * lay2.s1 + h * lay2.s2 + i * lay2.s3;
+    const idx_t mask_row = lay8_base(lay2, LAY2_MASK, b, h) + i * lay8_row(lay2, LAY2_MASK);
 
     float acc[HEAD_DV];
     for (int c = 0; c < HEAD_DV; c++)
@@ -470,8 +454,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     for (long j0 = split_beg; j0 < group_end; j0 += BN) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
-        load_tile(lk, k_base, lay.s7, j0, split_end, d, HEAD_D, lid);
-        load_tile(lv, v_base, lay.sb, j0, split_end, dv, HEAD_DV, lid);
+        load_tile(lk, k_base, lay16_row(lay, LAY_K), j0, split_end, d, HEAD_D, lid);
+        load_tile(lv, v_base, lay16_row(lay, LAY_V), j0, split_end, dv, HEAD_DV, lid);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         float s[BN];
@@ -492,7 +476,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         }
         const float m_new = fmax(m_run, m_blk);
         const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-        const float alpha = NORM_SUM ? 1.0f : exp2(m_run - m_use);
+        const float alpha = NORM == NORM_SUM ? 1.0f : exp2(m_run - m_use);
         l_run *= exp2(m_run - m_use);
         m_run = m_new;
         for (int c = 0; c < HEAD_DV; c++)
@@ -500,7 +484,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         for (int jj = 0; jj < BN; jj++) {
             const float e = exp2(s[jj] - m_use);
             l_run += e;
-#if NORM_SUM
+#if NORM == NORM_SUM
             const float w = s[jj] == -INFINITY ? 0.0f : s[jj] * LN2;
             s_run += w;
 #else
@@ -513,8 +497,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     }
 
     if ((idx_t)lid < rows) {
-        __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
-        __global float *lse_row = lse ? lse + lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7 : 0;
+        __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
+        __global float *lse_row =
+            lse ? lse + lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE) : 0;
         const idx_t prow = ((idx_t)split * get_num_groups(1) + bh) * M + i;
         store_row(acc, m_run, l_run, s_run, part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
                   part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);

@@ -2,11 +2,11 @@
  * outputs (rows of `pstride` floats) and stats (base-2 running max m, sum l of exp2(s - m),
  * and the plain score sum for NORM_SUM). This rescales them to a common maximum, adds them
  * up and writes the final O row and LSE. One work-item per (row, batch * head).
- * Layouts as in attention.cl: lay.sc..sf for O, lay2.s4..s7 for LSE. */
+ * Layouts as in attention.cl (slots named in contract.h): LAY_O of lay, LAY2_LSE of lay2. */
 #define LN2 0.693147180559945309f
 
-__kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t pstride,
-                              int norm_sum, ulong16 lay, ulong8 lay2, __global const float *part,
+__kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t pstride, int norm,
+                              ulong16 lay, ulong8 lay2, __global const float *part,
                               __global const float *stats, __global float *o, __global float *lse) {
     const idx_t i = get_global_id(0);
     const uint bh = get_global_id(1);
@@ -25,18 +25,18 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
         sum += st[2];
     }
     const bool empty = l == 0.0f; /* every key masked */
-    const float denom = norm_sum ? sum : l;
-    __global float *o_row = o + lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
+    const float denom = norm == NORM_SUM ? sum : l;
+    __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
     for (uint c = 0; c < dv; c++) {
         float acc = 0.0f;
         for (uint s = 0; s < splits; s++) {
             const idx_t row = (s * bhs + bh) * M + i;
-            const float w = norm_sum ? 1.0f : exp2(stats[row * 4] - m_use);
+            const float w = norm == NORM_SUM ? 1.0f : exp2(stats[row * 4] - m_use);
             acc = fma(part[row * pstride + c], w, acc);
         }
         o_row[c] = empty ? 0.0f : acc / denom;
     }
     if (lse)
-        lse[lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7] =
+        lse[lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE)] =
             empty ? -INFINITY : (m + log2(l)) * LN2;
 }

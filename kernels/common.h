@@ -5,7 +5,7 @@
 typedef ulong idx_t;
 
 /* Sums the lanes of a float16 pairwise (the same order on every device). */
-inline float clattn_hsum16(float16 v) {
+static inline float clattn_hsum16(float16 v) {
     float8 a = v.lo + v.hi;
     float4 b = a.lo + a.hi;
     float2 c = b.lo + b.hi;
@@ -15,14 +15,14 @@ inline float clattn_hsum16(float16 v) {
 /* Softmax statistics: running maximum m and sum s of exp(x - m).
  * -inf entries contribute nothing (exp(-inf) = 0) and never produce -inf - -inf = NaN;
  * a NaN entry makes s NaN (exp(NaN) = NaN), so NaN propagates to every weight. */
-inline float2 clattn_stats_add(float2 st, float x) {
+static inline float2 clattn_stats_add(float2 st, float x) {
     if (x == -INFINITY) return st;
     float m = fmax(st.x, x);
     float s = (st.x == -INFINITY ? 0.0f : st.y * exp(st.x - m)) + exp(x - m);
     return (float2)(m, s);
 }
 
-inline float2 clattn_stats_merge(float2 a, float2 b) {
+static inline float2 clattn_stats_merge(float2 a, float2 b) {
     if (a.x == -INFINITY) return (float2)(b.x, a.y + b.y);
     if (b.x == -INFINITY) return (float2)(a.x, a.y + b.y);
     float m = fmax(a.x, b.x);

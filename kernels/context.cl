@@ -28,11 +28,15 @@ __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t 
     if (lr == 0 && c < d) partials[g * d + c] = scratch[lc];
 }
 
-/* CPU shape: each work-item owns 16 columns of one row block, float16 loads, no barriers. */
+/* CPU shape: each work-item owns CONTEXT_VEC_COLS (16) columns of one row block, float16
+ * loads, no barriers. */
+#if CONTEXT_VEC_COLS != 16
+#error "context_partials_vec is written for float16 columns"
+#endif
 __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, idx_t w_off,
                                    __global const float *v, idx_t v_off, idx_t rows_per_group,
                                    __global float *partials) {
-    const idx_t c0 = (idx_t)get_global_id(0) * 16;
+    const idx_t c0 = (idx_t)get_global_id(0) * CONTEXT_VEC_COLS;
     const idx_t g = get_global_id(1);
     if (c0 >= d) return;
     const idx_t begin = g * rows_per_group;

@@ -8,11 +8,10 @@
  * columns). x and W tiles of GEMM_KT columns of k are staged in local memory, stored
  * k-major with one float of padding so that the transposing writes avoid bank conflicts. */
 #ifndef GEMM_WG
-#define GEMM_WG 16
+#error "linear.cl needs -DGEMM_WG (host/plan/plan_linear.c)"
 #endif
-#define GEMM_BLOCK 4
-#define GEMM_TILE  (GEMM_WG * GEMM_BLOCK)
-#define GEMM_KT    16
+/* GEMM_BLOCK, GEMM_KT, GEMM_CPU_ROWS and GEMM_CPU_COLS come from contract.h. */
+#define GEMM_TILE (GEMM_WG * GEMM_BLOCK)
 
 __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void
 gemm_tiled(idx_t rows, idx_t cols, idx_t k, __global const float *x, idx_t x_off, idx_t ldx,
@@ -69,8 +68,6 @@ gemm_tiled(idx_t rows, idx_t cols, idx_t k, __global const float *x, idx_t x_off
  * registers. Work-item id -> (row block, column block) with row blocks fastest, so the
  * k x GEMM_CPU_COLS panel of Wt that a run of work-items shares stays in cache while x
  * streams past. */
-#define GEMM_CPU_ROWS 8
-#define GEMM_CPU_COLS 32
 
 /* Global size: (k, cols_padded). */
 __kernel void gemm_pack_wt(idx_t cols, idx_t cols_padded, __global const float *w, idx_t w_off,

@@ -2,25 +2,23 @@
  * statistics in local memory, then one work-group combines them) followed by an apply pass.
  * Statistics are float2 (max, sum): for NORM_SUM only .y (the plain sum) is used. */
 
-#define NORM_NONE    0
-#define NORM_SUM     1
-#define NORM_SOFTMAX 2
+/* norm is NORM_NONE, NORM_SUM or NORM_SOFTMAX (contract.h). */
 
-inline float2 stats_identity(void) {
+static inline float2 stats_identity(void) {
     return (float2)(-INFINITY, 0.0f);
 }
 
-inline float2 stats_add(int norm, float2 st, float x) {
+static inline float2 stats_add(int norm, float2 st, float x) {
     return norm == NORM_SOFTMAX ? clattn_stats_add(st, x) : (float2)(st.x, st.y + x);
 }
 
-inline float2 stats_merge(int norm, float2 a, float2 b) {
+static inline float2 stats_merge(int norm, float2 a, float2 b) {
     return norm == NORM_SOFTMAX ? clattn_stats_merge(a, b) : (float2)(a.x, a.y + b.y);
 }
 
 /* Tree reduction of one float2 per work-item; every work-item gets the result. The local
  * size must be a power of two. */
-inline float2 group_reduce(int norm, float2 mine, __local float2 *scratch) {
+static inline float2 group_reduce(int norm, float2 mine, __local float2 *scratch) {
     const uint lid = get_local_id(0);
     scratch[lid] = mine;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -33,7 +31,7 @@ inline float2 group_reduce(int norm, float2 mine, __local float2 *scratch) {
     return total;
 }
 
-inline float apply_one(int norm, float x, float2 total) {
+static inline float apply_one(int norm, float x, float2 total) {
     if (norm == NORM_SUM) return x / total.y;
     if (norm == NORM_SOFTMAX) {
         /* Every score -inf: zeros (a fully masked row), unless a NaN was among them. */

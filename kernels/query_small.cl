@@ -2,13 +2,11 @@
  * work-group computes the scores, their normalisation statistics (a local-memory reduction),
  * the weights and the context vector. out holds scores [n], weights [n], context [d]. */
 
-#define NORM_NONE    0
-#define NORM_SUM     1
-#define NORM_SOFTMAX 2
+/* norm is NORM_NONE, NORM_SUM or NORM_SOFTMAX (contract.h). */
 
 __kernel void query_small(int norm, idx_t n, idx_t d, float scale, __global const float *x,
-                         __global const float *q, __global const float *v, __global float *out,
-                         __local float2 *scratch) {
+                          __global const float *q, __global const float *v, __global float *out,
+                          __local float2 *scratch) {
     const uint lid = get_local_id(0), size = get_local_size(0);
     __global float *scores = out, *weights = out + n, *context = out + 2 * n;
 

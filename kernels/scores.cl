@@ -1,7 +1,8 @@
 /* scores[j] = scale * dot(x_j, q) for the n rows of the n x d matrix x. */
 
+/* Rows per work-item of scores_rows: the host sizes its grid from the same value. */
 #ifndef SCORES_ROWS
-#define SCORES_ROWS 8
+#error "scores.cl needs -DSCORES_ROWS (host/plan/plan_scores.c)"
 #endif
 
 /* CPU shape: each work-item owns SCORES_ROWS consecutive rows and reads them one after the

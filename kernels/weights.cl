@@ -3,27 +3,19 @@
  * one work-group per row normalises that row in place.
  * Layouts arrive as ulong4 (offset, batch stride, head stride, row stride), in elements. */
 
-#define NORM_NONE           0
-#define NORM_SUM            1
-#define NORM_SOFTMAX        2
-#define CAUSAL_TOP_LEFT     1
-#define CAUSAL_BOTTOM_RIGHT 2
-#define MASK_ADDITIVE       1
-#define MASK_BOOLEAN        2
+/* Norm, causal and mask values, WEIGHTS_TD and WEIGHTS_KEYS come from contract.h. */
 
 /* Work-group edge of the GPU-shaped scores kernel (WEIGHTS_TILE^2 work-items) and the
  * chunk of the head dimension staged in local memory per step. */
 #ifndef WEIGHTS_TILE
-#define WEIGHTS_TILE 16
+#error "weights.cl needs -DWEIGHTS_TILE (host/plan/plan_weights.c)"
 #endif
-#define WEIGHTS_TD 32
-/* Keys per work-item of the CPU-shaped scores kernel. */
-#define WEIGHTS_KEYS 8
 
 /* The score of (i, j) from its dot product: masked entries are -inf whatever the dot
  * product is (so a NaN in a masked key stays out of the row). */
-inline float masked_score(float dot, float scale, idx_t i, idx_t j, idx_t m, idx_t n, int causal,
-                          int mask_kind, __global const uchar *mask, idx_t mask_row) {
+static inline float masked_score(float dot, float scale, idx_t i, idx_t j, idx_t m, idx_t n,
+                                 int causal, int mask_kind, __global const uchar *mask,
+                                 idx_t mask_row) {
     if (causal == CAUSAL_TOP_LEFT && j > i) return -INFINITY;
     if (causal == CAUSAL_BOTTOM_RIGHT && j + m > i + n) return -INFINITY;
     if (mask_kind == MASK_BOOLEAN && !mask[mask_row + j]) return -INFINITY;
@@ -122,18 +114,18 @@ __kernel void weights_scores_rows(idx_t m, idx_t n, idx_t d, idx_t q_heads, idx_
 /* Row statistics (max, sum) over the attended (not -inf) scores: softmax keeps the running
  * max and the sum of exp(s - max); SUM keeps the max only as an "any attended" flag and
  * the plain sum. A NaN makes the sum NaN (fmax ignores it), which then fills the row. */
-inline float2 row_add(int norm, float2 st, float x) {
+static inline float2 row_add(int norm, float2 st, float x) {
     if (norm == NORM_SOFTMAX) return clattn_stats_add(st, x);
     if (x == -INFINITY) return st;
     return (float2)(fmax(st.x, x), st.y + x);
 }
 
-inline float2 row_merge(int norm, float2 a, float2 b) {
+static inline float2 row_merge(int norm, float2 a, float2 b) {
     if (norm == NORM_SOFTMAX) return clattn_stats_merge(a, b);
     return (float2)(fmax(a.x, b.x), a.y + b.y);
 }
 
-inline float row_apply(int norm, float x, float2 total) {
+static inline float row_apply(int norm, float x, float2 total) {
     if (isnan(total.y)) return total.y;
     if (total.x == -INFINITY || x == -INFINITY) return 0.0f; /* masked, or the whole row */
     return norm == NORM_SOFTMAX ? exp(x - total.x) / total.y : x / total.y;

@@ -528,22 +528,31 @@ static void small(void) {
 }
 
 static void add_suites(void) {
-    static const test_case cases[] = {{"desc defaults", desc_defaults},
-                                      {"head dims", head_dims},
-                                      {"long sequences", long_sequences},
-                                      {"causal", causal},
-                                      {"masks and fully masked rows", masks},
-                                      {"grouped heads", grouped_heads},
-                                      {"strided layouts", strided_layouts},
-                                      {"split-KV", split_kv},
-                                      {"SUM normalisation", sum_norm},
-                                      {"fused QKV buffer", fused_qkv},
-                                      {"NaN propagation", nan_propagation},
-                                      {"enqueue contract", enqueue_contract},
-                                      {"out-of-order queue", out_of_order_queue},
-                                      {"invalid arguments", invalid_arguments},
-                                      {NULL, NULL}};
-    test_add_suite("attention", cases);
+    /* Several suites, each its own CTest test (tests/CMakeLists.txt): cold kernel compiles
+     * make the whole program too slow for one test's timeout. */
+    static const test_case head_dim_cases[] = {
+        {"desc defaults", desc_defaults}, {"head dims", head_dims}, {NULL, NULL}};
+    static const test_case layouts[] = {{"long sequences", long_sequences},
+                                        {"grouped heads", grouped_heads},
+                                        {"strided layouts", strided_layouts},
+                                        {NULL, NULL}};
+    static const test_case masking[] = {{"causal", causal},
+                                        {"masks and fully masked rows", masks},
+                                        {"NaN propagation", nan_propagation},
+                                        {NULL, NULL}};
+    static const test_case splits[] = {{"split-KV", split_kv},
+                                       {"SUM normalisation", sum_norm},
+                                       {"fused QKV buffer", fused_qkv},
+                                       {NULL, NULL}};
+    static const test_case contract[] = {{"enqueue contract", enqueue_contract},
+                                         {"out-of-order queue", out_of_order_queue},
+                                         {"invalid arguments", invalid_arguments},
+                                         {NULL, NULL}};
+    test_add_suite("attention_head_dims", head_dim_cases);
+    test_add_suite("attention_layouts", layouts);
+    test_add_suite("attention_masks", masking);
+    test_add_suite("attention_splits", splits);
+    test_add_suite("attention_contract", contract);
     static const test_case small_cases[] = {{"small cases", small}, {NULL, NULL}};
     test_add_suite("attention_small", small_cases);
 }

@@ -124,15 +124,6 @@ int cli_open(const char *device, clattn_handle **handle) {
     return 0;
 }
 
-double cli_max_abs_diff(const float *a, const float *b, size_t n) {
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double diff = fabs((double)a[i] - (double)b[i]);
-        if (diff > m || isnan(diff)) m = diff;
-    }
-    return m;
-}
-
 const char *cli_device_type(cl_device_type type) {
     if (type & CL_DEVICE_TYPE_GPU) return "GPU";
     if (type & CL_DEVICE_TYPE_ACCELERATOR) return "accelerator";

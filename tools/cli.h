@@ -28,9 +28,6 @@ bool cli_parse_size(const char *text, size_t *out);
 /* Creates a handle for --device (NULL: CLATTN_DEVICE or the default). */
 int cli_open(const char *device, clattn_handle **handle);
 
-/* max |a - b| (NaN if any difference is NaN). */
-double cli_max_abs_diff(const float *a, const float *b, size_t n);
-
 /* The device type as a word ("GPU", "CPU", ...). */
 const char *cli_device_type(cl_device_type type);
 

@@ -1,5 +1,6 @@
 /* clattn demo: the seed's worked example ("Your journey starts with one step", query
  * "journey") on the default device, each result beside the CPU reference. */
+#include "bench.h" /* bench_max_abs_diff */
 #include "cli.h"
 
 #include <math.h>
@@ -23,7 +24,7 @@ static void row(const char *label, const float *values, size_t n) {
 static void compare(const char *label, const float *device, const float *reference, size_t n) {
     row(label, device, n);
     row("  CPU reference", reference, n);
-    printf("  %-24s %8.1e\n\n", "  max |device - ref|", cli_max_abs_diff(device, reference, n));
+    printf("  %-24s %8.1e\n\n", "  max |device - ref|", bench_max_abs_diff(device, reference, n));
 }
 
 int cmd_demo(int argc, char **argv) {

@@ -45,14 +45,29 @@ typedef struct tensor {
     const clattn_layout *layout;
     size_t size[3]; /* B, H, rows */
     size_t cols;
-    bool output; /* no two elements may share an address */
+    bool output;      /* no two elements may share an address */
+    const char *path; /* for messages: "attention" or "attention weights" */
 } tensor;
+
+bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, size_t rows,
+                           size_t cols, size_t *extent) {
+    size_t end = l->offset, step;
+    const size_t sizes[3] = {batch, heads, rows};
+    for (int dim = 0; dim < 3; dim++) {
+        if (!clattn__mul_size(sizes[dim] - 1, l->stride[dim], &step) || end > SIZE_MAX - step)
+            return false;
+        end += step;
+    }
+    if (end > SIZE_MAX - cols) return false;
+    *extent = end + cols;
+    return true;
+}
 
 static clattn_status check_tensor(const tensor *t, size_t *extent) {
     /* Rows of one head must not overlap (for inputs too: it would be a layout mistake). */
     if (t->size[2] > 1 && t->layout->stride[2] < t->cols)
         return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
-                            "attention: %s row stride %zu is smaller than its row length %zu",
+                            "%s: %s row stride %zu is smaller than its row length %zu", t->path,
                             t->name, t->layout->stride[2], t->cols);
     if (t->output) {
         /* Sufficient for no overlap: sorted by stride, each stride reaches past everything
@@ -77,68 +92,69 @@ static clattn_status check_tensor(const tensor *t, size_t *extent) {
             spanned += (t->size[dim] - 1) * t->layout->stride[dim]; /* <= the extent below */
         }
     }
-    size_t end = t->layout->offset, step;
-    for (int dim = 0; dim < 3; dim++) {
-        if (!clattn__mul_size(t->size[dim] - 1, t->layout->stride[dim], &step) ||
-            end > SIZE_MAX - step)
-            return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: %s extent overflows",
-                                t->name);
-        end += step;
-    }
-    if (end > SIZE_MAX - t->cols)
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: %s extent overflows", t->name);
-    *extent = end + t->cols;
+    if (!clattn__layout_extent(t->layout, t->size[0], t->size[1], t->size[2], t->cols, extent))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "%s: %s extent overflows", t->path,
+                            t->name);
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn__attention_check(const clattn_attention_desc *desc, bool with_lse,
+clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigned uses,
                                       clattn_attention_extents *extents) {
-    if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: desc is NULL");
+    const bool weights = uses & CLATTN_DESC_WEIGHTS;
+    const char *path = weights ? "attention weights" : "attention";
+    if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "%s: desc is NULL", path);
     const clattn_attention_desc *a = desc;
-    if (!a->batch || !a->q_heads || !a->kv_heads || !a->m || !a->n || !a->d || !a->dv)
+    if (!a->batch || !a->q_heads || !a->kv_heads || !a->m || !a->n || !a->d || (!weights && !a->dv))
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                            "attention: every size must be > 0 (batch %zu, q_heads %zu, kv_heads "
-                            "%zu, m %zu, n %zu, d %zu, dv %zu)",
-                            a->batch, a->q_heads, a->kv_heads, a->m, a->n, a->d, a->dv);
-    if (a->d > CLATTN_MAX_HEAD_DIM || a->dv > CLATTN_MAX_HEAD_DIM)
+                            "%s: every size must be > 0 (batch %zu, q_heads %zu, kv_heads %zu, m "
+                            "%zu, n %zu, d %zu, dv %zu)",
+                            path, a->batch, a->q_heads, a->kv_heads, a->m, a->n, a->d, a->dv);
+    if (!weights && (a->d > CLATTN_MAX_HEAD_DIM || a->dv > CLATTN_MAX_HEAD_DIM))
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "attention: head dims d = %zu and dv = %zu must be <= %d", a->d, a->dv,
                             CLATTN_MAX_HEAD_DIM);
     if (a->q_heads % a->kv_heads)
         return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
-                            "attention: q_heads (%zu) must be a multiple of kv_heads (%zu)",
+                            "%s: q_heads (%zu) must be a multiple of kv_heads (%zu)", path,
                             a->q_heads, a->kv_heads);
-    /* Kernels hold batch * head indices in 32 bits. */
+    /* The fused kernels hold batch * head indices in 32 bits. */
     size_t bh;
-    if (!clattn__mul_size(a->batch, a->q_heads, &bh) || bh > UINT32_MAX)
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: batch * q_heads too large");
-    if (a->norm != CLATTN_NORM_SOFTMAX && a->norm != CLATTN_NORM_SUM)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
-                            "attention: norm must be SOFTMAX or SUM, got %d", (int)a->norm);
+    if (!clattn__mul_size(a->batch, a->q_heads, &bh) || (!weights && bh > UINT32_MAX))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "%s: batch * q_heads too large", path);
+    if (a->norm != CLATTN_NORM_SOFTMAX && a->norm != CLATTN_NORM_SUM &&
+        !(weights && a->norm == CLATTN_NORM_NONE))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: norm must be %s, got %d", path,
+                            weights ? "NONE, SUM or SOFTMAX" : "SOFTMAX or SUM", (int)a->norm);
     if (a->causal != CLATTN_CAUSAL_NONE && a->causal != CLATTN_CAUSAL_TOP_LEFT &&
         a->causal != CLATTN_CAUSAL_BOTTOM_RIGHT)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown causal mode %d",
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: unknown causal mode %d", path,
                             (int)a->causal);
     if (a->mask_kind != CLATTN_MASK_NONE && a->mask_kind != CLATTN_MASK_ADDITIVE &&
         a->mask_kind != CLATTN_MASK_BOOLEAN)
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: unknown mask kind %d",
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: unknown mask kind %d", path,
                             (int)a->mask_kind);
     if (!isfinite(a->scale))
-        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: scale must be finite");
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: scale must be finite", path);
 
-    clattn_attention_extents e = {0, 0, 0, 0, 0, 0};
+    clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
+                    !clattn__mul_size(e.weight_rows, a->n, &e.weights)))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW,
+                            "attention weights: B * Hq * M * N overflows size_t");
     const tensor tensors[] = {
-        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false},
-        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false},
-        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false},
-        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true},
-        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false},
-        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true},
+        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false, path},
+        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false, path},
+        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false, path},
+        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true, path},
+        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false, path},
+        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true, path},
     };
+    enum { Q, K, V, O, MASK, LSE };
     size_t *out[] = {&e.q, &e.k, &e.v, &e.o, &e.mask, &e.lse};
-    for (int i = 0; i < 6; i++) {
-        if (i == 4 && a->mask_kind == CLATTN_MASK_NONE) continue;
-        if (i == 5 && !with_lse) continue;
+    for (int i = Q; i <= LSE; i++) {
+        if (weights && (i == V || i == O || i == LSE)) continue;
+        if (i == MASK && a->mask_kind == CLATTN_MASK_NONE) continue;
+        if (i == LSE && !(uses & CLATTN_DESC_LSE)) continue;
         clattn_status status = check_tensor(&tensors[i], out[i]);
         if (status) return status;
     }

@@ -1,5 +1,6 @@
-/* Validation of clattn_attention_desc and the extents of its tensors, shared by the
- * attention operations, their blocking forms and the CPU reference. Not installed. */
+/* Validation of clattn_attention_desc and the extents of its tensors: the one validator of
+ * the fused attention, the attention-weights path, their blocking forms, the CPU backend and
+ * the reference (which share this contract, never the computation). Not installed. */
 #ifndef CLATTN_ATTENTION_DESC_H
 #define CLATTN_ATTENTION_DESC_H
 
@@ -8,20 +9,41 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The largest head dim (D and Dv) the kernels support. */
+/* The largest head dim (D and Dv) the fused attention kernels support. */
 #define CLATTN_MAX_HEAD_DIM 256
+
+/* What a call uses of the desc (flags for clattn__attention_check). */
+enum clattn_desc_use {
+    CLATTN_DESC_LSE = 1u, /* the LSE layout is written */
+    /* The materialised attention-weights path: reads Q, K and the mask only (dv, v, o, lse
+     * and kv_splits are ignored), accepts norm NONE, and d has no upper limit. */
+    CLATTN_DESC_WEIGHTS = 2u
+};
 
 /* For each tensor, the number of elements from the start of the buffer to one past the
  * last element it touches (offset included): the size a buffer must have. mask is in
- * elements of its kind (floats or bytes); 0 for tensors not used. */
+ * elements of its kind (floats or bytes); 0 for tensors not used. For the weights path,
+ * weights = B * Hq * M * N (the packed output) in weight_rows = B * Hq * M rows. */
 typedef struct clattn_attention_extents {
     size_t q, k, v, o, mask, lse;
+    size_t weights, weight_rows;
 } clattn_attention_extents;
 
+/* Bytes per mask element: 1 for a boolean (uint8) mask, 4 for an additive float mask. */
+static inline size_t clattn__mask_element_size(const clattn_attention_desc *desc) {
+    return desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+}
+
+/* Element extent of a tensor [batch, heads, rows, cols] in layout l: one past its last
+ * element (offset + last index + 1). Returns false when that overflows size_t. */
+bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, size_t rows,
+                           size_t cols, size_t *extent);
+
 /* Checks sizes, enums, scale and strides (rows of an input must not overlap; no two output
- * elements may share an address) and computes the extents. with_lse: the LSE layout is
- * used. Statuses: NULL_POINTER, INVALID_SIZE, INVALID_VALUE, INVALID_SHAPE, SIZE_OVERFLOW. */
-clattn_status clattn__attention_check(const clattn_attention_desc *desc, bool with_lse,
+ * elements may share an address) and computes the extents (extents may be NULL). uses: a
+ * combination of clattn_desc_use. Statuses: NULL_POINTER, INVALID_SIZE, INVALID_VALUE,
+ * INVALID_SHAPE, SIZE_OVERFLOW. */
+clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigned uses,
                                       clattn_attention_extents *extents);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan) {
+clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_shape *plan) {
     if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: desc is NULL");
     if (!desc->batch || !desc->tokens || !desc->d_in || !desc->d_out || !desc->heads)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
@@ -18,7 +18,7 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_pla
         return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
                             "mha: d_out (%zu) must be a multiple of heads (%zu)", desc->d_out,
                             desc->heads);
-    clattn_mha_plan p;
+    clattn_mha_shape p;
     p.head_dim = desc->d_out / desc->heads;
     if (p.head_dim > CLATTN_MAX_HEAD_DIM)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,

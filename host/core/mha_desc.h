@@ -9,18 +9,18 @@
 #include <stdint.h>
 
 /* Sizes implied by a validated desc, in elements. */
-typedef struct clattn_mha_plan {
+typedef struct clattn_mha_shape {
     size_t rows;      /* B * T */
     size_t head_dim;  /* d_out / heads */
     size_t x_count;   /* B * T * d_in */
     size_t out_count; /* B * T * d_out */
     size_t w_count;   /* d_out * d_in */
     size_t wo_count;  /* d_out * d_out */
-} clattn_mha_plan;
+} clattn_mha_shape;
 
 /* Validates the sizes of desc (not NULL, all > 0, d_out a multiple of heads, head dim at
  * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
-clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_plan *plan);
+clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_shape *plan);
 
 /* The attention over the heads of the interleaved QKV buffer [B*T, 3*d_out] (Q, K, V of
  * head h at columns h*hd, d_out + h*hd, 2*d_out + h*hd) into the context [B*T, d_out]:

@@ -426,7 +426,7 @@ static clattn_status merge_splits(attn_job *job) {
 /* The same rules as the device and reference paths (host/attention_desc.c). */
 static clattn_status validate(const clattn_attention_desc *d, const float *q, const float *k,
                               const float *v, const void *mask, const float *o, const float *lse) {
-    clattn_status status = clattn__attention_check(d, lse != NULL, NULL);
+    clattn_status status = clattn__attention_check(d, lse ? CLATTN_DESC_LSE : 0u, NULL);
     if (status) return status;
     if (!q || !k || !v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");

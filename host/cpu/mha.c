@@ -10,7 +10,7 @@
 
 clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
                                      const float *x, float *out) {
-    clattn_mha_plan p;
+    clattn_mha_shape p;
     clattn_status status = clattn__check_mha_desc(desc, &p);
     if (status) return status;
     if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)

@@ -1,4 +1,4 @@
-/* Fast CPU path of the seed's operation: scores, normalisation, context. Threads split the
+/* Fast CPU path of the query operations: scores, normalisation, context. Threads split the
  * rows; float accumulation in lanes of 16 (independent accumulators the compiler turns into
  * vector registers without reassociating a reduction). */
 #include "status.h"
@@ -302,7 +302,7 @@ clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights, const
     return status;
 }
 
-/* ---- the whole seed pipeline ------------------------------------------------------------ */
+/* ---- the whole query pipeline ----------------------------------------------------------- */
 
 clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x, const float *q,
                                          const float *v, float scale, clattn_norm norm,

@@ -3,6 +3,7 @@
 #include "status.h"
 #include "program.h"
 #include "launch.h"
+#include "device_profile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,13 @@ static clattn_status read_device_limits(clattn_handle *h, const clattn_options *
     if (variant == CLATTN_VARIANT_AUTO)
         variant = (h->device_type & CL_DEVICE_TYPE_CPU) ? CLATTN_VARIANT_CPU : CLATTN_VARIANT_GPU;
     h->variant = variant;
+
+    clattn_status status = clattn__profile_from_device(h->device, &h->profile);
+    if (status) return status;
+    h->profile.variant = variant;
+    h->profile.max_work_group_size = h->max_work_group_size;
+    if (h->profile.max_unannotated_work_group_size > h->max_work_group_size)
+        h->profile.max_unannotated_work_group_size = h->max_work_group_size;
     return CLATTN_SUCCESS;
 }
 
@@ -58,6 +66,17 @@ static clattn_status new_handle(const clattn_options *options, clattn_handle **o
     if (pthread_mutex_init(&h->lock, NULL) != 0) {
         free(h);
         return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (pthread_mutex_init(&h->scratch_lock, NULL) != 0) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (pthread_cond_init(&h->scratch_free, NULL) != 0) {
+        pthread_mutex_destroy(&h->scratch_lock);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "cannot create a condition variable");
     }
     if (options && options->build_options) {
         h->extra_build_options = strdup(options->build_options);
@@ -161,6 +180,8 @@ void clattn_handle_destroy(clattn_handle *h) {
     if (h->context) clReleaseContext(h->context);
     free(h->extra_build_options);
     free(h->build_log);
+    pthread_cond_destroy(&h->scratch_free);
+    pthread_mutex_destroy(&h->scratch_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }

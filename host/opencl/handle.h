@@ -3,6 +3,7 @@
 #define CLATTN_OPENCL_HANDLE_H
 
 #include "clattn.h"
+#include "profile.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -40,15 +41,26 @@ struct clattn_handle {
     cl_ulong max_alloc_size;
     cl_uint compute_units;
     cl_uint mem_base_addr_align; /* bytes */
+    /* What the planners (host/plan/) know of the device: the limits above, the variant and
+     * the capped work-group size included. */
+    clattn_device_profile profile;
 
-    pthread_mutex_t lock;         /* guards build_log, scratch and programs */
+    pthread_mutex_t lock;         /* guards build_log and programs */
     clattn_program_use *programs; /* added to under program.c's process-wide lock too */
     char *build_log;
 
     /* Scratch memory shared by the operations that need it. Every user waits for the
-     * previous user's event, so queues and out-of-order execution never race on it. */
+     * previous user's event, so queues and out-of-order execution never race on it. One
+     * operation at a time holds it (scratch_busy, a token between clattn__scratch_acquire and
+     * clattn__scratch_release); scratch_lock is held only inside their bookkeeping, never
+     * across calls, so a holder may build kernels (h->lock) freely. */
+    pthread_mutex_t scratch_lock;
+    pthread_cond_t scratch_free; /* signalled when the token is handed back */
+    bool scratch_busy;
+    pthread_t scratch_owner; /* the thread holding the token, when busy */
     cl_mem scratch;
     size_t scratch_bytes;
+    cl_mem scratch_held; /* the holder's buffer, retained until released */
     cl_event scratch_last_use;
     bool scratch_is_users; /* set by clattn_handle_set_scratch: never grown or replaced */
 };

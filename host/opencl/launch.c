@@ -23,8 +23,15 @@ clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_co
     return CLATTN_SUCCESS;
 }
 
-clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
-                                   const char *name) {
+clattn_status clattn__enqueue_begin(clattn_handle *h, cl_command_queue *queue, cl_uint num_wait,
+                                    const cl_event *wait) {
+    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__check_wait_list(num_wait, wait);
+    return status ? status : clattn__pick_queue(h, *queue, queue);
+}
+
+clattn_status clattn__check_elements(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
+                                     size_t elem_size, const char *name) {
     if (!buf) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "buffer %s is NULL", name);
     size_t bytes = 0, end = 0;
     cl_context context = NULL;
@@ -34,13 +41,13 @@ clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, 
     if (context != h->context)
         return clattn__fail(CLATTN_ERROR_INVALID_HANDLE,
                             "buffer %s belongs to another context than the handle", name);
-    if (offset > SIZE_MAX - count || !clattn__mul_size(offset + count, sizeof(float), &end))
+    if (offset > SIZE_MAX - count || !clattn__mul_size(offset + count, elem_size, &end))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "buffer %s: offset + size overflows", name);
     if (end > bytes)
         return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
                             "buffer %s holds %zu bytes, the call needs %zu (offset %zu + %zu "
-                            "floats)",
-                            name, bytes, end, offset, count);
+                            "elements of %zu bytes)",
+                            name, bytes, end, offset, count, elem_size);
     /* Offsets are passed to kernels as 32- or 64-bit element indices: both fit in size_t. */
     return CLATTN_SUCCESS;
 }

@@ -5,13 +5,24 @@
 
 #include "handle.h"
 
-
 /* The queue to use: the caller's, else the handle's; checks it belongs to the context. */
 clattn_status clattn__pick_queue(clattn_handle *h, cl_command_queue queue, cl_command_queue *out);
 
-/* Checks that buf holds at least offset + count floats. name is used in the message. */
-clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
-                                   const char *name);
+/* The prologue of every enqueue form: a handle, a wait list whose count and pointer agree,
+ * and the queue to use (*queue: the caller's, replaced by the handle's when NULL). */
+clattn_status clattn__enqueue_begin(clattn_handle *h, cl_command_queue *queue, cl_uint num_wait,
+                                    const cl_event *wait);
+
+/* Checks that buf is of the handle's context and holds at least offset + count elements of
+ * elem_size bytes (4 for floats, 1 for a boolean mask). name is used in the message. */
+clattn_status clattn__check_elements(clattn_handle *h, cl_mem buf, size_t offset, size_t count,
+                                     size_t elem_size, const char *name);
+
+/* clattn__check_elements for floats, the common case. */
+static inline clattn_status clattn__check_buffer(clattn_handle *h, cl_mem buf, size_t offset,
+                                                 size_t count, const char *name) {
+    return clattn__check_elements(h, buf, offset, count, sizeof(float), name);
+}
 
 /* Largest power of two <= limit, the kernel's and the handle's limits, and want. */
 clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want, size_t *out);

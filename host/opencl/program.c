@@ -4,13 +4,16 @@
 #include "status.h"
 #include "handle.h"
 #include "program_cache.h"
+#include "launch_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Every program is built from the common header followed by its own file. */
-#define COMMON_SOURCE "common.h"
+/* Every program is built from the host-kernel contract and the common header, followed by
+ * its own file. */
+#define CONTRACT_SOURCE "contract.h"
+#define COMMON_SOURCE   "common.h"
 
 static const clattn_kernel_source *find_source(const char *name) {
     for (size_t i = 0; i < clattn_kernel_source_count; i++)
@@ -53,15 +56,7 @@ static clattn_status load_source(const char *name, char **owned, const char **te
 }
 
 static char *build_options(const clattn_handle *h, const char *defines) {
-    /* IEEE semantics are kept (no fast-math): masks use -inf and NaN must propagate. */
-    const char *base = "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
-    const char *variant = h->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
-    const char *extra = h->extra_build_options ? h->extra_build_options : "";
-    defines = defines ? defines : "";
-    size_t size = strlen(base) + strlen(variant) + strlen(defines) + strlen(extra) + 8;
-    char *options = malloc(size);
-    if (options) snprintf(options, size, "%s %s %s %s", base, variant, defines, extra);
-    return options;
+    return clattn__program_options(&h->profile, defines, h->extra_build_options);
 }
 
 static void keep_build_log(clattn_handle *h, cl_program program) {
@@ -83,31 +78,34 @@ static void keep_build_log(clattn_handle *h, cl_program program) {
 
 static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
                                    cl_program *out) {
-    char *owned[2] = {NULL, NULL};
-    const char *texts[2];
-    size_t lengths[2];
-    clattn_status status = load_source(COMMON_SOURCE, &owned[0], &texts[0], &lengths[0]);
-    if (!status) status = load_source(source_name, &owned[1], &texts[1], &lengths[1]);
+    const char *names[] = {CONTRACT_SOURCE, COMMON_SOURCE, source_name};
+    enum { PARTS = sizeof names / sizeof names[0] };
+    char *owned[PARTS] = {NULL};
+    const char *texts[PARTS];
+    size_t lengths[PARTS];
+    clattn_status status = CLATTN_SUCCESS;
+    for (size_t i = 0; i < PARTS && !status; i++)
+        status = load_source(names[i], &owned[i], &texts[i], &lengths[i]);
     cl_program program = NULL;
     uint64_t key = 0;
     if (!status) {
         /* The on-disk cache first (program_cache.c), the source when it has nothing. */
-        key = clattn__cache_key(h, 2, texts, lengths, options);
+        key = clattn__cache_key(h, PARTS, texts, lengths, options);
         program = clattn__cache_load(h, key, options);
     }
     if (program) {
-        free(owned[0]);
-        free(owned[1]);
+        for (size_t i = 0; i < PARTS; i++)
+            free(owned[i]);
         *out = program;
         return CLATTN_SUCCESS;
     }
     if (!status) {
         cl_int err;
-        program = clCreateProgramWithSource(h->context, 2, texts, lengths, &err);
+        program = clCreateProgramWithSource(h->context, PARTS, texts, lengths, &err);
         status = clattn__cl(err, "clCreateProgramWithSource");
     }
-    free(owned[0]);
-    free(owned[1]);
+    for (size_t i = 0; i < PARTS; i++)
+        free(owned[i]);
     if (status) return status;
 
     cl_int err = clBuildProgram(program, 1, &h->device, options, NULL, NULL);

@@ -5,6 +5,21 @@
 #include "status.h"
 #include "handle.h"
 
+static clattn_status users_too_small(const clattn_handle *h, size_t bytes) {
+    return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
+                        "the scratch buffer given to the handle holds %zu bytes, the call needs "
+                        "%zu (see clattn_op_scratch_size)",
+                        h->scratch_bytes, bytes);
+}
+
+clattn_status clattn__scratch_check(clattn_handle *h, size_t bytes) {
+    pthread_mutex_lock(&h->scratch_lock);
+    const bool small = h->scratch_is_users && h->scratch_bytes < bytes;
+    clattn_status status = small ? users_too_small(h, bytes) : CLATTN_SUCCESS;
+    pthread_mutex_unlock(&h->scratch_lock);
+    return status;
+}
+
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
                                       cl_event *wait_for) {
     if (bytes > h->max_alloc_size) /* say so now, not as a driver error at the first launch */
@@ -13,15 +28,17 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
                             "largest allocation (%llu bytes): use a smaller batch or fewer heads "
                             "per call",
                             bytes, (unsigned long long)h->max_alloc_size);
-    pthread_mutex_lock(&h->lock);
-    if (h->scratch_is_users && h->scratch_bytes < bytes) {
-        pthread_mutex_unlock(&h->lock);
-        return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
-                            "the scratch buffer given to the handle holds %zu bytes, the call "
-                            "needs %zu (see clattn_scratch_size)",
-                            h->scratch_bytes, bytes);
+    clattn_status status = CLATTN_SUCCESS;
+    pthread_mutex_lock(&h->scratch_lock);
+    if (h->scratch_busy && pthread_equal(h->scratch_owner, pthread_self())) {
+        pthread_mutex_unlock(&h->scratch_lock);
+        return clattn__fail(CLATTN_ERROR_INTERNAL, "scratch acquired twice by one operation");
     }
-    if (!h->scratch || h->scratch_bytes < bytes) {
+    while (h->scratch_busy)
+        pthread_cond_wait(&h->scratch_free, &h->scratch_lock);
+    if (h->scratch_is_users && h->scratch_bytes < bytes) {
+        status = users_too_small(h, bytes);
+    } else if (!h->scratch || h->scratch_bytes < bytes) {
         /* Releasing is safe while kernels still use the old buffer: OpenCL frees it only
          * after the commands that use it have finished. */
         if (h->scratch) clReleaseMemObject(h->scratch);
@@ -30,25 +47,38 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
         cl_int err;
         cl_mem fresh = clCreateBuffer(h->context, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &err);
         if (err) {
-            pthread_mutex_unlock(&h->lock);
-            return clattn__cl(err, "allocating scratch memory");
+            status = clattn__cl(err, "allocating scratch memory");
+        } else {
+            h->scratch = fresh;
+            h->scratch_bytes = bytes;
         }
-        h->scratch = fresh;
-        h->scratch_bytes = bytes;
     }
-    *buf = h->scratch;
-    *wait_for = h->scratch_last_use;
-    if (*wait_for) clRetainEvent(*wait_for);
-    return CLATTN_SUCCESS; /* still locked: released by clattn__scratch_release */
+    if (!status) {
+        /* Retained: clattn_handle_set_scratch may replace h->scratch while we hold it. */
+        clRetainMemObject(h->scratch);
+        h->scratch_held = h->scratch;
+        h->scratch_busy = true;
+        h->scratch_owner = pthread_self();
+        *buf = h->scratch;
+        *wait_for = h->scratch_last_use;
+        if (*wait_for) clRetainEvent(*wait_for);
+    }
+    pthread_mutex_unlock(&h->scratch_lock);
+    return status;
 }
 
 void clattn__scratch_release(clattn_handle *h, cl_event last_use) {
+    pthread_mutex_lock(&h->scratch_lock);
     if (last_use) {
         clRetainEvent(last_use);
         if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
         h->scratch_last_use = last_use;
     }
-    pthread_mutex_unlock(&h->lock);
+    if (h->scratch_held) clReleaseMemObject(h->scratch_held);
+    h->scratch_held = NULL;
+    h->scratch_busy = false;
+    pthread_cond_signal(&h->scratch_free);
+    pthread_mutex_unlock(&h->scratch_lock);
 }
 
 clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t bytes) {
@@ -75,14 +105,14 @@ clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t 
                                 "scratch: %zu bytes asked of a buffer of %zu", bytes, size);
         clRetainMemObject(buffer);
     }
-    pthread_mutex_lock(&h->lock);
+    pthread_mutex_lock(&h->scratch_lock);
     /* The previous buffer may still be in use by enqueued work: OpenCL keeps it alive until
      * that finishes. scratch_last_use stays, so the next user still waits for the last. */
     if (h->scratch) clReleaseMemObject(h->scratch);
     h->scratch = buffer;
     h->scratch_bytes = buffer ? bytes : 0;
     h->scratch_is_users = buffer != NULL;
-    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_unlock(&h->scratch_lock);
     clattn__clear_error();
     return CLATTN_SUCCESS;
 }

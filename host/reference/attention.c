@@ -41,7 +41,7 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
 clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
-    clattn_status status = clattn__attention_check(desc, lse != NULL, NULL);
+    clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, NULL);
     if (status) return status;
     const clattn_attention_desc *a = desc;
     if (!q || !k || !v || !o)

@@ -3,7 +3,7 @@
  * row with none attended gives zeros; a NaN among a row's attended scores makes the whole
  * row NaN. */
 #include "status.h"
-#include "weights_desc.h"
+#include "attention_desc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -46,8 +46,7 @@ static void normalize_row(clattn_norm norm, size_t n, const double *s, float *ou
 
 clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc, const float *q,
                                            const float *k, const void *mask, float *weights) {
-    clattn_weights_plan plan;
-    clattn_status status = clattn__check_weights_desc(desc, &plan);
+    clattn_status status = clattn__attention_check(desc, CLATTN_DESC_WEIGHTS, NULL);
     if (status) return status;
     if (!q || !k || !weights || (desc->mask_kind != CLATTN_MASK_NONE && !mask))
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention weights: NULL pointer");

@@ -16,7 +16,7 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
     clattn_attention_extents e;
-    clattn_status status = clattn__attention_check(desc, lse != NULL, &e);
+    clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e);
     if (status) return status;
     if (!q || !k || !v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
@@ -34,7 +34,7 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
     clattn_buffers b = {.count = 0};
     cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
     cl_event done = NULL;
-    const size_t mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    const size_t mask_elem = clattn__mask_element_size(desc);
     if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
         !(status = clattn__upload(h, &b, k, e.k, sizeof(float), true, &kb)) &&
         !(status = clattn__upload(h, &b, v, e.v, sizeof(float), true, &vb)) &&

@@ -6,126 +6,89 @@
 #include "launch.h"
 #include "scratch.h"
 #include "ops.h"
-
-/* Row blocks: enough to fill the device, each at least MIN_ROWS rows. */
-#define MAX_BLOCKS 1024
-#define MIN_ROWS   64
-
-/* Row blocks: a block per MIN_ROWS rows, at most MAX_BLOCKS (CPU: a few per compute unit). */
-static void row_blocks(const clattn_handle *h, size_t n, size_t *blocks, size_t *rows_per_block) {
-    size_t max_blocks =
-        h->variant == CLATTN_VARIANT_CPU ? 8 * (size_t)h->compute_units : MAX_BLOCKS;
-    if (max_blocks == 0) max_blocks = 1;
-    /* Rounded-up divisions that cannot wrap for n near SIZE_MAX. */
-    size_t b = n / MIN_ROWS + (n % MIN_ROWS != 0);
-    if (b > max_blocks) b = max_blocks;
-    *rows_per_block = n / b + (n % b != 0);
-    *blocks = n / *rows_per_block + (n % *rows_per_block != 0);
-}
+#include "planned.h"
+#include "planners.h"
+#include "contract.h"
 
 /* One partial context vector of d floats per row block. */
 clattn_status clattn__context_scratch_bytes(const clattn_handle *h, size_t n, size_t d,
                                             size_t *bytes) {
-    if (n == 0 || d == 0)
-        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
-                            n, d);
-    size_t blocks, rows, floats;
-    row_blocks(h, n, &blocks, &rows);
-    if (!clattn__mul_size(blocks, d, &floats) || !clattn__mul_size(floats, sizeof(float), bytes))
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: scratch size overflows");
-    return CLATTN_SUCCESS;
+    clattn_context_plan plan;
+    clattn_status status = clattn__plan_context(&h->profile, n, d, &plan);
+    if (!status) *bytes = plan.base.scratch_bytes;
+    return status;
 }
 
 clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
                                      cl_mem weights, size_t weights_offset, cl_mem v,
                                      size_t v_offset, cl_mem context, size_t context_offset,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
                             n, d);
     size_t nd;
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, weights, weights_offset, n, "weights")) ||
+    if ((status = clattn__check_buffer(h, weights, weights_offset, n, "weights")) ||
         (status = clattn__check_buffer(h, v, v_offset, nd, "v")) ||
         (status = clattn__check_buffer(h, context, context_offset, d, "context")))
         return status;
 
-    const bool cpu = h->variant == CLATTN_VARIANT_CPU;
-    cl_kernel partials_k = NULL, finish_k = NULL;
-    if ((status =
-             clattn__get_kernel(h, "context.cl", NULL,
-                                cpu ? "context_partials_vec" : "context_partials", &partials_k)) ||
-        (status = clattn__get_kernel(h, "context.cl", NULL, "context_finish", &finish_k))) {
-        if (partials_k) clReleaseKernel(partials_k);
-        return status;
+    clattn_context_plan plan;
+    clattn_device_profile profile = h->profile;
+    cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+    for (bool replan = true; replan;) {
+        if ((status = clattn__plan_context(&profile, n, d, &plan)) ||
+            (status = clattn__plan_kernels(h, &plan.base, &profile, kernels, &replan)))
+            return status;
     }
-
-    size_t local[2] = {1, 1}, global[2], finish_local = 1;
-    status = clattn__work_group_size(h, partials_k, 256, &local[0]);
-    if (!status) status = clattn__work_group_size(h, finish_k, 64, &finish_local);
-    size_t blocks, rows_per_block;
-    row_blocks(h, n, &blocks, &rows_per_block);
-    if (cpu) {
-        global[0] = (d + 15) / 16;
-        global[1] = blocks;
-    } else {
-        size_t group = local[0];
-        local[0] = clattn__next_pow2(d) < 32 ? clattn__next_pow2(d) : 32;
-        if (local[0] > group) local[0] = group;
-        local[1] = group / local[0];
-        global[0] = (d + local[0] - 1) / local[0] * local[0];
-        global[1] = blocks * local[1];
-    }
+    const clattn_launch *partials_l = &plan.base.launch[0], *finish_l = &plan.base.launch[1];
+    const bool cpu = profile.variant == CLATTN_VARIANT_CPU;
 
     cl_mem partials = NULL;
     cl_event scratch_wait = NULL;
-    size_t scratch_bytes = 0;
-    if (!status) status = clattn__context_scratch_bytes(h, n, d, &scratch_bytes);
-    if (status) {
-        clReleaseKernel(partials_k);
-        clReleaseKernel(finish_k);
-        return status;
-    }
-    if ((status = clattn__scratch_acquire(h, scratch_bytes, &partials, &scratch_wait))) {
-        clReleaseKernel(partials_k);
-        clReleaseKernel(finish_k);
+    if ((status = clattn__scratch_acquire(h, plan.base.scratch_bytes, &partials, &scratch_wait))) {
+        clattn__release_kernels(&plan.base, kernels);
         return status;
     }
 
     cl_ulong un = n, ud = d, wo = weights_offset, vo = v_offset, co = context_offset;
-    cl_ulong rows = rows_per_block;
-    cl_uint ublocks = (cl_uint)blocks;
-    clattn_arg p_args[] = {{sizeof un, &un},
-                           {sizeof ud, &ud},
-                           {sizeof weights, &weights},
-                           {sizeof wo, &wo},
-                           {sizeof v, &v},
-                           {sizeof vo, &vo},
-                           {sizeof rows, &rows},
-                           {sizeof partials, &partials},
-                           {local[0] * local[1] * sizeof(float), NULL}};
-    clattn_arg f_args[] = {{sizeof ud, &ud},
-                           {sizeof ublocks, &ublocks},
-                           {sizeof partials, &partials},
-                           {sizeof context, &context},
-                           {sizeof co, &co}};
-    size_t finish_global = (d + finish_local - 1) / finish_local * finish_local;
+    cl_ulong rows = plan.rows_per_block;
+    cl_uint ublocks = (cl_uint)plan.blocks;
+    clattn_arg p_args[] = {
+        [CONTEXT_PARTIALS_ARG_N] = {sizeof un, &un},
+        [CONTEXT_PARTIALS_ARG_D] = {sizeof ud, &ud},
+        [CONTEXT_PARTIALS_ARG_W] = {sizeof weights, &weights},
+        [CONTEXT_PARTIALS_ARG_W_OFF] = {sizeof wo, &wo},
+        [CONTEXT_PARTIALS_ARG_V] = {sizeof v, &v},
+        [CONTEXT_PARTIALS_ARG_V_OFF] = {sizeof vo, &vo},
+        [CONTEXT_PARTIALS_ARG_ROWS_PER_GROUP] = {sizeof rows, &rows},
+        [CONTEXT_PARTIALS_ARG_PARTIALS] = {sizeof partials, &partials},
+        [CONTEXT_PARTIALS_ARG_SCRATCH] = {partials_l->local_bytes, NULL},
+    };
+    clattn_arg f_args[] = {
+        [CONTEXT_FINISH_ARG_D] = {sizeof ud, &ud},
+        [CONTEXT_FINISH_ARG_GROUPS] = {sizeof ublocks, &ublocks},
+        [CONTEXT_FINISH_ARG_PARTIALS] = {sizeof partials, &partials},
+        [CONTEXT_FINISH_ARG_CONTEXT] = {sizeof context, &context},
+        [CONTEXT_FINISH_ARG_C_OFF] = {sizeof co, &co},
+    };
+    CLATTN_ARGS_MATCH(p_args, CONTEXT_PARTIALS_ARG_COUNT);
+    CLATTN_ARGS_MATCH(f_args, CONTEXT_FINISH_ARG_COUNT);
 
     clattn_chain chain;
     clattn__chain_begin(&chain, queue, num_wait, wait);
     chain.extra_wait = scratch_wait;
-    if (!(status = clattn__set_args(partials_k, p_args, cpu ? 8 : 9)) &&
-        !(status = clattn__set_args(finish_k, f_args, 5)) &&
-        !(status = clattn__chain_launch(&chain, partials_k, 2, global, cpu ? NULL : local)))
-        status = clattn__chain_launch(&chain, finish_k, 1, &finish_global, &finish_local);
+    /* context_partials_vec (CPU) takes the same arguments but no local scratch. */
+    const cl_uint p_count = cpu ? CONTEXT_PARTIALS_VEC_ARG_COUNT : CONTEXT_PARTIALS_ARG_COUNT;
+    if (!(status = clattn__set_args(kernels[0], p_args, p_count)) &&
+        !(status = clattn__set_args(kernels[1], f_args, CONTEXT_FINISH_ARG_COUNT)) &&
+        !(status = clattn__launch_planned(&chain, kernels[0], partials_l)))
+        status = clattn__launch_planned(&chain, kernels[1], finish_l);
     clattn__scratch_release(h, chain.last);
     if (scratch_wait) clReleaseEvent(scratch_wait);
-    clReleaseKernel(partials_k);
-    clReleaseKernel(finish_k);
+    clattn__release_kernels(&plan.base, kernels);
     return clattn__chain_end(&chain, status, done);
 }

@@ -8,19 +8,10 @@
 #include "launch.h"
 #include "upload.h"
 #include "scratch.h"
-#include "tiles.h"
-
-/* Largest GPU work-group edge (GEMM_WG; 16 x 16 = 256 work-items) and its local memory:
- * two GEMM_KT x (4 * edge + 1) float tiles. */
-#define MAX_EDGE   16
-#define GEMM_KT    16
-#define GEMM_BLOCK 4
-#define CPU_ROWS   8
-#define CPU_COLS   32
-
-static size_t gemm_local_bytes(size_t edge) {
-    return 2 * GEMM_KT * (GEMM_BLOCK * edge + 1) * sizeof(float);
-}
+#include "planned.h"
+#include "planners.h"
+#include "contract.h"
+#include "ops.h"
 
 /* The extent of a [rows, cols] matrix at offset with row stride ld, or false on overflow. */
 static bool matrix_end(size_t offset, size_t rows, size_t cols, size_t ld, size_t *end) {
@@ -37,6 +28,9 @@ static bool overlaps(cl_mem a, size_t a_begin, size_t a_end, cl_mem b, size_t b_
     return a && a == b && a_begin < b_end && b_begin < a_end;
 }
 
+static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
+                                     clattn_linear_plan *plan, cl_kernel *kernels);
+
 typedef struct linear_args {
     size_t rows, cols, k;
     cl_mem x;
@@ -50,94 +44,81 @@ typedef struct linear_args {
 } linear_args;
 
 /* GPU shape: one tiled kernel, its work-group edge from the device limits. */
-static clattn_status launch_gpu(clattn_handle *h, clattn_chain *chain, const linear_args *a) {
-    cl_kernel kernel = NULL;
-    size_t edge = 1;
-    clattn_status status = clattn__get_square_kernel(h, "linear.cl", "GEMM_WG", "gemm_tiled",
-                                                     MAX_EDGE, gemm_local_bytes, &kernel, &edge);
-    if (status) return status;
-    const size_t tile = GEMM_BLOCK * edge;
-    const size_t local[2] = {edge, edge};
-    const size_t global[2] = {(a->cols + tile - 1) / tile * edge,
-                              (a->rows + tile - 1) / tile * edge};
+static clattn_status launch_gpu(const clattn_linear_plan *plan, const cl_kernel *kernels,
+                                clattn_chain *chain, const linear_args *a) {
     const cl_ulong ur = a->rows, uc = a->cols, uk = a->k, xo = a->x_offset, lx = a->ldx,
                    wo = a->w_offset, lw = a->ldw, bo = a->bias_offset, yo = a->y_offset,
                    ly = a->ldy;
     const cl_int has_bias = a->bias != NULL;
-    clattn_arg args[] = {{sizeof ur, &ur},           {sizeof uc, &uc}, {sizeof uk, &uk},
-                         {sizeof a->x, &a->x},       {sizeof xo, &xo}, {sizeof lx, &lx},
-                         {sizeof a->w, &a->w},       {sizeof wo, &wo}, {sizeof lw, &lw},
-                         {sizeof a->bias, &a->bias}, {sizeof bo, &bo}, {sizeof has_bias, &has_bias},
-                         {sizeof a->y, &a->y},       {sizeof yo, &yo}, {sizeof ly, &ly}};
-    status = clattn__set_args(kernel, args, 15);
-    if (!status) status = clattn__chain_launch(chain, kernel, 2, global, local);
-    clReleaseKernel(kernel);
+    clattn_arg args[] = {
+        [GEMM_TILED_ARG_ROWS] = {sizeof ur, &ur},
+        [GEMM_TILED_ARG_COLS] = {sizeof uc, &uc},
+        [GEMM_TILED_ARG_K] = {sizeof uk, &uk},
+        [GEMM_TILED_ARG_X] = {sizeof a->x, &a->x},
+        [GEMM_TILED_ARG_X_OFF] = {sizeof xo, &xo},
+        [GEMM_TILED_ARG_LDX] = {sizeof lx, &lx},
+        [GEMM_TILED_ARG_W] = {sizeof a->w, &a->w},
+        [GEMM_TILED_ARG_W_OFF] = {sizeof wo, &wo},
+        [GEMM_TILED_ARG_LDW] = {sizeof lw, &lw},
+        [GEMM_TILED_ARG_BIAS] = {sizeof a->bias, &a->bias},
+        [GEMM_TILED_ARG_B_OFF] = {sizeof bo, &bo},
+        [GEMM_TILED_ARG_HAS_BIAS] = {sizeof has_bias, &has_bias},
+        [GEMM_TILED_ARG_Y] = {sizeof a->y, &a->y},
+        [GEMM_TILED_ARG_Y_OFF] = {sizeof yo, &yo},
+        [GEMM_TILED_ARG_LDY] = {sizeof ly, &ly},
+    };
+    CLATTN_ARGS_MATCH(args, GEMM_TILED_ARG_COUNT);
+    clattn_status status = clattn__set_args(kernels[0], args, GEMM_TILED_ARG_COUNT);
+    if (!status) status = clattn__launch_planned(chain, kernels[0], &plan->base.launch[0]);
     return status;
 }
 
 /* CPU shape: pack W transposed into the handle's scratch, then the broadcast kernel. */
-static clattn_status launch_cpu(clattn_handle *h, clattn_chain *chain, const linear_args *a) {
-    cl_kernel pack = NULL, gemm = NULL;
-    clattn_status status;
-    if ((status = clattn__get_kernel(h, "linear.cl", NULL, "gemm_pack_wt", &pack)) ||
-        (status = clattn__get_kernel(h, "linear.cl", NULL, "gemm_bcast", &gemm)))
-        goto out;
-    const size_t cols_padded = clattn__round_up(a->cols, CPU_COLS);
-    size_t packed_bytes;
-    if (!clattn__mul_size(cols_padded, a->k, &packed_bytes) ||
-        !clattn__mul_size(packed_bytes, sizeof(float), &packed_bytes)) {
-        status = clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: packed W overflows size_t");
-        goto out;
-    }
-    if (packed_bytes > h->max_alloc_size) {
-        status = clattn__fail(CLATTN_ERROR_INVALID_SIZE,
-                              "linear: the packed W (%zu bytes) exceeds the device's largest "
-                              "allocation",
-                              packed_bytes);
-        goto out;
-    }
-    const size_t blocks = ((a->rows + CPU_ROWS - 1) / CPU_ROWS) * (cols_padded / CPU_COLS);
-    /* One work-item per work-group: PoCL then runs the register tile as written instead of
-     * looping work-items around it (measured 2x faster than 16 here). */
-    size_t local = 1;
-    const size_t pack_global[2] = {a->k, cols_padded};
-    if ((status = clattn__work_group_size(h, gemm, 1, &local))) goto out;
-    const size_t global = clattn__round_up(blocks, local);
-
+static clattn_status launch_cpu(clattn_handle *h, const clattn_linear_plan *plan,
+                                const cl_kernel *kernels, clattn_chain *chain,
+                                const linear_args *a) {
     cl_mem wt = NULL;
     cl_event scratch_wait = NULL;
-    if ((status = clattn__scratch_acquire(h, packed_bytes, &wt, &scratch_wait))) goto out;
+    clattn_status status = clattn__scratch_acquire(h, plan->base.scratch_bytes, &wt, &scratch_wait);
+    if (status) return status;
     chain->extra_wait = scratch_wait;
     const cl_ulong ur = a->rows, uc = a->cols, uk = a->k, xo = a->x_offset, lx = a->ldx,
                    wo = a->w_offset, lw = a->ldw, bo = a->bias_offset, yo = a->y_offset,
-                   ly = a->ldy, cp = cols_padded;
+                   ly = a->ldy, cp = plan->cols_padded;
     const cl_int has_bias = a->bias != NULL;
-    clattn_arg pack_args[] = {{sizeof uc, &uc}, {sizeof cp, &cp}, {sizeof a->w, &a->w},
-                              {sizeof wo, &wo}, {sizeof lw, &lw}, {sizeof wt, &wt}};
-    clattn_arg gemm_args[] = {{sizeof ur, &ur},
-                              {sizeof uc, &uc},
-                              {sizeof uk, &uk},
-                              {sizeof a->x, &a->x},
-                              {sizeof xo, &xo},
-                              {sizeof lx, &lx},
-                              {sizeof wt, &wt},
-                              {sizeof cp, &cp},
-                              {sizeof a->bias, &a->bias},
-                              {sizeof bo, &bo},
-                              {sizeof has_bias, &has_bias},
-                              {sizeof a->y, &a->y},
-                              {sizeof yo, &yo},
-                              {sizeof ly, &ly}};
-    if (!(status = clattn__set_args(pack, pack_args, 6)) &&
-        !(status = clattn__set_args(gemm, gemm_args, 14)) &&
-        !(status = clattn__chain_launch(chain, pack, 2, pack_global, NULL))) /* any shape */
-        status = clattn__chain_launch(chain, gemm, 1, &global, &local);
+    clattn_arg pack_args[] = {
+        [GEMM_PACK_WT_ARG_COLS] = {sizeof uc, &uc},
+        [GEMM_PACK_WT_ARG_COLS_PADDED] = {sizeof cp, &cp},
+        [GEMM_PACK_WT_ARG_W] = {sizeof a->w, &a->w},
+        [GEMM_PACK_WT_ARG_W_OFF] = {sizeof wo, &wo},
+        [GEMM_PACK_WT_ARG_LDW] = {sizeof lw, &lw},
+        [GEMM_PACK_WT_ARG_WT] = {sizeof wt, &wt},
+    };
+    clattn_arg gemm_args[] = {
+        [GEMM_BCAST_ARG_ROWS] = {sizeof ur, &ur},
+        [GEMM_BCAST_ARG_COLS] = {sizeof uc, &uc},
+        [GEMM_BCAST_ARG_K] = {sizeof uk, &uk},
+        [GEMM_BCAST_ARG_X] = {sizeof a->x, &a->x},
+        [GEMM_BCAST_ARG_X_OFF] = {sizeof xo, &xo},
+        [GEMM_BCAST_ARG_LDX] = {sizeof lx, &lx},
+        [GEMM_BCAST_ARG_WT] = {sizeof wt, &wt},
+        [GEMM_BCAST_ARG_COLS_PADDED] = {sizeof cp, &cp},
+        [GEMM_BCAST_ARG_BIAS] = {sizeof a->bias, &a->bias},
+        [GEMM_BCAST_ARG_B_OFF] = {sizeof bo, &bo},
+        [GEMM_BCAST_ARG_HAS_BIAS] = {sizeof has_bias, &has_bias},
+        [GEMM_BCAST_ARG_Y] = {sizeof a->y, &a->y},
+        [GEMM_BCAST_ARG_Y_OFF] = {sizeof yo, &yo},
+        [GEMM_BCAST_ARG_LDY] = {sizeof ly, &ly},
+    };
+    CLATTN_ARGS_MATCH(pack_args, GEMM_PACK_WT_ARG_COUNT);
+    CLATTN_ARGS_MATCH(gemm_args, GEMM_BCAST_ARG_COUNT);
+    if (!(status = clattn__set_args(kernels[0], pack_args, GEMM_PACK_WT_ARG_COUNT)) &&
+        !(status = clattn__set_args(kernels[1], gemm_args, GEMM_BCAST_ARG_COUNT)) &&
+        !(status = clattn__launch_planned(chain, kernels[0], &plan->base.launch[0])))
+        status = clattn__launch_planned(chain, kernels[1], &plan->base.launch[1]);
     clattn__scratch_release(h, chain->last);
     if (scratch_wait) clReleaseEvent(scratch_wait);
     chain->extra_wait = NULL;
-out:
-    if (pack) clReleaseKernel(pack);
-    if (gemm) clReleaseKernel(gemm);
     return status;
 }
 
@@ -146,7 +127,8 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
                                      size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
@@ -162,10 +144,7 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         !matrix_end(y_offset, rows, cols, ldy, &y_end) ||
         (bias && !matrix_end(bias_offset, 1, cols, cols, &b_end)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: offset + extent overflows size_t");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
+    if ((status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
         (status = clattn__check_buffer(h, w, 0, w_end, "w")) ||
         (bias && (status = clattn__check_buffer(h, bias, 0, b_end, "bias"))) ||
         (status = clattn__check_buffer(h, y, 0, y_end, "y")))
@@ -175,12 +154,16 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         overlaps(y, y_offset, y_end, bias, bias_offset, b_end))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "linear: y overlaps an input");
 
+    clattn_linear_plan plan;
+    cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+    if ((status = plan_for_device(h, rows, cols, k, &plan, kernels))) return status;
     clattn_chain chain;
     clattn__chain_begin(&chain, queue, num_wait, wait);
     const linear_args args = {rows,     cols, k,    x,           x_offset, ldx,      w,
                               w_offset, ldw,  bias, bias_offset, y,        y_offset, ldy};
-    status = h->variant == CLATTN_VARIANT_CPU ? launch_cpu(h, &chain, &args)
-                                              : launch_gpu(h, &chain, &args);
+    status = plan.cpu ? launch_cpu(h, &plan, kernels, &chain, &args)
+                      : launch_gpu(&plan, kernels, &chain, &args);
+    clattn__release_kernels(&plan.base, kernels);
     return clattn__chain_end(&chain, status, done);
 }
 
@@ -228,4 +211,40 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
+}
+
+/* ---- for the registry of operations (registry.c) ---------------------------------------- */
+
+/* Plans the linear layer for the handle's device, planning again when a compiled kernel
+ * allows fewer work-items than planned; kernels may be NULL (only the plan is wanted). */
+static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
+                                     clattn_linear_plan *plan, cl_kernel *kernels) {
+    clattn_device_profile profile = h->profile;
+    cl_kernel own[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+    cl_kernel *out = kernels ? kernels : own;
+    clattn_status status = CLATTN_SUCCESS;
+    for (bool replan = true; replan && !status;)
+        if (!(status = clattn__plan_linear(&profile, rows, cols, k, plan)))
+            status = clattn__plan_kernels(h, &plan->base, &profile, out, &replan);
+    if (!kernels) clattn__release_kernels(&plan->base, own);
+    return status;
+}
+
+clattn_status clattn__linear_scratch_bytes(const clattn_handle *h, size_t rows, size_t cols,
+                                           size_t k, size_t *bytes) {
+    if (!rows || !cols || !k)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
+                            k);
+    /* The scratch (CPU: the packed W^T) does not depend on the work-group limits. */
+    clattn_linear_plan plan;
+    clattn_status status = clattn__plan_linear(&h->profile, rows, cols, k, &plan);
+    *bytes = status ? 0 : plan.base.scratch_bytes;
+    return status;
+}
+
+/* Its program does not depend on the shape: any size builds it. */
+clattn_status clattn__linear_prepare(clattn_handle *h) {
+    clattn_linear_plan plan;
+    return plan_for_device(h, 1, 1, 1, &plan, NULL);
 }

@@ -8,9 +8,11 @@
 #include "launch.h"
 #include "upload.h"
 #include "linear.h"
+#include "scratch.h"
+#include "ops.h"
 
-static clattn_status check_weight(clattn_handle *h, cl_mem buf, size_t count, const char *name,
-                                  cl_mem out) {
+static clattn_status check_layer_weight(clattn_handle *h, cl_mem buf, size_t count,
+                                        const char *name, cl_mem out) {
     clattn_status status = clattn__check_buffer(h, buf, 0, count, name);
     if (!status && buf == out)
         status =
@@ -19,22 +21,23 @@ static clattn_status check_weight(clattn_handle *h, cl_mem buf, size_t count, co
 }
 
 static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc,
-                                   const clattn_mha_plan *p, const clattn_mha_buffers *w, cl_mem x,
+                                   const clattn_mha_shape *p, const clattn_mha_buffers *w, cl_mem x,
                                    cl_mem out) {
     if (!w) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: weights is NULL");
     const cl_mem biases[3] = {w->bq, w->bk, w->bv};
     const char *bias_names[3] = {"bq", "bk", "bv"};
     clattn_status status;
     if ((status = clattn__check_buffer(h, out, 0, p->out_count, "out")) ||
-        (status = check_weight(h, x, p->x_count, "x", out)) ||
-        (status = check_weight(h, w->wq, p->w_count, "wq", out)) ||
-        (status = check_weight(h, w->wk, p->w_count, "wk", out)) ||
-        (status = check_weight(h, w->wv, p->w_count, "wv", out)) ||
-        (status = check_weight(h, w->wo, p->wo_count, "wo", out)) ||
-        (w->bo && (status = check_weight(h, w->bo, desc->d_out, "bo", out))))
+        (status = check_layer_weight(h, x, p->x_count, "x", out)) ||
+        (status = check_layer_weight(h, w->wq, p->w_count, "wq", out)) ||
+        (status = check_layer_weight(h, w->wk, p->w_count, "wk", out)) ||
+        (status = check_layer_weight(h, w->wv, p->w_count, "wv", out)) ||
+        (status = check_layer_weight(h, w->wo, p->wo_count, "wo", out)) ||
+        (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, "bo", out))))
         return status;
     for (int i = 0; i < 3; i++)
-        if (biases[i] && (status = check_weight(h, biases[i], desc->d_out, bias_names[i], out)))
+        if (biases[i] &&
+            (status = check_layer_weight(h, biases[i], desc->d_out, bias_names[i], out)))
             return status;
     return CLATTN_SUCCESS;
 }
@@ -55,13 +58,14 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
                                          const clattn_mha_desc *desc, const clattn_mha_buffers *w,
                                          cl_mem x, cl_mem out, cl_uint num_wait,
                                          const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
-    clattn_mha_plan p;
+    clattn_mha_shape p;
     clattn_status status;
-    if ((status = clattn__check_mha_desc(desc, &p)) ||
-        (status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = check_buffers(h, desc, &p, w, x, out)))
+    size_t scratch_bytes = 0;
+    if ((status = clattn__enqueue_begin(h, &queue, num_wait, wait)) ||
+        (status = clattn__check_mha_desc(desc, &p)) ||
+        (status = check_buffers(h, desc, &p, w, x, out)) ||
+        (status = clattn__mha_scratch_bytes(h, desc, &scratch_bytes)) ||
+        (status = clattn__scratch_check(h, scratch_bytes))) /* before enqueueing anything */
         return status;
 
     const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
@@ -102,7 +106,7 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
-    clattn_mha_plan p;
+    clattn_mha_shape p;
     clattn_status status = clattn__check_mha_desc(desc, &p);
     if (status) return status;
     if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
@@ -134,4 +138,23 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
     clattn__release_buffers(&bufs);
     if (!status) clattn__clear_error();
     return status;
+}
+
+/* The scratch the steps acquire one after another: the most any of them needs. */
+clattn_status clattn__mha_scratch_bytes(clattn_handle *h, const clattn_mha_desc *desc,
+                                        size_t *bytes) {
+    clattn_mha_shape p;
+    clattn_status status = clattn__check_mha_desc(desc, &p);
+    if (status) return status;
+    clattn_attention_desc ad;
+    clattn__mha_attention_desc(desc, p.head_dim, &ad);
+    size_t need[3] = {0, 0, 0};
+    if ((status = clattn__linear_scratch_bytes(h, p.rows, desc->d_out, desc->d_in, &need[0])) ||
+        (status = clattn__attention_scratch_bytes(h, &ad, &need[1])) ||
+        (status = clattn__linear_scratch_bytes(h, p.rows, desc->d_out, desc->d_out, &need[2])))
+        return status;
+    *bytes = 0;
+    for (int i = 0; i < 3; i++)
+        if (need[i] > *bytes) *bytes = need[i];
+    return CLATTN_SUCCESS;
 }

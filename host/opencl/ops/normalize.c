@@ -5,24 +5,14 @@
 #include "launch.h"
 #include "scratch.h"
 #include "ops.h"
-
-/* Up to this many elements per work-item, one work-group does everything in one launch. */
-#define SMALL_ELEMENTS_PER_ITEM 16
-/* Level-1 work-groups; the finishing work-group combines this many partials. */
-#define MAX_GROUPS 1024
-
-/* Whether one work-group does it all (no scratch). */
-static bool is_small(const clattn_handle *h, size_t n) {
-    return n <= h->max_work_group_size * SMALL_ELEMENTS_PER_ITEM &&
-           n <= 256 * SMALL_ELEMENTS_PER_ITEM;
-}
+#include "planned.h"
+#include "planners.h"
+#include "contract.h"
 
 size_t clattn__normalize_scratch_bytes(const clattn_handle *h, clattn_norm norm, size_t n) {
-    if (norm == CLATTN_NORM_NONE || n == 0 || is_small(h, n)) return 0;
-    /* A (max, sum) pair per level-1 work-group (at most one per element, at most MAX_GROUPS)
-     * and one for the total. */
-    size_t groups = n < MAX_GROUPS ? n : MAX_GROUPS;
-    return (groups + 1) * sizeof(cl_float2);
+    clattn_normalize_plan plan;
+    clattn__plan_normalize(&h->profile, norm, n, &plan);
+    return plan.base.scratch_bytes;
 }
 
 static bool ranges_overlap(cl_mem a, size_t a_off, cl_mem b, size_t b_off, size_t n) {
@@ -40,88 +30,75 @@ static clattn_status enqueue_marker(clattn_chain *chain) {
 }
 
 /* One work-group reduces and applies. */
-static clattn_status launch_small(clattn_handle *h, clattn_chain *chain, cl_int norm, cl_ulong n,
-                                  cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo) {
-    cl_kernel kernel = NULL;
-    size_t local = 0;
-    clattn_status status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_small", &kernel);
-    if (status) return status;
-    status = clattn__work_group_size(h, kernel, 256, &local);
-    clattn_arg args[] = {{sizeof norm, &norm},
-                         {sizeof n, &n},
-                         {sizeof s, &s},
-                         {sizeof so, &so},
-                         {sizeof w, &w},
-                         {sizeof wo, &wo},
-                         {local * sizeof(cl_float2), NULL}};
-    if (!status) status = clattn__set_args(kernel, args, 7);
-    if (!status) status = clattn__chain_launch(chain, kernel, 1, &local, &local);
-    clReleaseKernel(kernel);
+static clattn_status launch_small(const clattn_normalize_plan *plan, cl_kernel kernel,
+                                  clattn_chain *chain, cl_int norm, cl_ulong n, cl_mem s,
+                                  cl_ulong so, cl_mem w, cl_ulong wo) {
+    const clattn_launch *launch = &plan->base.launch[0];
+    clattn_arg args[] = {
+        [NORM_SMALL_ARG_NORM] = {sizeof norm, &norm},
+        [NORM_SMALL_ARG_N] = {sizeof n, &n},
+        [NORM_SMALL_ARG_SCORES] = {sizeof s, &s},
+        [NORM_SMALL_ARG_S_OFF] = {sizeof so, &so},
+        [NORM_SMALL_ARG_WEIGHTS] = {sizeof w, &w},
+        [NORM_SMALL_ARG_W_OFF] = {sizeof wo, &wo},
+        [NORM_SMALL_ARG_SCRATCH] = {launch->local_bytes, NULL},
+    };
+    CLATTN_ARGS_MATCH(args, NORM_SMALL_ARG_COUNT);
+    clattn_status status = clattn__set_args(kernel, args, NORM_SMALL_ARG_COUNT);
+    if (!status) status = clattn__launch_planned(chain, kernel, launch);
     return status;
 }
 
 /* Partials per work-group, one finishing work-group, then the apply pass. */
-static clattn_status launch_large(clattn_handle *h, clattn_chain *chain, cl_int norm, cl_ulong n,
-                                  cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo) {
-    cl_kernel partials_k = NULL, finish_k = NULL, apply_k = NULL;
-    clattn_status status;
-    if ((status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_partials", &partials_k)) ||
-        (status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_finish", &finish_k)) ||
-        (status = clattn__get_kernel(h, "normalize.cl", NULL, "norm_apply", &apply_k)))
-        goto out;
-    size_t local = 0, finish_local = 0, apply_local = 0;
-    if ((status = clattn__work_group_size(h, partials_k, 256, &local)) ||
-        (status = clattn__work_group_size(h, finish_k, 256, &finish_local)) ||
-        (status = clattn__work_group_size(h, apply_k, 256, &apply_local)))
-        goto out;
-    size_t groups = (size_t)((n + local - 1) / local);
-    if (groups > MAX_GROUPS) groups = MAX_GROUPS;
-    /* A CPU device runs work-groups one after another per core, each with a barrier-
-     * separated reduction: a few large groups per core cost less than a thousand small ones
-     * (n = 262144 on PoCL, 2 cores: 1.7 ms with 1024 groups, 1.0 ms with 8). */
-    if (h->variant == CLATTN_VARIANT_CPU && groups > 4 * (size_t)h->compute_units)
-        groups = 4 * (size_t)h->compute_units;
-    cl_uint ugroups = (cl_uint)groups;
-
+static clattn_status launch_large(clattn_handle *h, const clattn_normalize_plan *plan,
+                                  const cl_kernel *kernels, clattn_chain *chain, cl_int norm,
+                                  cl_ulong n, cl_mem s, cl_ulong so, cl_mem w, cl_ulong wo) {
+    const clattn_launch *partials_l = &plan->base.launch[0], *finish_l = &plan->base.launch[1],
+                        *apply_l = &plan->base.launch[2];
+    cl_uint ugroups = plan->groups;
     cl_mem partials = NULL;
     cl_event scratch_wait = NULL;
-    size_t scratch_bytes = clattn__normalize_scratch_bytes(h, (clattn_norm)norm, (size_t)n);
-    if ((status = clattn__scratch_acquire(h, scratch_bytes, &partials, &scratch_wait))) goto out;
+    clattn_status status =
+        clattn__scratch_acquire(h, plan->base.scratch_bytes, &partials, &scratch_wait);
+    if (status) return status;
     chain->extra_wait = scratch_wait;
 
-    clattn_arg p_args[] = {{sizeof norm, &norm},
-                           {sizeof n, &n},
-                           {sizeof s, &s},
-                           {sizeof so, &so},
-                           {sizeof partials, &partials},
-                           {local * sizeof(cl_float2), NULL}};
-    clattn_arg f_args[] = {{sizeof norm, &norm},
-                           {sizeof ugroups, &ugroups},
-                           {sizeof partials, &partials},
-                           {finish_local * sizeof(cl_float2), NULL}};
-    clattn_arg a_args[] = {{sizeof norm, &norm},
-                           {sizeof n, &n},
-                           {sizeof s, &s},
-                           {sizeof so, &so},
-                           {sizeof w, &w},
-                           {sizeof wo, &wo},
-                           {sizeof partials, &partials},
-                           {sizeof ugroups, &ugroups}};
-    size_t global = groups * local;
-    size_t apply_global = (size_t)((n + apply_local - 1) / apply_local * apply_local);
-    if (!(status = clattn__set_args(partials_k, p_args, 6)) &&
-        !(status = clattn__set_args(finish_k, f_args, 4)) &&
-        !(status = clattn__set_args(apply_k, a_args, 8)) &&
-        !(status = clattn__chain_launch(chain, partials_k, 1, &global, &local)) &&
-        !(status = clattn__chain_launch(chain, finish_k, 1, &finish_local, &finish_local)))
-        status = clattn__chain_launch(chain, apply_k, 1, &apply_global, &apply_local);
+    clattn_arg p_args[] = {
+        [NORM_PARTIALS_ARG_NORM] = {sizeof norm, &norm},
+        [NORM_PARTIALS_ARG_N] = {sizeof n, &n},
+        [NORM_PARTIALS_ARG_SCORES] = {sizeof s, &s},
+        [NORM_PARTIALS_ARG_S_OFF] = {sizeof so, &so},
+        [NORM_PARTIALS_ARG_PARTIALS] = {sizeof partials, &partials},
+        [NORM_PARTIALS_ARG_SCRATCH] = {partials_l->local_bytes, NULL},
+    };
+    clattn_arg f_args[] = {
+        [NORM_FINISH_ARG_NORM] = {sizeof norm, &norm},
+        [NORM_FINISH_ARG_GROUPS] = {sizeof ugroups, &ugroups},
+        [NORM_FINISH_ARG_PARTIALS] = {sizeof partials, &partials},
+        [NORM_FINISH_ARG_SCRATCH] = {finish_l->local_bytes, NULL},
+    };
+    clattn_arg a_args[] = {
+        [NORM_APPLY_ARG_NORM] = {sizeof norm, &norm},
+        [NORM_APPLY_ARG_N] = {sizeof n, &n},
+        [NORM_APPLY_ARG_SCORES] = {sizeof s, &s},
+        [NORM_APPLY_ARG_S_OFF] = {sizeof so, &so},
+        [NORM_APPLY_ARG_WEIGHTS] = {sizeof w, &w},
+        [NORM_APPLY_ARG_W_OFF] = {sizeof wo, &wo},
+        [NORM_APPLY_ARG_PARTIALS] = {sizeof partials, &partials},
+        [NORM_APPLY_ARG_GROUPS] = {sizeof ugroups, &ugroups},
+    };
+    CLATTN_ARGS_MATCH(p_args, NORM_PARTIALS_ARG_COUNT);
+    CLATTN_ARGS_MATCH(f_args, NORM_FINISH_ARG_COUNT);
+    CLATTN_ARGS_MATCH(a_args, NORM_APPLY_ARG_COUNT);
+    if (!(status = clattn__set_args(kernels[0], p_args, NORM_PARTIALS_ARG_COUNT)) &&
+        !(status = clattn__set_args(kernels[1], f_args, NORM_FINISH_ARG_COUNT)) &&
+        !(status = clattn__set_args(kernels[2], a_args, NORM_APPLY_ARG_COUNT)) &&
+        !(status = clattn__launch_planned(chain, kernels[0], partials_l)) &&
+        !(status = clattn__launch_planned(chain, kernels[1], finish_l)))
+        status = clattn__launch_planned(chain, kernels[2], apply_l);
     clattn__scratch_release(h, chain->last);
     if (scratch_wait) clReleaseEvent(scratch_wait);
     chain->extra_wait = NULL;
-out:
-    if (partials_k) clReleaseKernel(partials_k);
-    if (finish_k) clReleaseKernel(finish_k);
-    if (apply_k) clReleaseKernel(apply_k);
     return status;
 }
 
@@ -129,14 +106,12 @@ clattn_status clattn_enqueue_normalize(clattn_handle *h, cl_command_queue queue,
                                        size_t n, cl_mem scores, size_t scores_offset,
                                        cl_mem weights, size_t weights_offset, cl_uint num_wait,
                                        const cl_event *wait, cl_event *done) {
-    if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
+    clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
+    if (status) return status;
     if (norm != CLATTN_NORM_NONE && norm != CLATTN_NORM_SUM && norm != CLATTN_NORM_SOFTMAX)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "unknown normalisation %d", (int)norm);
     if (n == 0) return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "normalize: n must be > 0");
-    clattn_status status;
-    if ((status = clattn__check_wait_list(num_wait, wait)) ||
-        (status = clattn__pick_queue(h, queue, &queue)) ||
-        (status = clattn__check_buffer(h, scores, scores_offset, n, "scores")) ||
+    if ((status = clattn__check_buffer(h, scores, scores_offset, n, "scores")) ||
         (status = clattn__check_buffer(h, weights, weights_offset, n, "weights")))
         return status;
     const bool in_place = scores == weights && scores_offset == weights_offset;
@@ -157,10 +132,19 @@ clattn_status clattn_enqueue_normalize(clattn_handle *h, cl_command_queue queue,
                                          num_wait, num_wait ? wait : NULL, &event);
         status = clattn__cl(err, "clEnqueueCopyBuffer");
         chain.last = event;
-    } else if (is_small(h, n)) {
-        status = launch_small(h, &chain, inorm, un, scores, so, weights, wo);
     } else {
-        status = launch_large(h, &chain, inorm, un, scores, so, weights, wo);
+        clattn_normalize_plan plan;
+        clattn_device_profile profile = h->profile;
+        cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
+        for (bool replan = true; replan && !status;)
+            if (!(status = clattn__plan_normalize(&profile, norm, n, &plan)))
+                status = clattn__plan_kernels(h, &plan.base, &profile, kernels, &replan);
+        if (!status)
+            status =
+                plan.small
+                    ? launch_small(&plan, kernels[0], &chain, inorm, un, scores, so, weights, wo)
+                    : launch_large(h, &plan, kernels, &chain, inorm, un, scores, so, weights, wo);
+        clattn__release_kernels(&plan.base, kernels);
     }
     return clattn__chain_end(&chain, status, done);
 }

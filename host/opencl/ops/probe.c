@@ -5,6 +5,7 @@
 #include "handle.h"
 #include "program.h"
 #include "launch.h"
+#include "contract.h"
 
 #define MAX_CACHED  32
 #define READ_BYTES  (256u << 20) /* streamed per read launch: well beyond any cache */
@@ -84,13 +85,16 @@ static clattn_status probe_bandwidth(clattn_handle *h, cl_command_queue queue, d
         if (!err) err = clFinish(queue);
         status = clattn__cl(err, "probe buffers");
     }
-    clattn_arg args[] = {{sizeof a, &a},
-                         {sizeof n16, &n16},
-                         {sizeof per_item, &per_item},
-                         {sizeof strided, &strided},
-                         {sizeof out, &out}};
+    clattn_arg args[] = {
+        [PROBE_READ_ARG_A] = {sizeof a, &a},
+        [PROBE_READ_ARG_N16] = {sizeof n16, &n16},
+        [PROBE_READ_ARG_PER_ITEM] = {sizeof per_item, &per_item},
+        [PROBE_READ_ARG_STRIDED] = {sizeof strided, &strided},
+        [PROBE_READ_ARG_OUT] = {sizeof out, &out},
+    };
+    CLATTN_ARGS_MATCH(args, PROBE_READ_ARG_COUNT);
     double best = 0;
-    if (!status) status = clattn__set_args(kernel, args, 5);
+    if (!status) status = clattn__set_args(kernel, args, PROBE_READ_ARG_COUNT);
     if (!status) status = best_time(queue, kernel, items, local, &best);
     if (!status) *gbps = (double)bytes / best * 1e-9;
     if (a) clReleaseMemObject(a);
@@ -117,11 +121,13 @@ static clattn_status probe_fma(clattn_handle *h, cl_command_queue queue, double 
     cl_uint iterations = 64;
     const cl_float b = 0.999f;
     double t = 0, best = 0;
-    if (!status)
-        status = clattn__set_args(
-            kernel,
-            (clattn_arg[]){{sizeof iterations, &iterations}, {sizeof b, &b}, {sizeof out, &out}},
-            3);
+    clattn_arg args[] = {
+        [PROBE_FMA_ARG_ITERATIONS] = {sizeof iterations, &iterations},
+        [PROBE_FMA_ARG_BS] = {sizeof b, &b},
+        [PROBE_FMA_ARG_OUT] = {sizeof out, &out},
+    };
+    CLATTN_ARGS_MATCH(args, PROBE_FMA_ARG_COUNT);
+    if (!status) status = clattn__set_args(kernel, args, PROBE_FMA_ARG_COUNT);
     /* Grow the loop until one launch takes ~10 ms: launch overhead then does not count. */
     while (!status && (status = run_timed(queue, kernel, items, local, &t)) == CLATTN_SUCCESS &&
            t < 0.01 && iterations < (1u << 24)) {

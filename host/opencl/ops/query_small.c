@@ -1,4 +1,4 @@
-/* The seed pipeline for small problems in one launch (kernels/query_small.cl): for the seed's
+/* The query pipeline for small problems in one launch (kernels/query_small.cl): for the textbook's
  * 6 x 3 example the per-launch and per-transfer latency is the whole cost, so this replaces
  * the 4 launches and 3 reads of the general path with 1 launch and 1 read. */
 #include "query_small.h"
@@ -6,27 +6,30 @@
 #include "handle.h"
 #include "program.h"
 #include "launch.h"
+#include "planned.h"
+#include "planners.h"
+#include "contract.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* One work-group does everything: keep the work small enough for that. */
-#define MAX_ELEMENTS 65536
-#define MAX_ROWS     16384
-
 bool clattn__query_small_fits(const clattn_handle *h, size_t n, size_t d) {
     (void)h;
-    return n <= MAX_ROWS && d <= MAX_ELEMENTS && n * d <= MAX_ELEMENTS;
+    return clattn__plan_query_small_fits(n, d);
 }
 
 clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const float *x,
-                                 const float *q, const float *v, float scale, clattn_norm norm,
-                                 float *scores, float *weights, float *context) {
+                                  const float *q, const float *v, float scale, clattn_norm norm,
+                                  float *scores, float *weights, float *context) {
+    clattn_plan plan;
+    clattn_device_profile profile = h->profile;
     cl_kernel kernel = NULL;
-    clattn_status status = clattn__get_kernel(h, "query_small.cl", NULL, "query_small", &kernel);
-    if (status) return status;
-    size_t local = 0;
-    status = clattn__work_group_size(h, kernel, 256, &local);
+    clattn_status status = CLATTN_SUCCESS;
+    for (bool replan = true; replan;)
+        if ((status = clattn__plan_query_small(&profile, n, d, &plan)) ||
+            (status = clattn__plan_kernels(h, &plan, &profile, &kernel, &replan)))
+            return status;
+    const clattn_launch *launch = &plan.launch[0];
     const size_t out_count = 2 * n + d;
     cl_mem xb = NULL, qb = NULL, vb = NULL, ob = NULL;
     cl_int err = CL_SUCCESS;
@@ -44,19 +47,27 @@ clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const fl
     cl_ulong un = n, ud = d;
     cl_mem values = vb ? vb : xb;
     clattn_arg args[] = {
-        {sizeof inorm, &inorm},   {sizeof un, &un}, {sizeof ud, &ud},
-        {sizeof scale, &scale},   {sizeof xb, &xb}, {sizeof qb, &qb},
-        {sizeof values, &values}, {sizeof ob, &ob}, {local * sizeof(cl_float2), NULL}};
-    if (!status) status = clattn__set_args(kernel, args, 9);
+        [QUERY_SMALL_ARG_NORM] = {sizeof inorm, &inorm},
+        [QUERY_SMALL_ARG_N] = {sizeof un, &un},
+        [QUERY_SMALL_ARG_D] = {sizeof ud, &ud},
+        [QUERY_SMALL_ARG_SCALE] = {sizeof scale, &scale},
+        [QUERY_SMALL_ARG_X] = {sizeof xb, &xb},
+        [QUERY_SMALL_ARG_Q] = {sizeof qb, &qb},
+        [QUERY_SMALL_ARG_V] = {sizeof values, &values},
+        [QUERY_SMALL_ARG_OUT] = {sizeof ob, &ob},
+        [QUERY_SMALL_ARG_SCRATCH] = {launch->local_bytes, NULL},
+    };
+    CLATTN_ARGS_MATCH(args, QUERY_SMALL_ARG_COUNT);
+    if (!status) status = clattn__set_args(kernel, args, QUERY_SMALL_ARG_COUNT);
     float stack[256];
     float *result = out_count <= 256 ? stack : malloc(out_count * sizeof *result);
     if (!status && !result)
         status = clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     cl_event done = NULL;
     if (!status)
-        status = clattn__cl(
-            clEnqueueNDRangeKernel(h->queue, kernel, 1, NULL, &local, &local, 0, NULL, &done),
-            "clEnqueueNDRangeKernel");
+        status = clattn__cl(clEnqueueNDRangeKernel(h->queue, kernel, launch->dims, NULL,
+                                                   launch->global, launch->local, 0, NULL, &done),
+                            "clEnqueueNDRangeKernel");
     if (!status)
         status = clattn__cl(clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, out_count * sizeof(float),
                                                 result, 1, &done, NULL),

@@ -1,6 +1,6 @@
-/* The seed pipeline for small problems in one kernel launch (query_small.c). */
-#ifndef CLATTN_SEED_SMALL_H
-#define CLATTN_SEED_SMALL_H
+/* The query pipeline for small problems in one kernel launch (query_small.c). */
+#ifndef CLATTN_QUERY_SMALL_H
+#define CLATTN_QUERY_SMALL_H
 
 #include "clattn.h"
 
@@ -13,7 +13,7 @@ bool clattn__query_small_fits(const clattn_handle *h, size_t n, size_t d);
 /* clattn_query_attention for small n x d (arguments already validated): inputs uploaded at
  * buffer creation, one launch, one blocking read of all outputs. */
 clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const float *x,
-                                 const float *q, const float *v, float scale, clattn_norm norm,
-                                 float *scores, float *weights, float *context);
+                                  const float *q, const float *v, float scale, clattn_norm norm,
+                                  float *scores, float *weights, float *context);
 
 #endif

@@ -1,0 +1,191 @@
+/* clattn__plan_attention: the fused attention (kernels/attention.cl, attention_merge.cl):
+ * variant, tiles, KV splits, scratch regions and the launches [pack K/V] -> attention ->
+ * [merge]. */
+#include "planners.h"
+#include "tuning.h"
+#include "size.h"
+#include "status.h"
+#include "contract.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The GPU shape's tiles: as many rows and keys as the local-memory budget allows. */
+static void gpu_tiles(const clattn_device_profile *p, clattn_attention_plan *a) {
+    const clattn_attention_tuning *t = &clattn_attention_tune;
+    size_t budget =
+        p->local_mem_size < t->gpu_local_budget ? (size_t)p->local_mem_size : t->gpu_local_budget;
+    budget = budget / sizeof(float) - 64; /* leave a little for the implementation */
+    const size_t max_rows = clattn__profile_group_limit(p, true);
+    size_t bm = t->gpu_max_bm;
+    while (bm > max_rows)
+        bm /= 2;
+    while (bm > 1 && bm * (a->head_d + 1) > budget / 2)
+        bm /= 2;
+    size_t bn = t->gpu_max_bn;
+    while (bn > 1 && bm * (a->head_d + 1) + bn * (a->head_d + a->head_dv) > budget)
+        bn /= 2;
+    a->bm = bm;
+    a->bn = bn;
+}
+
+static void choose_splits(const clattn_device_profile *p, const clattn_attention_desc *d,
+                          clattn_attention_plan *a) {
+    const clattn_attention_tuning *t = &clattn_attention_tune;
+    const size_t blocks = (d->n + a->key_align - 1) / a->key_align;
+    size_t splits = 1;
+    if (d->kv_splits > 1) {
+        splits = d->kv_splits < blocks ? d->kv_splits : blocks;
+    } else if (d->kv_splits == 0) {
+        /* Few work-groups for the device (decoding: M small) and long N: split the keys. */
+        const size_t units = a->row_groups * d->batch * d->q_heads;
+        const size_t target =
+            (a->cpu ? t->cpu_split_target : t->gpu_split_target) * (size_t)p->compute_units;
+        if (units < target && d->n >= 2 * t->min_split_keys) {
+            splits = (target + units - 1) / units;
+            if (splits > d->n / t->min_split_keys) splits = d->n / t->min_split_keys;
+            if (splits > t->max_splits) splits = t->max_splits;
+        }
+    }
+    a->chunk = clattn__round_up((d->n + splits - 1) / splits, a->key_align);
+    a->splits = (d->n + a->chunk - 1) / a->chunk;
+}
+
+/* CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles" (documented in tuning.h). */
+static void tile_override(clattn_attention_plan *a) {
+    const char *tile = getenv("CLATTN_ATTENTION_CPU_TILE");
+    unsigned r, k, v, t;
+    if (tile && sscanf(tile, "%u,%u,%u,%u", &r, &k, &v, &t) == 4 && r >= 1 && r <= 16 && k >= 1 &&
+        k <= 4 && v >= 1 && v <= 4 && t >= 1 && t <= 16) {
+        a->rows = r, a->kv = k, a->vc = v, a->tiles = t;
+        a->head_dv = clattn__round_up(a->head_dv, HEAD_PAD * a->vc);
+    }
+}
+
+static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
+                      clattn_attention_plan *a) {
+    const clattn_attention_tuning *t = &clattn_attention_tune;
+    a->rows = t->cpu_rows, a->kv = t->cpu_kv, a->vc = t->cpu_vc;
+    a->head_dv = clattn__round_up(d->dv, HEAD_PAD * a->vc); /* whole chunks of VC float16 */
+    /* Several tiles share each K/V block from the cache; fewer when the head is wide (the
+     * accumulators must stay in L1); four times more when one head's K and V outgrow the
+     * caches (each pass over them then costs memory bandwidth). */
+    const size_t width = a->head_d + a->head_dv;
+    a->tiles = width <= 128 ? 4 : width <= 256 ? 2 : 1;
+    if (d->n * width * sizeof(float) > t->large_kv_bytes) a->tiles *= 4;
+    tile_override(a);
+    /* No tile beyond the rows, and enough work-groups for every compute unit. */
+    while (a->tiles > 1 && (a->tiles / 2) * a->rows >= d->m)
+        a->tiles /= 2;
+    while (a->tiles > 1 &&
+           (d->m + a->tiles * a->rows - 1) / (a->tiles * a->rows) * d->batch * d->q_heads <
+               t->cpu_units_per_cu * (size_t)p->compute_units)
+        a->tiles /= 2;
+    /* Decoding (a few rows): reading K and V once in place beats repacking them. */
+    a->direct = d->m <= t->direct_max_rows && d->d % HEAD_PAD == 0 && d->dv % HEAD_PAD == 0;
+    if (a->direct) { /* a tile of exactly the M rows */
+        a->kv = t->direct_kv;
+        a->vc = 1;
+        a->head_dv = d->dv;
+        a->rows = d->m;
+        a->tiles = 1;
+    }
+    a->group_rows = a->tiles * a->rows;
+    a->key_align = HEAD_PAD * a->kv;
+    a->npad = clattn__round_up(d->n, a->key_align);
+}
+
+/* Scratch regions, each aligned for a sub-buffer. */
+static clattn_status scratch_layout(const clattn_device_profile *p, const clattn_attention_desc *d,
+                                    clattn_attention_plan *a) {
+    const size_t align = p->mem_base_addr_align > 64 ? p->mem_base_addr_align : 64;
+    size_t sizes[4] = {0, 0, 0, 0}, bhkv, rows, bytes;
+    bool ok = clattn__mul_size(d->batch, d->kv_heads, &bhkv);
+    if (a->cpu && !a->direct)
+        ok = ok && clattn__mul_size(bhkv, a->npad, &rows) &&
+             clattn__mul_size(rows, a->head_d * sizeof(float), &sizes[0]) &&
+             clattn__mul_size(rows, a->head_dv * sizeof(float), &sizes[1]);
+    if (a->splits > 1)
+        ok = ok && clattn__mul_size(a->splits, d->batch * d->q_heads, &rows) &&
+             clattn__mul_size(rows, d->m, &rows) &&
+             clattn__mul_size(rows, a->head_dv * sizeof(float), &sizes[2]) &&
+             clattn__mul_size(rows, 4 * sizeof(float), &sizes[3]);
+    size_t offset = 0, *out[4] = {&a->kp_offset, &a->vp_offset, &a->part_offset, &a->stats_offset};
+    for (int i = 0; ok && i < 4; i++) {
+        *out[i] = offset;
+        bytes = clattn__round_up(sizes[i], align);
+        ok = bytes >= sizes[i] && offset <= SIZE_MAX - bytes;
+        offset += bytes;
+    }
+    if (!ok) return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: scratch size overflows");
+    a->base.scratch_bytes = offset;
+    return CLATTN_SUCCESS;
+}
+
+static void add_launches(const clattn_device_profile *p, const clattn_attention_desc *d,
+                         clattn_attention_plan *a) {
+    char defines[CLATTN_PLAN_OPTIONS_SIZE];
+    if (a->cpu)
+        snprintf(defines, sizeof defines,
+                 "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DTILES=%zu -DROWS=%zu -DKV=%zu -DVC=%zu "
+                 "-DDIRECT=%d",
+                 a->head_d, a->head_dv, (int)d->norm, a->tiles, a->rows, a->kv, a->vc,
+                 (int)a->direct);
+    else
+        snprintf(defines, sizeof defines, "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DBM=%zu -DBN=%zu",
+                 a->head_d, a->head_dv, (int)d->norm, a->bm, a->bn);
+    a->pack = a->attention = a->merge = -1;
+    clattn_launch *l;
+    if (a->cpu && !a->direct) {
+        a->pack = (int)a->base.count;
+        l = clattn__plan_add(&a->base, "attention.cl", "attention_pack_kv", defines, 2);
+        l->global[0] = a->npad / a->key_align;
+        l->global[1] = d->batch * d->kv_heads;
+        l->any_local = true;
+    }
+    a->attention = (int)a->base.count;
+    l = clattn__plan_add(&a->base, "attention.cl", a->cpu ? "attention_cpu" : "attention_gpu",
+                         defines, 3);
+    l->reqd_size = true;
+    l->global[0] = a->row_groups;
+    l->global[1] = d->batch * d->q_heads;
+    l->global[2] = a->splits;
+    if (a->cpu) {
+        l->local_bytes = a->rows * a->key_align * sizeof(float); /* one key block's weights */
+    } else {
+        l->global[0] *= a->bm;
+        l->local[0] = a->bm;
+        l->local_bytes =
+            (a->bm * (a->head_d + 1) + a->bn * (a->head_d + a->head_dv)) * sizeof(float);
+    }
+    if (a->splits == 1) return;
+    a->merge = (int)a->base.count;
+    l = clattn__plan_add(&a->base, "attention_merge.cl", "attention_merge", NULL, 2);
+    l->local[0] = clattn__pow2_at_most(clattn_attention_tune.merge_group,
+                                       clattn__profile_group_limit(p, false));
+    l->global[0] = clattn__round_up(d->m, l->local[0]);
+    l->global[1] = d->batch * d->q_heads;
+}
+
+clattn_status clattn__plan_attention(const clattn_device_profile *p,
+                                     const clattn_attention_desc *desc,
+                                     clattn_attention_plan *out) {
+    memset(out, 0, sizeof *out);
+    out->cpu = p->variant == CLATTN_VARIANT_CPU;
+    out->head_d = clattn__round_up(desc->d, HEAD_PAD);
+    out->head_dv = clattn__round_up(desc->dv, HEAD_PAD);
+    if (out->cpu) {
+        cpu_tiles(p, desc, out);
+    } else {
+        gpu_tiles(p, out);
+        out->group_rows = out->bm;
+        out->key_align = out->bn;
+    }
+    out->row_groups = (desc->m + out->group_rows - 1) / out->group_rows;
+    choose_splits(p, desc, out);
+    clattn_status status = scratch_layout(p, desc, out);
+    if (status) return status;
+    add_launches(p, desc, out);
+    return CLATTN_SUCCESS;
+}

@@ -1,0 +1,61 @@
+/* clattn__plan_linear: y = x W^T + b (kernels/linear.cl): a local-memory tiled GEMM on GPUs, W
+ * packed transposed into scratch and a register-blocked float16 kernel on CPUs. */
+#include "planners.h"
+#include "tuning.h"
+#include "size.h"
+#include "status.h"
+#include "contract.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Local memory of gemm_tiled: x and W tiles of GEMM_KT x (GEMM_BLOCK * edge + 1) floats. */
+static size_t gemm_local_bytes(size_t edge) {
+    return 2 * GEMM_KT * (GEMM_BLOCK * edge + 1) * sizeof(float);
+}
+
+clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, size_t cols,
+                                  size_t k, clattn_linear_plan *out) {
+    const clattn_linear_tuning *t = &clattn_linear_tune;
+    memset(out, 0, sizeof *out);
+    out->cpu = p->variant == CLATTN_VARIANT_CPU;
+    size_t edge = t->max_edge;
+    if (!out->cpu)
+        while (edge > 1 && (edge * edge > clattn__profile_group_limit(p, true) ||
+                            gemm_local_bytes(edge) > p->local_mem_size))
+            edge /= 2;
+    out->edge = edge;
+    char defines[64];
+    snprintf(defines, sizeof defines, "-DGEMM_WG=%zu", edge);
+    if (!out->cpu) {
+        const size_t tile = GEMM_BLOCK * edge;
+        clattn_launch *l = clattn__plan_add(&out->base, "linear.cl", "gemm_tiled", defines, 2);
+        l->reqd_size = true;
+        l->local[0] = l->local[1] = edge;
+        l->global[0] = (cols + tile - 1) / tile * edge;
+        l->global[1] = (rows + tile - 1) / tile * edge;
+        l->local_bytes = gemm_local_bytes(edge);
+        return CLATTN_SUCCESS;
+    }
+    out->cols_padded = clattn__round_up(cols, GEMM_CPU_COLS);
+    size_t packed_bytes;
+    if (!clattn__mul_size(out->cols_padded, k, &packed_bytes) ||
+        !clattn__mul_size(packed_bytes, sizeof(float), &packed_bytes))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: packed W overflows size_t");
+    if (packed_bytes > p->max_alloc_size)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "linear: the packed W (%zu bytes) exceeds the device's largest "
+                            "allocation",
+                            packed_bytes);
+    out->base.scratch_bytes = packed_bytes;
+    clattn_launch *l = clattn__plan_add(&out->base, "linear.cl", "gemm_pack_wt", defines, 2);
+    l->global[0] = k;
+    l->global[1] = out->cols_padded;
+    l->any_local = true;
+    const size_t blocks =
+        ((rows + GEMM_CPU_ROWS - 1) / GEMM_CPU_ROWS) * (out->cols_padded / GEMM_CPU_COLS);
+    l = clattn__plan_add(&out->base, "linear.cl", "gemm_bcast", defines, 1);
+    l->local[0] = clattn__pow2_at_most(t->cpu_group, clattn__profile_group_limit(p, false));
+    l->global[0] = clattn__round_up(blocks, l->local[0]);
+    return CLATTN_SUCCESS;
+}

@@ -1,0 +1,77 @@
+/* Tuning tables: every tile size, rows per work-item, work-group size and split limit the
+ * planners use, one named table per operation (values in tuning.c, each with why).
+ *
+ * Environment overrides (read by the planners; the only ones the library has):
+ *   CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles"  the attention CPU shape's register tile:
+ *       query rows per tile (1-16), float16 key vectors per block (1-4), float16 output
+ *       chunks per P V step (1-4) and row tiles per work-item (1-16); for tuning on a new CPU.
+ * Other variables of the library (not tuning): CLATTN_DEVICE, CLATTN_CACHE_DIR,
+ * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md). */
+#ifndef CLATTN_PLAN_TUNING_H
+#define CLATTN_PLAN_TUNING_H
+
+#include <stddef.h>
+
+typedef struct clattn_scores_tuning {
+    size_t cpu_rows;       /* rows per work-item of scores_rows (-DSCORES_ROWS) */
+    size_t cpu_group;      /* work-group of scores_rows */
+    size_t gpu_group;      /* work-group of scores_lanes */
+    size_t gpu_max_lanes;  /* work-items sharing a row */
+    size_t gpu_lane_elems; /* elements per lane the lane count aims at */
+} clattn_scores_tuning;
+extern const clattn_scores_tuning clattn_scores_tune;
+
+typedef struct clattn_normalize_tuning {
+    size_t group;               /* work-group of every normalize kernel */
+    size_t small_per_item;      /* up to this many scores per work-item: one launch, no scratch */
+    size_t max_groups;          /* level-1 work-groups (the finishing group combines them) */
+    size_t cpu_groups_per_unit; /* CPU: level-1 work-groups per compute unit */
+} clattn_normalize_tuning;
+extern const clattn_normalize_tuning clattn_normalize_tune;
+
+typedef struct clattn_context_tuning {
+    size_t min_rows;            /* rows per block at least */
+    size_t max_blocks;          /* GPU: row blocks at most */
+    size_t cpu_blocks_per_unit; /* CPU: row blocks per compute unit at most */
+    size_t partials_group;      /* GPU: work-group of context_partials */
+    size_t gpu_max_cols;        /* GPU: columns of a context_partials work-group */
+    size_t finish_group;        /* work-group of context_finish */
+} clattn_context_tuning;
+extern const clattn_context_tuning clattn_context_tune;
+
+typedef struct clattn_query_small_tuning {
+    size_t max_elements; /* n * d at most for the one-launch path */
+    size_t max_rows;     /* n at most */
+    size_t group;        /* its one work-group */
+} clattn_query_small_tuning;
+extern const clattn_query_small_tuning clattn_query_small_tune;
+
+typedef struct clattn_weights_tuning {
+    size_t max_tile;        /* GPU: largest edge of the square scores work-group */
+    size_t cpu_group;       /* CPU: work-group of weights_scores_rows at most */
+    size_t normalize_group; /* work-group of weights_normalize_rows at most */
+    size_t normalize_elems; /* scores per work-item the normalize group aims at */
+} clattn_weights_tuning;
+extern const clattn_weights_tuning clattn_weights_tune;
+
+typedef struct clattn_linear_tuning {
+    size_t max_edge;  /* GPU: largest edge of gemm_tiled's square work-group (-DGEMM_WG) */
+    size_t cpu_group; /* CPU: work-group of gemm_bcast */
+} clattn_linear_tuning;
+extern const clattn_linear_tuning clattn_linear_tune;
+
+typedef struct clattn_attention_tuning {
+    size_t cpu_rows, cpu_kv, cpu_vc;   /* CPU register tile (-DROWS -DKV -DVC) */
+    size_t direct_max_rows;            /* CPU: M at most for reading K/V in place (-DDIRECT) */
+    size_t direct_kv;                  /* CPU: key vectors per block when direct */
+    size_t large_kv_bytes;             /* CPU: K + V of a head beyond this: 4x the row tiles */
+    size_t cpu_units_per_cu;           /* CPU: work-groups per compute unit at least */
+    size_t gpu_local_budget;           /* GPU: local memory the tiles plan with at most */
+    size_t gpu_max_bm, gpu_max_bn;     /* GPU: rows per work-group, keys per tile at most */
+    size_t min_split_keys, max_splits; /* split-KV: keys per chunk at least, chunks at most */
+    size_t cpu_split_target, gpu_split_target; /* split-KV: work-groups per compute unit */
+    size_t merge_group;                        /* work-group of attention_merge */
+} clattn_attention_tuning;
+extern const clattn_attention_tuning clattn_attention_tune;
+
+#endif

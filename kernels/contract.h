@@ -1,0 +1,332 @@
+/* The host-kernel contract: every value the host and the kernels must agree on, in one file
+ * that is valid C11 (included by host/opencl/ops/ and host/plan/) and OpenCL C 1.2 (prepended
+ * to every kernel program, before common.h). A kernel argument added, removed or moved must be
+ * changed here, and the host's argument arrays (sized by the _COUNT entries and checked with
+ * _Static_assert) then fail to compile until they follow.
+ *
+ * Values compared in #if by the kernels are macros (the preprocessor cannot see enums); the
+ * host checks that they equal the public enums of clattn.h. */
+#ifndef CLATTN_KERNEL_CONTRACT_H
+#define CLATTN_KERNEL_CONTRACT_H
+
+/* ---- values of the public enums, as kernels see them ----------------------------------- */
+/* clattn_norm: an int argument (normalize.cl, query_small.cl, weights.cl, attention_merge.cl)
+ * or the -DNORM define (attention.cl), always one of these. */
+#define NORM_NONE    0
+#define NORM_SUM     1
+#define NORM_SOFTMAX 2
+/* clattn_causal */
+#define CAUSAL_NONE         0
+#define CAUSAL_TOP_LEFT     1
+#define CAUSAL_BOTTOM_RIGHT 2
+/* clattn_mask_kind */
+#define MASK_NONE     0
+#define MASK_ADDITIVE 1
+#define MASK_BOOLEAN  2
+
+/* ---- fixed tiles both sides compute with (the tunable ones are required -D defines) ---- */
+#define HEAD_PAD         16 /* attention: HEAD_D and HEAD_DV are multiples of this */
+#define CONTEXT_VEC_COLS 16 /* context_partials_vec: columns per work-item */
+#define WEIGHTS_KEYS     8  /* weights_scores_rows: keys per work-item */
+#define WEIGHTS_TD       32 /* weights_scores_tiled: head-dim chunk staged in local memory */
+#define GEMM_BLOCK       4  /* gemm_tiled: register block edge per work-item */
+#define GEMM_KT          16 /* gemm_tiled: k columns per local-memory tile */
+#define GEMM_CPU_ROWS    8  /* gemm_bcast: rows of a work-item's block */
+#define GEMM_CPU_COLS    32 /* gemm_bcast: columns of a work-item's block (W^T panel width) */
+
+/* ---- packed layouts (attention.cl, attention_merge.cl, weights.cl) ----------------------
+ * A tensor's layout is 4 consecutive ulong slots, in elements: */
+#define LAYOUT_OFFSET 0
+#define LAYOUT_BATCH  1 /* batch stride */
+#define LAYOUT_HEAD   2 /* head stride */
+#define LAYOUT_ROW    3 /* row stride */
+#define LAYOUT_SLOTS  4
+/* attention: `lay` (ulong16) holds Q, K, V, O and `lay2` (ulong8) the mask and LSE, at: */
+#define LAY_Q      0
+#define LAY_K      4
+#define LAY_V      8
+#define LAY_O      12
+#define LAY_COUNT  16
+#define LAY2_MASK  0
+#define LAY2_LSE   4
+#define LAY2_COUNT 8
+/* weights.cl takes one ulong4 per tensor, slots in LAYOUT_ order. */
+
+/* ---- kernel argument indices (one enum per kernel signature) ----------------------------- */
+enum scores_rows_arg { /* scores_rows */
+                       SCORES_ROWS_ARG_N,
+                       SCORES_ROWS_ARG_D,
+                       SCORES_ROWS_ARG_SCALE,
+                       SCORES_ROWS_ARG_X,
+                       SCORES_ROWS_ARG_X_OFF,
+                       SCORES_ROWS_ARG_Q,
+                       SCORES_ROWS_ARG_Q_OFF,
+                       SCORES_ROWS_ARG_OUT,
+                       SCORES_ROWS_ARG_OUT_OFF,
+                       SCORES_ROWS_ARG_COUNT
+};
+enum scores_lanes_arg { /* scores_lanes */
+                        SCORES_LANES_ARG_N,
+                        SCORES_LANES_ARG_D,
+                        SCORES_LANES_ARG_SCALE,
+                        SCORES_LANES_ARG_X,
+                        SCORES_LANES_ARG_X_OFF,
+                        SCORES_LANES_ARG_Q,
+                        SCORES_LANES_ARG_Q_OFF,
+                        SCORES_LANES_ARG_OUT,
+                        SCORES_LANES_ARG_OUT_OFF,
+                        SCORES_LANES_ARG_LANES,
+                        SCORES_LANES_ARG_PARTIAL, /* local: a float per work-item */
+                        SCORES_LANES_ARG_COUNT
+};
+enum norm_partials_arg { /* norm_partials */
+                         NORM_PARTIALS_ARG_NORM,
+                         NORM_PARTIALS_ARG_N,
+                         NORM_PARTIALS_ARG_SCORES,
+                         NORM_PARTIALS_ARG_S_OFF,
+                         NORM_PARTIALS_ARG_PARTIALS,
+                         NORM_PARTIALS_ARG_SCRATCH, /* local: a float2 per work-item */
+                         NORM_PARTIALS_ARG_COUNT
+};
+enum norm_finish_arg { /* norm_finish */
+                       NORM_FINISH_ARG_NORM,
+                       NORM_FINISH_ARG_GROUPS,
+                       NORM_FINISH_ARG_PARTIALS,
+                       NORM_FINISH_ARG_SCRATCH, /* local: a float2 per work-item */
+                       NORM_FINISH_ARG_COUNT
+};
+enum norm_apply_arg { /* norm_apply */
+                      NORM_APPLY_ARG_NORM,
+                      NORM_APPLY_ARG_N,
+                      NORM_APPLY_ARG_SCORES,
+                      NORM_APPLY_ARG_S_OFF,
+                      NORM_APPLY_ARG_WEIGHTS,
+                      NORM_APPLY_ARG_W_OFF,
+                      NORM_APPLY_ARG_PARTIALS,
+                      NORM_APPLY_ARG_GROUPS,
+                      NORM_APPLY_ARG_COUNT
+};
+enum norm_small_arg { /* norm_small */
+                      NORM_SMALL_ARG_NORM,
+                      NORM_SMALL_ARG_N,
+                      NORM_SMALL_ARG_SCORES,
+                      NORM_SMALL_ARG_S_OFF,
+                      NORM_SMALL_ARG_WEIGHTS,
+                      NORM_SMALL_ARG_W_OFF,
+                      NORM_SMALL_ARG_SCRATCH, /* local: a float2 per work-item */
+                      NORM_SMALL_ARG_COUNT
+};
+enum context_partials_arg { /* context_partials (GPU) and context_partials_vec (CPU) */
+                            CONTEXT_PARTIALS_ARG_N,
+                            CONTEXT_PARTIALS_ARG_D,
+                            CONTEXT_PARTIALS_ARG_W,
+                            CONTEXT_PARTIALS_ARG_W_OFF,
+                            CONTEXT_PARTIALS_ARG_V,
+                            CONTEXT_PARTIALS_ARG_V_OFF,
+                            CONTEXT_PARTIALS_ARG_ROWS_PER_GROUP,
+                            CONTEXT_PARTIALS_ARG_PARTIALS,
+                            CONTEXT_PARTIALS_VEC_ARG_COUNT, /* context_partials_vec ends here */
+                            CONTEXT_PARTIALS_ARG_SCRATCH =
+                                CONTEXT_PARTIALS_VEC_ARG_COUNT, /* local: a float per item */
+                            CONTEXT_PARTIALS_ARG_COUNT
+};
+enum context_finish_arg { /* context_finish */
+                          CONTEXT_FINISH_ARG_D,
+                          CONTEXT_FINISH_ARG_GROUPS,
+                          CONTEXT_FINISH_ARG_PARTIALS,
+                          CONTEXT_FINISH_ARG_CONTEXT,
+                          CONTEXT_FINISH_ARG_C_OFF,
+                          CONTEXT_FINISH_ARG_COUNT
+};
+enum query_small_arg { /* query_small */
+                       QUERY_SMALL_ARG_NORM,
+                       QUERY_SMALL_ARG_N,
+                       QUERY_SMALL_ARG_D,
+                       QUERY_SMALL_ARG_SCALE,
+                       QUERY_SMALL_ARG_X,
+                       QUERY_SMALL_ARG_Q,
+                       QUERY_SMALL_ARG_V,
+                       QUERY_SMALL_ARG_OUT,
+                       QUERY_SMALL_ARG_SCRATCH, /* local: a float2 per work-item */
+                       QUERY_SMALL_ARG_COUNT
+};
+enum probe_read_arg { /* probe_read */
+                      PROBE_READ_ARG_A,
+                      PROBE_READ_ARG_N16,
+                      PROBE_READ_ARG_PER_ITEM,
+                      PROBE_READ_ARG_STRIDED,
+                      PROBE_READ_ARG_OUT,
+                      PROBE_READ_ARG_COUNT
+};
+enum probe_fma_arg { /* probe_fma */
+                     PROBE_FMA_ARG_ITERATIONS,
+                     PROBE_FMA_ARG_BS,
+                     PROBE_FMA_ARG_OUT,
+                     PROBE_FMA_ARG_COUNT
+};
+enum weights_scores_arg { /* weights_scores_tiled (GPU) and weights_scores_rows (CPU) */
+                          WEIGHTS_SCORES_ARG_M,
+                          WEIGHTS_SCORES_ARG_N,
+                          WEIGHTS_SCORES_ARG_D,
+                          WEIGHTS_SCORES_ARG_Q_HEADS,
+                          WEIGHTS_SCORES_ARG_GROUP,
+                          WEIGHTS_SCORES_ARG_SCALE,
+                          WEIGHTS_SCORES_ARG_CAUSAL,
+                          WEIGHTS_SCORES_ARG_MASK_KIND,
+                          WEIGHTS_SCORES_ARG_Q,
+                          WEIGHTS_SCORES_ARG_Q_LAYOUT,
+                          WEIGHTS_SCORES_ARG_K,
+                          WEIGHTS_SCORES_ARG_K_LAYOUT,
+                          WEIGHTS_SCORES_ARG_MASK,
+                          WEIGHTS_SCORES_ARG_MASK_LAYOUT,
+                          WEIGHTS_SCORES_ARG_W,
+                          WEIGHTS_SCORES_ARG_COUNT
+};
+enum weights_normalize_arg { /* weights_normalize_rows */
+                             WEIGHTS_NORMALIZE_ARG_NORM,
+                             WEIGHTS_NORMALIZE_ARG_N,
+                             WEIGHTS_NORMALIZE_ARG_W,
+                             WEIGHTS_NORMALIZE_ARG_SCRATCH, /* local: a float2 per work-item */
+                             WEIGHTS_NORMALIZE_ARG_COUNT
+};
+enum gemm_tiled_arg { /* gemm_tiled */
+                      GEMM_TILED_ARG_ROWS,
+                      GEMM_TILED_ARG_COLS,
+                      GEMM_TILED_ARG_K,
+                      GEMM_TILED_ARG_X,
+                      GEMM_TILED_ARG_X_OFF,
+                      GEMM_TILED_ARG_LDX,
+                      GEMM_TILED_ARG_W,
+                      GEMM_TILED_ARG_W_OFF,
+                      GEMM_TILED_ARG_LDW,
+                      GEMM_TILED_ARG_BIAS,
+                      GEMM_TILED_ARG_B_OFF,
+                      GEMM_TILED_ARG_HAS_BIAS,
+                      GEMM_TILED_ARG_Y,
+                      GEMM_TILED_ARG_Y_OFF,
+                      GEMM_TILED_ARG_LDY,
+                      GEMM_TILED_ARG_COUNT
+};
+enum gemm_pack_wt_arg { /* gemm_pack_wt */
+                        GEMM_PACK_WT_ARG_COLS,
+                        GEMM_PACK_WT_ARG_COLS_PADDED,
+                        GEMM_PACK_WT_ARG_W,
+                        GEMM_PACK_WT_ARG_W_OFF,
+                        GEMM_PACK_WT_ARG_LDW,
+                        GEMM_PACK_WT_ARG_WT,
+                        GEMM_PACK_WT_ARG_COUNT
+};
+enum gemm_bcast_arg { /* gemm_bcast */
+                      GEMM_BCAST_ARG_ROWS,
+                      GEMM_BCAST_ARG_COLS,
+                      GEMM_BCAST_ARG_K,
+                      GEMM_BCAST_ARG_X,
+                      GEMM_BCAST_ARG_X_OFF,
+                      GEMM_BCAST_ARG_LDX,
+                      GEMM_BCAST_ARG_WT,
+                      GEMM_BCAST_ARG_COLS_PADDED,
+                      GEMM_BCAST_ARG_BIAS,
+                      GEMM_BCAST_ARG_B_OFF,
+                      GEMM_BCAST_ARG_HAS_BIAS,
+                      GEMM_BCAST_ARG_Y,
+                      GEMM_BCAST_ARG_Y_OFF,
+                      GEMM_BCAST_ARG_LDY,
+                      GEMM_BCAST_ARG_COUNT
+};
+enum attention_pack_kv_arg { /* attention_pack_kv */
+                             ATTENTION_PACK_KV_ARG_N,
+                             ATTENTION_PACK_KV_ARG_NPAD,
+                             ATTENTION_PACK_KV_ARG_D,
+                             ATTENTION_PACK_KV_ARG_DV,
+                             ATTENTION_PACK_KV_ARG_KV_HEADS,
+                             ATTENTION_PACK_KV_ARG_LAY,
+                             ATTENTION_PACK_KV_ARG_K,
+                             ATTENTION_PACK_KV_ARG_V,
+                             ATTENTION_PACK_KV_ARG_KP,
+                             ATTENTION_PACK_KV_ARG_VP,
+                             ATTENTION_PACK_KV_ARG_COUNT
+};
+enum attention_arg { /* attention_cpu and attention_gpu */
+                     ATTENTION_ARG_M,
+                     ATTENTION_ARG_N,
+                     ATTENTION_ARG_D,
+                     ATTENTION_ARG_DV,
+                     ATTENTION_ARG_Q_HEADS,
+                     ATTENTION_ARG_GROUP,
+                     ATTENTION_ARG_SCALE2,
+                     ATTENTION_ARG_CAUSAL,
+                     ATTENTION_ARG_DIAG,
+                     ATTENTION_ARG_MASK_KIND,
+                     ATTENTION_ARG_CHUNK,
+                     ATTENTION_ARG_NPAD,
+                     ATTENTION_ARG_LAY,
+                     ATTENTION_ARG_LAY2,
+                     ATTENTION_ARG_Q,
+                     ATTENTION_ARG_K,
+                     ATTENTION_ARG_V,
+                     ATTENTION_ARG_MASK,
+                     ATTENTION_ARG_O,
+                     ATTENTION_ARG_LSE,
+                     ATTENTION_ARG_PART,
+                     ATTENTION_ARG_STATS,
+                     ATTENTION_ARG_COUNT
+};
+enum attention_merge_arg { /* attention_merge */
+                           ATTENTION_MERGE_ARG_M,
+                           ATTENTION_MERGE_ARG_DV,
+                           ATTENTION_MERGE_ARG_Q_HEADS,
+                           ATTENTION_MERGE_ARG_SPLITS,
+                           ATTENTION_MERGE_ARG_PSTRIDE,
+                           ATTENTION_MERGE_ARG_NORM,
+                           ATTENTION_MERGE_ARG_LAY,
+                           ATTENTION_MERGE_ARG_LAY2,
+                           ATTENTION_MERGE_ARG_PART,
+                           ATTENTION_MERGE_ARG_STATS,
+                           ATTENTION_MERGE_ARG_O,
+                           ATTENTION_MERGE_ARG_LSE,
+                           ATTENTION_MERGE_ARG_COUNT
+};
+
+#ifdef __OPENCL_VERSION__
+/* Slot s of a packed layout vector (LAY_K + LAYOUT_ROW, ...). */
+static inline ulong lay16(ulong16 v, uint s) {
+    return ((const ulong *)&v)[s];
+}
+static inline ulong lay8(ulong8 v, uint s) {
+    return ((const ulong *)&v)[s];
+}
+/* Element index of (batch b, head h, row 0) of tensor t (LAY_Q, ...), and its row stride. */
+static inline ulong lay16_base(ulong16 v, uint t, ulong b, ulong h) {
+    return lay16(v, t + LAYOUT_OFFSET) + b * lay16(v, t + LAYOUT_BATCH) +
+           h * lay16(v, t + LAYOUT_HEAD);
+}
+static inline ulong lay16_row(ulong16 v, uint t) {
+    return lay16(v, t + LAYOUT_ROW);
+}
+static inline ulong lay8_base(ulong8 v, uint t, ulong b, ulong h) {
+    return lay8(v, t + LAYOUT_OFFSET) + b * lay8(v, t + LAYOUT_BATCH) +
+           h * lay8(v, t + LAYOUT_HEAD);
+}
+static inline ulong lay8_row(ulong8 v, uint t) {
+    return lay8(v, t + LAYOUT_ROW);
+}
+#else
+#include "clattn.h"
+
+_Static_assert(NORM_NONE == CLATTN_NORM_NONE && NORM_SUM == CLATTN_NORM_SUM &&
+                   NORM_SOFTMAX == CLATTN_NORM_SOFTMAX,
+               "kernels/contract.h: norm values differ from clattn_norm");
+_Static_assert(CAUSAL_NONE == CLATTN_CAUSAL_NONE && CAUSAL_TOP_LEFT == CLATTN_CAUSAL_TOP_LEFT &&
+                   CAUSAL_BOTTOM_RIGHT == CLATTN_CAUSAL_BOTTOM_RIGHT,
+               "kernels/contract.h: causal values differ from clattn_causal");
+_Static_assert(MASK_NONE == CLATTN_MASK_NONE && MASK_ADDITIVE == CLATTN_MASK_ADDITIVE &&
+                   MASK_BOOLEAN == CLATTN_MASK_BOOLEAN,
+               "kernels/contract.h: mask values differ from clattn_mask_kind");
+
+/* A host argument array must hold exactly the kernel's arguments. */
+#define CLATTN_ARGS_MATCH(args, count)                                                             \
+    _Static_assert(sizeof(args) / sizeof((args)[0]) == (count),                                    \
+                   #args " does not match the kernel's arguments in kernels/contract.h")
+#endif
+
+#endif
