@@ -4,11 +4,13 @@
  * "off" disables the cache. A directory that cannot be created or written only disables
  * writing. One file per program, named by a 64-bit FNV-1a hash of everything the binary
  * depends on (kernel source, build options, device name and version, driver version,
- * platform version, library version). The file starts with a header (magic, format, key,
- * binary length, checksum of the binary); anything that does not match exactly -- corrupt,
- * truncated, foreign -- is ignored and the caller rebuilds from source and rewrites it.
+ * platform version, library version). The file (cache_file.h) is a header (magic, format,
+ * key, lengths, checksum), the build options, then the binary; anything that does not match
+ * exactly -- corrupt, truncated, foreign, other options -- is ignored and the caller rebuilds
+ * from source and rewrites it, as it does when the binary lacks a kernel (program.c).
  * Files are written to a temporary name and renamed, so readers never see half a file. */
 #include "program_cache.h"
+#include "cache_file.h"
 #include "handle.h"
 
 #include <errno.h>
@@ -20,35 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC  "CLATTNB\x01"
-#define FORMAT 2u /* 2: the build options are stored and compared, not only hashed */
-/* Larger files are not real program binaries of ours. */
-#define MAX_BINARY ((uint64_t)1 << 30)
-
-typedef struct header {
-    char magic[8];
-    uint32_t format;
-    uint32_t options_length; /* the build options follow the header, then the binary */
-    uint64_t key;
-    uint64_t length;
-    uint64_t checksum;
-} header;
-
-static atomic_uint_fast64_t hits, misses;
-
-#define FNV_OFFSET 14695981039346656037ull
-#define FNV_PRIME  1099511628211ull
-
-static uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ p[i]) * FNV_PRIME;
-    return hash;
-}
+static atomic_uint_fast64_t hits, misses, rebuilds;
 
 /* Hashes a string with its terminating zero, so that ("ab", "c") differs from ("a", "bc"). */
 static uint64_t fnv1a_str(uint64_t hash, const char *s) {
-    return fnv1a(hash, s, strlen(s) + 1);
+    return clattn__fnv1a(hash, s, strlen(s) + 1);
 }
 
 /* The cache directory into buf; false when disabled or unknown. */
@@ -87,12 +65,12 @@ static void device_string(cl_device_id device, cl_device_info what, char *buf, s
 uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
                            const size_t *lengths, const char *options) {
     char text[1024];
-    uint64_t key = FNV_OFFSET;
+    uint64_t key = CLATTN_FNV_OFFSET;
     key = fnv1a_str(key, "clattn " CLATTN_VERSION_STRING);
     for (cl_uint i = 0; i < count; i++) {
         uint64_t length = lengths[i];
-        key = fnv1a(key, &length, sizeof length);
-        key = fnv1a(key, texts[i], lengths[i]);
+        key = clattn__fnv1a(key, &length, sizeof length);
+        key = clattn__fnv1a(key, texts[i], lengths[i]);
     }
     key = fnv1a_str(key, options);
     key = fnv1a_str(key, h->device_name);
@@ -132,32 +110,26 @@ static FILE *open_regular(const char *path, long *size) {
     return NULL;
 }
 
-/* The file's binary if its header matches key and options exactly and the file is exactly
- * the header, the options and the binary (not truncated, nothing appended); NULL otherwise. */
+/* The file's binary (cache_file.c checks it against key and options), or NULL. The whole file
+ * is read only when its size fits the format. */
 static unsigned char *read_binary(const char *path, uint64_t key, const char *options,
                                   size_t *length) {
     long size = 0;
     FILE *f = open_regular(path, &size);
     if (!f) return NULL;
-    header hd;
-    unsigned char *data = NULL, *binary = NULL;
-    const size_t options_length = strlen(options);
-    if (size > (long)sizeof hd && fread(&hd, sizeof hd, 1, f) == 1 &&
-        memcmp(hd.magic, MAGIC, 8) == 0 && hd.format == FORMAT && hd.key == key &&
-        hd.options_length == options_length && hd.length <= MAX_BINARY &&
-        hd.length + options_length == (uint64_t)size - sizeof hd &&
-        (data = malloc(options_length + (size_t)hd.length + 1))) {
-        if (fread(data, 1, options_length + (size_t)hd.length, f) == options_length + hd.length &&
-            memcmp(data, options, options_length) == 0 &&
-            fnv1a(FNV_OFFSET, data, options_length + (size_t)hd.length) == hd.checksum &&
-            (binary = malloc((size_t)hd.length + 1))) {
-            memcpy(binary, data + options_length, (size_t)hd.length);
-            *length = (size_t)hd.length;
-        }
-        free(data);
+    unsigned char *file = NULL;
+    const unsigned char *binary = NULL;
+    const uint64_t most =
+        sizeof(clattn_cache_header) + CLATTN_CACHE_MAX_OPTIONS + CLATTN_CACHE_MAX_BINARY;
+    if (size > 0 && (uint64_t)size <= most && (file = malloc((size_t)size)) &&
+        (fread(file, 1, (size_t)size, f) != (size_t)size ||
+         !clattn__cache_file_parse(file, (size_t)size, key, options, &binary, length))) {
+        free(file);
+        file = NULL;
     }
     fclose(f);
-    return binary;
+    if (file) memmove(file, binary, *length); /* the binary to the start of its allocation */
+    return file;
 }
 
 cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *options) {
@@ -195,7 +167,7 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl
     size_t length = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof length, &length, NULL) !=
             CL_SUCCESS ||
-        length == 0 || length > MAX_BINARY)
+        length == 0 || length > CLATTN_CACHE_MAX_BINARY)
         return;
     unsigned char *binary = malloc(length);
     if (!binary) return;
@@ -205,15 +177,12 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl
         free(binary);
         return;
     }
-    header hd;
-    memset(&hd, 0, sizeof hd);
-    memcpy(hd.magic, MAGIC, 8);
-    hd.format = FORMAT;
-    hd.key = key;
-    hd.length = length;
-    const size_t options_length = strlen(options);
-    hd.options_length = (uint32_t)options_length;
-    hd.checksum = fnv1a(fnv1a(FNV_OFFSET, options, options_length), binary, length);
+    clattn_cache_header hd;
+    if (!clattn__cache_header_init(&hd, key, options, binary, length)) {
+        free(binary);
+        return;
+    }
+    const size_t options_length = hd.options_length;
 
     make_dirs(dir);
     /* A name no other thread or process uses: pid, handle address and a counter. */
@@ -221,7 +190,7 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl
     snprintf(temp, sizeof temp, "%s.%ld.%p.%u.tmp", path, (long)getpid(), (void *)h,
              atomic_fetch_add(&counter, 1));
     FILE *f = fopen(temp, "wb");
-    bool ok = f && options_length <= UINT32_MAX && fwrite(&hd, sizeof hd, 1, f) == 1 &&
+    bool ok = f && fwrite(&hd, sizeof hd, 1, f) == 1 &&
               fwrite(options, 1, options_length, f) == options_length &&
               fwrite(binary, 1, length, f) == length;
     if (f && fclose(f) != 0) ok = false;
@@ -232,4 +201,12 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl
 void clattn__cache_stats(uint64_t *hit_count, uint64_t *miss_count) {
     if (hit_count) *hit_count = atomic_load(&hits);
     if (miss_count) *miss_count = atomic_load(&misses);
+}
+
+void clattn__cache_count_rebuild(void) {
+    atomic_fetch_add(&rebuilds, 1);
+}
+
+uint64_t clattn__cache_rebuilds(void) {
+    return atomic_load(&rebuilds);
 }

@@ -4,7 +4,6 @@
 
 #include "handle.h"
 
-
 /* The cache key of a program: its sources, options, the device, driver, platform and library. */
 uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
                            const size_t *lengths, const char *options);
@@ -14,5 +13,9 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
 void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl_program program);
 /* Loads served from the cache and loads that were not, since the process started. */
 void clattn__cache_stats(uint64_t *hits, uint64_t *misses);
+/* Counts a cached program rebuilt from the source because it lacked a kernel. */
+void clattn__cache_count_rebuild(void);
+/* Cached programs rebuilt so, since the process started. */
+uint64_t clattn__cache_rebuilds(void);
 
 #endif

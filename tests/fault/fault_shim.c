@@ -1,8 +1,7 @@
 /* Fault injection for the OpenCL entry points clattn uses (test code, loaded with LD_PRELOAD):
  * counts the calls the process makes and fails the k-th with a chosen error, as a driver that
- * runs out of resources or loses its device would. Releases and retains are never failed: a
- * failing release can only leak, and clattn does not yet check its retains (drivers fail them
- * only for invalid objects in practice; a TODO of issue 10).
+ * runs out of resources or loses its device would. Retains are failed too (clattn must then
+ * not release what it did not retain); releases never are: a failing release can only leak.
  *
  *   CLATTN_FAULT_AT=k           fail the k-th counted call (1-based; unset or 0: none)
  *   CLATTN_FAULT_ONLY=name      count only the calls of this entry point
@@ -82,8 +81,8 @@ static void *real(const char *name) {
     }
 
 FAULT_STATUS(clGetPlatformIDs, (cl_uint n, cl_platform_id *p, cl_uint *num), (n, p, num))
-FAULT_STATUS(clGetPlatformInfo, (cl_platform_id p, cl_platform_info i, size_t s, void *v, size_t *r),
-             (p, i, s, v, r))
+FAULT_STATUS(clGetPlatformInfo,
+             (cl_platform_id p, cl_platform_info i, size_t s, void *v, size_t *r), (p, i, s, v, r))
 FAULT_STATUS(clGetDeviceIDs,
              (cl_platform_id p, cl_device_type t, cl_uint n, cl_device_id *d, cl_uint *num),
              (p, t, n, d, num))
@@ -143,16 +142,16 @@ FAULT_STATUS(clEnqueueReadBuffer,
               const cl_event *w, cl_event *e),
              (q, m, b, o, s, p, n, w, e))
 FAULT_STATUS(clEnqueueWriteBuffer,
-             (cl_command_queue q, cl_mem m, cl_bool b, size_t o, size_t s, const void *p,
-              cl_uint n, const cl_event *w, cl_event *e),
+             (cl_command_queue q, cl_mem m, cl_bool b, size_t o, size_t s, const void *p, cl_uint n,
+              const cl_event *w, cl_event *e),
              (q, m, b, o, s, p, n, w, e))
 FAULT_STATUS(clEnqueueCopyBuffer,
              (cl_command_queue q, cl_mem a, cl_mem b, size_t ao, size_t bo, size_t s, cl_uint n,
               const cl_event *w, cl_event *e),
              (q, a, b, ao, bo, s, n, w, e))
 FAULT_STATUS(clEnqueueFillBuffer,
-             (cl_command_queue q, cl_mem m, const void *p, size_t ps, size_t o, size_t s,
-              cl_uint n, const cl_event *w, cl_event *e),
+             (cl_command_queue q, cl_mem m, const void *p, size_t ps, size_t o, size_t s, cl_uint n,
+              const cl_event *w, cl_event *e),
              (q, m, p, ps, o, s, n, w, e))
 FAULT_STATUS(clEnqueueMarkerWithWaitList,
              (cl_command_queue q, cl_uint n, const cl_event *w, cl_event *e), (q, n, w, e))
@@ -164,4 +163,11 @@ FAULT_STATUS(clGetEventInfo, (cl_event e, cl_event_info i, size_t s, void *v, si
 FAULT_STATUS(clGetEventProfilingInfo,
              (cl_event e, cl_profiling_info i, size_t s, void *v, size_t *r), (e, i, s, v, r))
 FAULT_STATUS(clFinish, (cl_command_queue q), (q))
+FAULT_STATUS(clRetainContext, (cl_context c), (c))
+FAULT_STATUS(clRetainDevice, (cl_device_id d), (d))
+FAULT_STATUS(clRetainCommandQueue, (cl_command_queue q), (q))
+FAULT_STATUS(clRetainMemObject, (cl_mem m), (m))
+FAULT_STATUS(clRetainEvent, (cl_event e), (e))
+FAULT_STATUS(clRetainProgram, (cl_program p), (p))
+FAULT_STATUS(clRetainKernel, (cl_kernel k), (k))
 FAULT_STATUS(clFlush, (cl_command_queue q), (q))
