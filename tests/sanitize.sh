@@ -7,8 +7,10 @@
 #                                           and the program caches
 #   tests/sanitize.sh address [build-dir]   AddressSanitizer + UndefinedBehaviorSanitizer,
 #                                           leaks included: every CTest test except the
-#                                           Oclgrind one (a simulator, not our code) and the
-#                                           full fault sweep (a subset of it runs instead)
+#                                           Oclgrind one (a simulator, not our code), the
+#                                           full fault sweep (a subset of it runs instead),
+#                                           the fuzzers (built with their own ASan + UBSan)
+#                                           and the soak test (timed: the plain pass runs it)
 #
 # Exits non-zero on any failure or sanitizer report. PoCL 3.1 needs LSan suppressions with a
 # cold kernel cache (lsan.supp says why);
@@ -37,7 +39,7 @@ else
     export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0 exitcode=66 verify_asan_link_order=0"
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp print_suppressions=0"
     export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
-    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep'
+    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak'
     # A subset of the fault sweep (every 9th call) under ASan: leaks and bad accesses on the
     # error paths.
     sh "$src/tests/fault/sweep.sh" "$build" 9 demo attention_mask_lse mha
