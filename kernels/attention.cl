@@ -2,8 +2,8 @@
  *
  * Compile-time: HEAD_D and HEAD_DV (head dims padded to a multiple of 16; the CPU shape pads
  * Dv to whole chunks of VC float16), NORM (NORM_SOFTMAX or NORM_SUM, the seed's sum normalisation;
- * values in contract.h), and per variant the tile sizes (CPU: ROWS, TILES, KV, VC, DIRECT; GPU: BM,
- * BN), chosen by host/plan/plan_attention.c.
+ * values in contract.h), and the CPU tile sizes (ROWS, TILES, KV, VC, DIRECT), chosen by
+ * host/plan/plan_attention.c. The GPU shape is kernels/attention_gpu.cl.
  *
  * Scores are kept in base 2: q is pre-multiplied by scale * log2(e) and additive masks by
  * log2(e), so that the online softmax uses exp2. A masked score is -inf. The running maximum
@@ -377,132 +377,5 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     }
 }
 #else
-/* ---------------------------------------------------------------------------------------
- * GPU shape. A work-group of BM work-items owns BM query rows (one each); the Q tile and a
- * BN-key tile of K and V sit in local memory, loaded cooperatively between barriers, and
- * every work-item reads the shared K/V rows (a broadcast) for its own row.
- * ------------------------------------------------------------------------------------- */
-#if !defined(BM) || !defined(BN)
-#error "attention.cl (GPU shape) needs -DBM -DBN"
-#endif
-/* Copies rows j0 .. j0 + BN - 1 (those < end; zeros beyond, and beyond the row length
- * `len`) of a tensor with row stride `stride` into a local [BN][width] tile: the work-group's
- * BM work-items take float4 pieces in turn, so neighbours read neighbouring addresses. */
-static inline void load_tile(__local float *tile, __global const float *rows, idx_t stride, long j0,
-                             long end, uint len, uint width, uint lid) {
-    const uint pieces = width / 4; /* width is a multiple of 16 */
-    for (uint t = lid; t < BN * pieces; t += BM) {
-        const uint jj = t / pieces, c = 4 * (t % pieces);
-        __global const float *src = rows + (j0 + jj) * stride + c;
-        float4 x = (float4)(0.0f);
-        if (j0 + jj < end) {
-            if (c + 4 <= len) {
-                x = vload4(0, src);
-            } else {
-                x.s0 = c < len ? src[0] : 0.0f;
-                x.s1 = c + 1 < len ? src[1] : 0.0f;
-                x.s2 = c + 2 < len ? src[2] : 0.0f;
-            }
-        }
-        vstore4(x, 0, tile + jj * width + c);
-    }
-}
-
-/* Q rows padded by one float so that work-items reading the same column hit different banks. */
-#define Q_STRIDE (HEAD_D + 1)
-
-__kernel __attribute__((reqd_work_group_size(BM, 1, 1))) void
-attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
-              long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
-              __global const float *q, __global const float *k, __global const float *v,
-              __global const uchar *mask, __global float *o, __global float *lse,
-              __global float *part, __global float *stats) {
-    __local float lq[BM * Q_STRIDE];
-    __local float lk[BN * HEAD_D];
-    __local float lv[BN * HEAD_DV];
-    (void)npad;
-
-    const uint lid = get_local_id(0);
-    const idx_t groups = get_num_groups(0);
-    const uint bh = get_group_id(1), split = get_group_id(2);
-    const idx_t rg = causal ? groups - 1 - get_group_id(0) : get_group_id(0);
-    const idx_t row0 = rg * BM;
-    const uint b = bh / q_heads, h = bh % q_heads;
-    const uint hk = h / group;
-    const idx_t rows = min((idx_t)BM, M - row0);
-    const idx_t i = row0 + min((idx_t)lid, rows - 1);
-
-    const long split_beg = (long)split * chunk;
-    const long split_end = min((long)N, split_beg + (long)chunk);
-    const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
-    const long my_end = min(split_end, visible_end(i, N, causal, diag));
-
-    __global const float *q_base = q + lay16_base(lay, LAY_Q, b, h);
-    __global const float *k_base = k + lay16_base(lay, LAY_K, b, hk);
-    __global const float *v_base = v + lay16_base(lay, LAY_V, b, hk);
-    for (uint t = lid; t < BM * HEAD_D; t += BM) {
-        const uint r = t / HEAD_D, c = t % HEAD_D;
-        lq[r * Q_STRIDE + c] =
-            r < rows && c < d ? q_base[(row0 + r) * lay16_row(lay, LAY_Q) + c] * scale2 : 0.0f;
-    }
-    const idx_t mask_row = lay8_base(lay2, LAY2_MASK, b, h) + i * lay8_row(lay2, LAY2_MASK);
-
-    float acc[HEAD_DV];
-    for (int c = 0; c < HEAD_DV; c++)
-        acc[c] = 0.0f;
-    float m_run = -INFINITY, l_run = 0.0f, s_run = 0.0f;
-
-    for (long j0 = split_beg; j0 < group_end; j0 += BN) {
-        barrier(CLK_LOCAL_MEM_FENCE); /* the previous tile is no longer read */
-        load_tile(lk, k_base, lay16_row(lay, LAY_K), j0, split_end, d, HEAD_D, lid);
-        load_tile(lv, v_base, lay16_row(lay, LAY_V), j0, split_end, dv, HEAD_DV, lid);
-        barrier(CLK_LOCAL_MEM_FENCE);
-
-        float s[BN];
-        float m_blk = -INFINITY;
-        for (int jj = 0; jj < BN; jj++) {
-            float dot = 0.0f;
-            for (int c = 0; c < HEAD_D; c++)
-                dot = fma(lq[lid * Q_STRIDE + c], lk[jj * HEAD_D + c], dot);
-            const long j = j0 + jj;
-            if (j >= my_end) {
-                dot = -INFINITY;
-            } else if (mask_kind != MASK_NONE) {
-                const float mv = mask_value(mask, mask_kind, mask_row, j);
-                dot = mv == -INFINITY ? -INFINITY : dot + mv; /* hidden even if dot is NaN */
-            }
-            s[jj] = dot;
-            m_blk = fmax(m_blk, dot);
-        }
-        const float m_new = fmax(m_run, m_blk);
-        const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-        const float alpha = NORM == NORM_SUM ? 1.0f : exp2(m_run - m_use);
-        l_run *= exp2(m_run - m_use);
-        m_run = m_new;
-        for (int c = 0; c < HEAD_DV; c++)
-            acc[c] *= alpha;
-        for (int jj = 0; jj < BN; jj++) {
-            const float e = exp2(s[jj] - m_use);
-            l_run += e;
-#if NORM == NORM_SUM
-            const float w = s[jj] == -INFINITY ? 0.0f : s[jj] * LN2;
-            s_run += w;
-#else
-            const float w = e;
-#endif
-            if (s[jj] == -INFINITY) continue; /* a hidden key's V is not read: 0 * NaN */
-            for (int c = 0; c < HEAD_DV; c++)
-                acc[c] = fma(w, lv[jj * HEAD_DV + c], acc[c]);
-        }
-    }
-
-    if ((idx_t)lid < rows) {
-        __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
-        __global float *lse_row =
-            lse ? lse + lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE) : 0;
-        const idx_t prow = ((idx_t)split * get_num_groups(1) + bh) * M + i;
-        store_row(acc, m_run, l_run, s_run, part ? (idx_t)HEAD_DV : dv, o_row, lse_row,
-                  part ? part + prow * HEAD_DV : 0, part ? stats + prow * 4 : 0);
-    }
-}
+#error "attention.cl is the CPU shape (CLATTN_CPU); GPUs build attention_gpu.cl"
 #endif

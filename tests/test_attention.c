@@ -308,6 +308,49 @@ static void nan_propagation(void) {
     }
 }
 
+/* Garbage in masked-out keys (a padded KV cache): NaN keys and Inf values that a boolean
+ * mask or causal masking hides must reach no output; the result equals the reference over
+ * zeros in their place. GPU shape only (the CPU shape multiplies masked values by a zero
+ * weight: 0 * Inf = NaN). Both GPU tiles: decoding (M = 2, GQA) and the main one (M = 33). */
+static void masked_garbage(void) {
+    enum { N = 40, D = 16, VALID = 29, HQ = 2 };
+    const size_t ms[2] = {2, 33};
+    clattn_handle *h = test_handle(CLATTN_VARIANT_GPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    for (int t = 0; t < 2; t++) {
+        const size_t M = ms[t];
+        for (int causal = 0; causal < 2; causal++) {
+            clattn_attention_desc desc;
+            clattn_attention_desc_init(&desc, 1, HQ, 1, M, N, D, D);
+            desc.mask_kind = CLATTN_MASK_BOOLEAN;
+            desc.mask.stride[0] = desc.mask.stride[1] = 0; /* one [M, N] mask for all heads */
+            if (causal) desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
+            float q[HQ * 33 * D], k[N * D], v[N * D], k0[N * D], v0[N * D];
+            float o[HQ * 33 * D], want[HQ * 33 * D], lse[HQ * 33], lse_want[HQ * 33];
+            unsigned char mask[33 * N];
+            uint64_t seed = 17 + t;
+            test_fill(q, HQ * M * D, &seed, -1, 1);
+            test_fill(k, N * D, &seed, -1, 1);
+            test_fill(v, N * D, &seed, -1, 1);
+            memcpy(k0, k, sizeof k), memcpy(v0, v, sizeof v);
+            for (size_t j = VALID; j < N; j++)
+                for (size_t c = 0; c < D; c++) {
+                    k[j * D + c] = NAN, v[j * D + c] = INFINITY;
+                    k0[j * D + c] = 0.0f, v0[j * D + c] = 0.0f;
+                }
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < N; j++)
+                    mask[i * N + j] = j < VALID;
+            CU_ASSERT_EQUAL_FATAL(clattn_attention(h, &desc, q, k, v, mask, o, lse),
+                                  CLATTN_SUCCESS);
+            CU_ASSERT_EQUAL_FATAL(clattn_ref_attention(&desc, q, k0, v0, mask, want, lse_want),
+                                  CLATTN_SUCCESS);
+            CU_ASSERT(test_close(o, want, HQ * M * D, 1e-5, 1e-4, "masked garbage: O"));
+            CU_ASSERT(test_close(lse, lse_want, HQ * M, 1e-5, 1e-4, "masked garbage: LSE"));
+        }
+    }
+}
+
 /* The enqueue form: a user event gates the start, guards around O in one buffer stay, the
  * returned event completes, and a NULL event is allowed. */
 static void enqueue_contract(void) {
@@ -523,6 +566,10 @@ static void small(void) {
         {1, 2, 1, 3, 40, 16, 32, 0, CLATTN_MASK_BOOLEAN, SM, 2, true, true}, /* K, V in place */
         /* Several key tiles per work-group (GPU shape: up to 64 keys per tile). */
         {1, 1, 1, 3, 150, 4, 4, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 1, false, false},
+        /* GPU shape: D = 256 in the decoding tile (GQA rows of 2 heads) and in the main one
+         * (a block of rows spanning two heads), odd Dv, split-KV. */
+        {1, 4, 2, 3, 21, 256, 256, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 2, false, false},
+        {2, 2, 1, 19, 37, 33, 250, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_ADDITIVE, SM, 1, true, true},
     };
     run_cases(cases, COUNT(cases), true);
 }
@@ -539,6 +586,7 @@ static void add_suites(void) {
     static const test_case masking[] = {{"causal", causal},
                                         {"masks and fully masked rows", masks},
                                         {"NaN propagation", nan_propagation},
+                                        {"masked garbage", masked_garbage},
                                         {NULL, NULL}};
     static const test_case splits[] = {{"split-KV", split_kv},
                                        {"SUM normalisation", sum_norm},
@@ -553,7 +601,8 @@ static void add_suites(void) {
     test_add_suite("attention_masks", masking);
     test_add_suite("attention_splits", splits);
     test_add_suite("attention_contract", contract);
-    static const test_case small_cases[] = {{"small cases", small}, {NULL, NULL}};
+    static const test_case small_cases[] = {
+        {"small cases", small}, {"masked garbage", masked_garbage}, {NULL, NULL}};
     test_add_suite("attention_small", small_cases);
 }
 

@@ -40,15 +40,16 @@ static void check_defines(const clattn_device_profile *p, const clattn_launch *l
     if (strcmp(l->source, "scores.cl") == 0) CU_ASSERT(has_define(l->options, "SCORES_ROWS"));
     if (strcmp(l->source, "weights.cl") == 0) CU_ASSERT(has_define(l->options, "WEIGHTS_TILE"));
     if (strcmp(l->source, "linear.cl") == 0) CU_ASSERT(has_define(l->options, "GEMM_WG"));
-    if (strcmp(l->source, "attention.cl") == 0) {
+    if (strcmp(l->source, "attention.cl") == 0 || strcmp(l->source, "attention_gpu.cl") == 0) {
         static const char *const common[] = {"HEAD_D", "HEAD_DV", "NORM"};
         static const char *const cpu_tiles[] = {"ROWS", "TILES", "KV", "VC", "DIRECT"};
-        static const char *const gpu_tiles[] = {"BM", "BN"};
+        static const char *const gpu_tiles[] = {"WG", "BM", "BN", "RPT", "SLICE", "VCH"};
+        CU_ASSERT_EQUAL(strcmp(l->source, "attention.cl") == 0, cpu);
         for (size_t i = 0; i < 3; i++)
             CU_ASSERT(has_define(l->options, common[i]));
         for (size_t i = 0; cpu && i < 5; i++)
             CU_ASSERT(has_define(l->options, cpu_tiles[i]));
-        for (size_t i = 0; !cpu && i < 2; i++)
+        for (size_t i = 0; !cpu && i < 6; i++)
             CU_ASSERT(has_define(l->options, gpu_tiles[i]));
     }
 }
@@ -248,14 +249,23 @@ static void check_attention(const clattn_device_profile *p, const clattn_attenti
     CU_ASSERT_STRING_EQUAL(l->kernel, s.cpu ? "attention_cpu" : "attention_gpu");
     CU_ASSERT(s.head_d >= desc->d && s.head_d % HEAD_PAD == 0);
     CU_ASSERT(s.head_dv >= desc->dv);
-    const size_t groups = s.cpu ? l->global[0] : l->global[0] / s.bm;
-    CU_ASSERT(groups * s.group_rows >= desc->m);
-    CU_ASSERT_EQUAL(l->global[1], desc->batch * desc->q_heads);
+    /* GPU: a work-group of s.wg serves s.bm rows of a GQA group's heads (head * M + i). */
+    const size_t groups = s.cpu ? l->global[0] : l->global[0] / s.wg;
+    const size_t group = desc->q_heads / desc->kv_heads;
+    CU_ASSERT(groups * s.group_rows >= (s.cpu ? 1 : group) * desc->m);
+    CU_ASSERT_EQUAL(l->global[1], desc->batch * (s.cpu ? desc->q_heads : desc->kv_heads));
     CU_ASSERT_EQUAL(l->global[2], s.splits);
     CU_ASSERT(s.splits * s.chunk >= desc->n && (s.splits - 1) * s.chunk < desc->n);
     CU_ASSERT_EQUAL(s.merge >= 0, s.splits > 1);
     CU_ASSERT_EQUAL(s.pack >= 0, s.cpu && !s.direct);
-    if (!s.cpu) CU_ASSERT(s.bm >= 1 && l->local[0] == s.bm);
+    if (!s.cpu) {
+        /* the kernel's #error checks: whole row groups, keys and columns per work-item */
+        const size_t tpr = s.wg * s.rpt / s.bm;
+        CU_ASSERT(s.bm >= 1 && l->local[0] == s.wg && s.wg % 16 == 0);
+        CU_ASSERT(s.bm % s.rpt == 0 && (s.wg * s.rpt) % s.bm == 0 && tpr >= 1);
+        CU_ASSERT(s.bn % tpr == 0 && s.head_dv % tpr == 0 && s.bn % s.vch == 0);
+        CU_ASSERT(s.head_d % s.slice == 0);
+    }
     /* Scratch: packed K/V (CPU, not direct) and the split partials, regions in order. */
     CU_ASSERT(s.kp_offset <= s.vp_offset && s.vp_offset <= s.part_offset &&
               s.part_offset <= s.stats_offset && s.stats_offset <= s.base.scratch_bytes);
@@ -292,6 +302,10 @@ static void test_attention(void) {
     CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(profile("sm_90"), &desc, &s), CLATTN_SUCCESS);
     CU_ASSERT(s.splits > 1 && s.merge >= 0);
     CU_ASSERT(has_define(s.base.launch[s.attention].options, "BM"));
+    CU_ASSERT_STRING_EQUAL(s.base.launch[s.attention].source, "attention_gpu.cl");
+    /* the decode tile: 16 rows of 16 work-items each, 64-key tiles */
+    CU_ASSERT(s.bm == clattn_attention_tune.gpu_decode_bm &&
+              s.bn == clattn_attention_tune.gpu_decode_bn);
 }
 
 /* ---- on the default device ---------------------------------------------------------- */

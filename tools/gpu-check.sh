@@ -1,8 +1,12 @@
 #!/bin/sh
 # gpu-check.sh OUTPUT_DIR: on a machine with an OpenCL GPU, build clattn, list the devices,
-# run the test suite and `clattn bench --quick --json` on the GPU, and (where PyTorch with
-# CUDA is installed) the same attention through torch's scaled_dot_product_attention; every
-# log and result goes into OUTPUT_DIR. Without a GPU it runs the same on the default device
+# run the test suite (the GPU attention kernels included) and `clattn bench --quick --json`
+# on the GPU, then `clattn bench --json` at the headline sizes (seed op and decode: percent of
+# the probed copy bandwidth; attention M = N = 4096, D = 128, fp32: GFLOP/s), the offline
+# kernel report, and (where PyTorch with CUDA is installed) torch's
+# scaled_dot_product_attention in fp32 (TF32 off) and fp16 with the backend it chose; every
+# log and result goes into OUTPUT_DIR. On a bare H100/H200 machine:
+#   bash tools/setup.sh && pip install torch numpy && sh tools/gpu-check.sh /tmp/gpu-check Without a GPU it runs the same on the default device
 # (e.g. PoCL) and says so.
 #
 # What a bare NVIDIA machine may lack, and how this script copes:
@@ -107,6 +111,25 @@ else
     status=1
     note "bench: FAILED (see bench.err)"
 fi
+
+# ---- the issue's headline sizes: seed op and decode (GB/s, % of the probed copy
+# bandwidth), fp32 attention at M = N = 4096, D = 128 (GFLOP/s, % of the probed FMA peak) -----
+for run in "scores --n 262144 --d 768" "decode --n 1048576 --d 128" \
+    "attention --m 4096 --n 4096 --d 128" "attention --m 4096 --n 4096 --d 128 --causal"; do
+    name=$(echo "$run" | tr -d '-' | tr ' ' '_')
+    # shellcheck disable=SC2086
+    if "$clattn" bench --op $run --backends opencl --device "$device" \
+        --json "$out/bench_$name.json" > "$out/bench_$name.txt" 2>&1; then
+        note "bench $run: $(grep -m1 -iE 'opencl' "$out/bench_$name.txt" | tr -s ' ')"
+    else
+        status=1
+        note "bench $run: FAILED (see bench_$name.txt)"
+    fi
+done
+
+# ---- the static resource report (offline compiles; no GPU needed) ----------------------
+bash "$src/tools/kernel-report.sh" > "$out/kernel-report.txt" 2>&1
+note "kernel report: $(tail -1 "$out/kernel-report.txt")"
 
 # ---- PyTorch SDPA on the same GPU, for comparison ---------------------------------------
 if command -v python3 > /dev/null 2>&1 &&

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing clattn needs and a fresh Debian/Ubuntu machine may lack:
 # the OpenCL ICD loader and headers, PoCL (OpenCL on the CPU, so that there is always a
-# device), CUnit, Oclgrind (kernel checking), CMake and pkg-config, clang-19 with libFuzzer
-# (the fuzz_* tests; libclang-rt-19-dev holds its runtime). Installs only what is
-# missing; uses sudo when not root. Extra package names may be given as arguments.
+# device), CUnit, Oclgrind (kernel checking), CMake and pkg-config. Installs only what is
+# missing; uses sudo when not root. clang-19 and libclc-19 (with rocm-device-libs) compile
+# the kernels offline for NVIDIA and AMD GPUs (tools/kernel-report.sh; ptxas comes with the
+# CUDA toolkit); clang-19 with libclang-rt-19-dev (libFuzzer's runtime) builds the fuzz_*
+# tests. Extra package names may be given as arguments.
 set -euo pipefail
 
 packages=(cmake make gcc pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libcunit1-dev oclgrind clinfo clang-19 libclang-rt-19-dev "$@")
+          libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs
+          libclang-rt-19-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -52,3 +52,12 @@ void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_a
     ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
     ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
 }
+
+clattn_status clattn__check_mha_call(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
+                                     const float *x, const float *out, clattn_mha_shape *shape) {
+    clattn_status status = clattn__check_mha_desc(desc, shape);
+    if (status) return status;
+    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
+    return CLATTN_SUCCESS;
+}

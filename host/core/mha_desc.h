@@ -22,6 +22,11 @@ typedef struct clattn_mha_shape {
  * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too). */
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_shape *plan);
 
+/* The host-array forms' arguments (device, CPU and reference): the desc as above, then the four
+ * weight matrices, x and out present (biases may be NULL). */
+clattn_status clattn__check_mha_call(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
+                                     const float *x, const float *out, clattn_mha_shape *shape);
+
 /* The attention over the heads of the interleaved QKV buffer [B*T, 3*d_out] (Q, K, V of
  * head h at columns h*hd, d_out + h*hd, 2*d_out + h*hd) into the context [B*T, d_out]:
  * strided layouts, no transposes. hd = d_out / heads. Shared by mha.c and cpu_mha.c. */

@@ -11,10 +11,8 @@
 clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
                                      const float *x, float *out) {
     clattn_mha_shape p;
-    clattn_status status = clattn__check_mha_desc(desc, &p);
+    clattn_status status = clattn__check_mha_call(desc, weights, x, out, &p);
     if (status) return status;
-    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
     const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
     /* The desc check proved 3 * out_count * sizeof(float) fits in size_t. */
     float *qkv = malloc(3 * p.out_count * sizeof *qkv), *ctx = malloc(p.out_count * sizeof *ctx);

@@ -1,4 +1,5 @@
-/* clattn__plan_attention: the fused attention (kernels/attention.cl, attention_merge.cl):
+/* clattn__plan_attention: the fused attention (kernels/attention.cl on CPUs,
+ * attention_gpu.cl on GPUs, attention_merge.cl):
  * variant, tiles, KV splits, scratch regions and the launches [pack K/V] -> attention ->
  * [merge]. */
 #include "planners.h"
@@ -11,23 +12,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The GPU shape's tiles: as many rows and keys as the local-memory budget allows. */
-static void gpu_tiles(const clattn_device_profile *p, clattn_attention_plan *a) {
+/* The GPU shape's tile (kernels/attention_gpu.cl): clattn_attention_tune's work-group and
+ * rows, or the decode tile for a few rows; halved (work-items first, then rows and keys)
+ * where the device allows fewer work-items or less local memory.
+ * CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt" overrides (for tuning on a new device). */
+static size_t gpu_local_bytes(const clattn_attention_plan *a) {
+    const size_t tpr = a->wg * a->rpt / a->bm;
+    return sizeof(float) * ((a->bm + a->bn) * (a->slice + 1) + a->bm * (a->bn + 1) + a->bm * tpr +
+                            a->vch * a->head_dv) +
+           a->bm * 6 * sizeof(cl_ulong);
+}
+
+static void gpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
+                      clattn_attention_plan *a) {
     const clattn_attention_tuning *t = &clattn_attention_tune;
-    size_t budget =
+    const size_t budget =
         p->local_mem_size < t->gpu_local_budget ? (size_t)p->local_mem_size : t->gpu_local_budget;
-    budget = budget / sizeof(float) - 64; /* leave a little for the implementation */
-    const size_t max_rows = clattn__profile_group_limit(p, true);
-    size_t bm = t->gpu_max_bm;
-    while (bm > max_rows)
-        bm /= 2;
-    while (bm > 1 && bm * (a->head_d + 1) > budget / 2)
-        bm /= 2;
-    size_t bn = t->gpu_max_bn;
-    while (bn > 1 && bm * (a->head_d + 1) + bn * (a->head_d + a->head_dv) > budget)
-        bn /= 2;
-    a->bm = bm;
-    a->bn = bn;
+    const size_t max_wg = clattn__profile_group_limit(p, true);
+    const bool decode = (d->q_heads / d->kv_heads) * d->m <= t->gpu_decode_rows;
+    a->wg = t->gpu_group, a->rpt = 1, a->slice = 16, a->vch = 16;
+    a->bm = decode ? t->gpu_decode_bm : t->gpu_bm;
+    a->bn = decode ? t->gpu_decode_bn : t->gpu_bn;
+    const char *env = getenv("CLATTN_ATTENTION_GPU_TILE");
+    unsigned wg, bm, bn, rpt;
+    if (env && sscanf(env, "%u,%u,%u,%u", &wg, &bm, &bn, &rpt) == 4 && wg >= 1 && wg <= 1024 &&
+        bm >= 1 && bm <= 256 && bn >= 1 && bn <= 256 && rpt >= 1 && rpt <= 4 && bm % rpt == 0 &&
+        (wg * rpt) % bm == 0 && bn % ((wg * rpt) / bm) == 0 && a->head_dv % ((wg * rpt) / bm) == 0)
+        a->wg = wg, a->bm = bm, a->bn = bn, a->rpt = rpt;
+    for (;;) {
+        if (a->vch > a->bn || a->bn % a->vch) a->vch = a->bn;
+        if ((a->wg <= max_wg && gpu_local_bytes(a) <= budget) || a->wg <= 16) break;
+        a->wg /= 2; /* half the work-items, the same rows: fewer per row */
+        if (a->wg * a->rpt / a->bm < 2 || a->bn % (a->wg * a->rpt / a->bm)) a->bm /= 2, a->bn /= 2;
+    }
 }
 
 static void choose_splits(const clattn_device_profile *p, const clattn_attention_desc *d,
@@ -39,7 +56,7 @@ static void choose_splits(const clattn_device_profile *p, const clattn_attention
         splits = d->kv_splits < blocks ? d->kv_splits : blocks;
     } else if (d->kv_splits == 0) {
         /* Few work-groups for the device (decoding: M small) and long N: split the keys. */
-        const size_t units = a->row_groups * d->batch * d->q_heads;
+        const size_t units = a->row_groups * d->batch * (a->cpu ? d->q_heads : d->kv_heads);
         const size_t target =
             (a->cpu ? t->cpu_split_target : t->gpu_split_target) * (size_t)p->compute_units;
         if (units < target && d->n >= 2 * t->min_split_keys) {
@@ -133,8 +150,11 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
                  a->head_d, a->head_dv, (int)d->norm, a->tiles, a->rows, a->kv, a->vc,
                  (int)a->direct);
     else
-        snprintf(defines, sizeof defines, "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DBM=%zu -DBN=%zu",
-                 a->head_d, a->head_dv, (int)d->norm, a->bm, a->bn);
+        snprintf(defines, sizeof defines,
+                 "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DWG=%zu -DBM=%zu -DBN=%zu -DRPT=%zu "
+                 "-DSLICE=%zu -DVCH=%zu",
+                 a->head_d, a->head_dv, (int)d->norm, a->wg, a->bm, a->bn, a->rpt, a->slice,
+                 a->vch);
     a->pack = a->attention = a->merge = -1;
     clattn_launch *l;
     if (a->cpu && !a->direct) {
@@ -145,19 +165,19 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         l->any_local = true;
     }
     a->attention = (int)a->base.count;
-    l = clattn__plan_add(&a->base, "attention.cl", a->cpu ? "attention_cpu" : "attention_gpu",
-                         defines, 3);
+    l = clattn__plan_add(&a->base, a->cpu ? "attention.cl" : "attention_gpu.cl",
+                         a->cpu ? "attention_cpu" : "attention_gpu", defines, 3);
     l->reqd_size = true;
     l->global[0] = a->row_groups;
-    l->global[1] = d->batch * d->q_heads;
+    /* GPU: one work-group serves all the query heads sharing a K/V head */
+    l->global[1] = d->batch * (a->cpu ? d->q_heads : d->kv_heads);
     l->global[2] = a->splits;
     if (a->cpu) {
         l->local_bytes = a->rows * a->key_align * sizeof(float); /* one key block's weights */
     } else {
-        l->global[0] *= a->bm;
-        l->local[0] = a->bm;
-        l->local_bytes =
-            (a->bm * (a->head_d + 1) + a->bn * (a->head_d + a->head_dv)) * sizeof(float);
+        l->global[0] *= a->wg;
+        l->local[0] = a->wg;
+        l->local_bytes = gpu_local_bytes(a);
     }
     if (a->splits == 1) return;
     a->merge = (int)a->base.count;
@@ -178,11 +198,13 @@ clattn_status clattn__plan_attention(const clattn_device_profile *p,
     if (out->cpu) {
         cpu_tiles(p, desc, out);
     } else {
-        gpu_tiles(p, out);
+        gpu_tiles(p, desc, out);
         out->group_rows = out->bm;
         out->key_align = out->bn;
     }
-    out->row_groups = (desc->m + out->group_rows - 1) / out->group_rows;
+    /* GPU: the rows of a GQA group's heads are numbered together (row = head * M + i). */
+    const size_t rows = out->cpu ? desc->m : (desc->q_heads / desc->kv_heads) * desc->m;
+    out->row_groups = (rows + out->group_rows - 1) / out->group_rows;
     choose_splits(p, desc, out);
     clattn_status status = scratch_layout(p, desc, out);
     if (status) return status;

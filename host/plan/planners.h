@@ -59,14 +59,16 @@ typedef struct clattn_linear_plan {
 clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, size_t cols,
                                   size_t k, clattn_linear_plan *out);
 
-/* ---- fused attention (kernels/attention.cl, attention_merge.cl) ------------------------- */
+/* ---- fused attention (kernels/attention.cl (CPU), attention_gpu.cl, attention_merge.cl) -- */
 typedef struct clattn_attention_plan {
     clattn_plan base; /* [attention_pack_kv], attention_cpu|gpu, [attention_merge] */
     bool cpu;
     size_t head_d, head_dv; /* padded (-DHEAD_D -DHEAD_DV) */
     size_t tiles, rows, kv, vc;
     bool direct;       /* CPU: K and V read in place */
-    size_t bm, bn;     /* GPU: rows per work-group, keys per tile */
+    size_t bm, bn;     /* GPU: rows (of a GQA group) per work-group, keys per tile */
+    size_t wg, rpt;    /* GPU: work-items per work-group, rows per work-item */
+    size_t slice, vch; /* GPU: Q/K slice width of D, V chunk of keys */
     size_t group_rows; /* query rows per work-group */
     size_t row_groups;
     size_t key_align; /* split chunks are multiples of this */

@@ -65,8 +65,16 @@ const clattn_attention_tuning clattn_attention_tune = {
     /* What a typical GPU offers, even where the device reports more (PoCL reports its
      * global memory as local). */
     .gpu_local_budget = 32768,
-    .gpu_max_bm = 64,
-    .gpu_max_bn = 64,
+    /* kernels/attention_gpu.cl: 256 work-items (whole NVIDIA warps and AMD waves) in row
+     * groups of 8 keep 64-86 registers a work-item at D <= 128 and 11-15 KB of local memory
+     * (tools/kernel-report.sh: no spills, 25-62 % occupancy on sm_80/sm_90/gfx90a, more on
+     * gfx1100); decoding (a GQA group's rows <= 16) uses 16 work-items a row, 64-key tiles. */
+    .gpu_group = 256,
+    .gpu_bm = 32,
+    .gpu_bn = 32,
+    .gpu_decode_rows = 16,
+    .gpu_decode_bm = 16,
+    .gpu_decode_bn = 64,
     .min_split_keys = 256,
     .max_splits = 64,
     .cpu_split_target = 4,

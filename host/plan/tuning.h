@@ -61,14 +61,17 @@ typedef struct clattn_linear_tuning {
 extern const clattn_linear_tuning clattn_linear_tune;
 
 typedef struct clattn_attention_tuning {
-    size_t cpu_rows, cpu_kv, cpu_vc;   /* CPU register tile (-DROWS -DKV -DVC) */
-    size_t direct_max_rows;            /* CPU: M at most for reading K/V in place (-DDIRECT) */
-    size_t direct_kv;                  /* CPU: key vectors per block when direct */
-    size_t large_kv_bytes;             /* CPU: K + V of a head beyond this: 4x the row tiles */
-    size_t cpu_units_per_cu;           /* CPU: work-groups per compute unit at least */
-    size_t gpu_local_budget;           /* GPU: local memory the tiles plan with at most */
-    size_t gpu_max_bm, gpu_max_bn;     /* GPU: rows per work-group, keys per tile at most */
-    size_t min_split_keys, max_splits; /* split-KV: keys per chunk at least, chunks at most */
+    size_t cpu_rows, cpu_kv, cpu_vc;     /* CPU register tile (-DROWS -DKV -DVC) */
+    size_t direct_max_rows;              /* CPU: M at most for reading K/V in place (-DDIRECT) */
+    size_t direct_kv;                    /* CPU: key vectors per block when direct */
+    size_t large_kv_bytes;               /* CPU: K + V of a head beyond this: 4x the row tiles */
+    size_t cpu_units_per_cu;             /* CPU: work-groups per compute unit at least */
+    size_t gpu_local_budget;             /* GPU: local memory the tiles plan with at most */
+    size_t gpu_group;                    /* GPU: work-items a work-group (attention_gpu.cl WG) */
+    size_t gpu_bm, gpu_bn;               /* GPU: rows per work-group, keys per tile */
+    size_t gpu_decode_rows;              /* GPU: a GQA group's rows at most for the decode tile */
+    size_t gpu_decode_bm, gpu_decode_bn; /* GPU: the decode tile */
+    size_t min_split_keys, max_splits;   /* split-KV: keys per chunk at least, chunks at most */
     size_t cpu_split_target, gpu_split_target; /* split-KV: work-groups per compute unit */
     size_t merge_group;                        /* work-group of attention_merge */
 } clattn_attention_tuning;

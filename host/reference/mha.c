@@ -66,10 +66,8 @@ static void attend_head(size_t t, size_t hd, size_t ld, bool causal, const doubl
 clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
                                      const float *x, float *out) {
     clattn_mha_shape p;
-    clattn_status status = clattn__check_mha_desc(desc, &p);
+    clattn_status status = clattn__check_mha_call(desc, weights, x, out, &p);
     if (status) return status;
-    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
     const size_t t = desc->tokens, d_out = desc->d_out, hd = p.head_dim;
     double *xd = malloc(p.x_count * sizeof *xd), *q = malloc(p.out_count * sizeof *q);
     double *k = malloc(p.out_count * sizeof *k), *v = malloc(p.out_count * sizeof *v);

@@ -107,10 +107,8 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
     clattn_mha_shape p;
-    clattn_status status = clattn__check_mha_desc(desc, &p);
+    clattn_status status = clattn__check_mha_call(desc, weights, x, out, &p);
     if (status) return status;
-    if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
-        return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
 
     enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, OUT, COUNT };
     const float *data[COUNT] = {x,           weights->wq, weights->wk, weights->wv, weights->wo,

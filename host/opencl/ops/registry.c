@@ -47,7 +47,7 @@ const clattn_op_entry clattn__op_registry[] = {
     {"mha", CLATTN_OP_MHA, {{NULL, NULL}}, NULL, mha_scratch}, /* linear + attention */
     {"attention",
      CLATTN_OP_ATTENTION,
-     {{"attention.cl", NULL}, {"attention_merge.cl", NULL}},
+     {{"attention.cl", NULL}, {"attention_gpu.cl", NULL}, {"attention_merge.cl", NULL}},
      clattn__attention_prepare,
      attention_scratch},
 };

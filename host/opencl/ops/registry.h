@@ -12,7 +12,7 @@ typedef struct clattn_op_program {
     const char *kernel;
 } clattn_op_program;
 
-#define CLATTN_OP_MAX_PROGRAMS 2
+#define CLATTN_OP_MAX_PROGRAMS 3
 
 typedef struct clattn_op_entry {
     const char *name; /* the operation, as its host/opencl/ops/ file is named */

@@ -1,0 +1,333 @@
+/* Fused attention for GPUs, in the FlashAttention-2 shape: O = norm(scale * Q K^T + mask) V.
+ * (The CPU shape is kernels/attention.cl; both take the same arguments and write the same
+ * results and split-KV partials, merged by kernels/attention_merge.cl.)
+ *
+ * A work-group of WG work-items owns a block of BM query rows of one GQA group: the rows of
+ * the group's query heads are numbered head by head (row r = (h % group) * M + i), so a decode
+ * step's few rows of all the heads sharing one K/V head read K and V once. K/V tiles of BN
+ * keys stream through local memory. The work-items form BM / RPT row groups of TPR
+ * work-items; each owns RPT rows and, of those rows,
+ *   - the scores of KPT = BN / TPR keys (key tg + TPR * y for its index tg in the row group),
+ *   - the output columns tg + TPR * x (x < CPT = HEAD_DV / TPR): Dv is split across the row
+ *     group, so D = 256 needs no more registers per work-item than a wider work-group gives.
+ * Every private array is indexed by constants only (fully unrolled loops), so it lives in
+ * registers. Only the row maximum is exchanged per tile (through local memory); each
+ * work-item keeps its own share of the row sum, added up once at the end.
+ *
+ * Q and K pass through local memory in SLICE-wide slices of D; the weights P (BM x BN) go
+ * to local memory and V follows in chunks of VCH keys. Scores are in base 2 (q is scaled by
+ * scale * log2(e)); the running maximum starts at -inf and 0 stands in for it while it is
+ * -inf, so a fully masked row ends with l = 0 and is written as zeros.
+ *
+ * Masked keys are SELECTED out, never multiplied by a zero weight: a causal- or
+ * boolean-masked key's score becomes -inf whatever it was (a NaN from garbage in a padded KV
+ * cache included), and in tiles that hold masked keys a zero weight skips its V row, so an
+ * Inf or NaN there reaches no output. Tiles every row sees whole take the plain path.
+ *
+ * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH.
+ * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
+ * lay2 = {mask | lse} x {off, b, h, row}.
+ */
+#if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM) || !defined(WG) || !defined(BM) ||     \
+    !defined(BN) || !defined(RPT) || !defined(SLICE) || !defined(VCH)
+#error "attention_gpu.cl needs -DHEAD_D -DHEAD_DV -DNORM -DWG -DBM -DBN -DRPT -DSLICE -DVCH"
+#endif
+/* NORM_* and MASK_* come from kernels/contract.h. */
+#define SUM_NORM (NORM == NORM_SUM)
+
+#define TPR (WG * RPT / BM) /* work-items per row group */
+#define KPT (BN / TPR)      /* keys per work-item in the scores */
+#define CPT (HEAD_DV / TPR) /* output columns per work-item */
+#if BM % RPT || (WG * RPT) % BM || BN % TPR || HEAD_DV % TPR || HEAD_D % SLICE || SLICE % 4 ||     \
+    BN % VCH || HEAD_DV % 4 || KPT < 1 || CPT < 1
+#error "attention_gpu.cl: inconsistent tile defines"
+#endif
+
+#define LOG2E 1.44269504088896341f
+#define LN2   0.693147180559945309f
+
+/* Local memory: the Q and K slices, or (later in a tile) a V chunk, share one region. */
+#define SLICE_STRIDE  (SLICE + 1) /* +1: work-items reading one column hit different banks */
+#define QK_FLOATS     ((BM + BN) * SLICE_STRIDE)
+#define V_FLOATS      (VCH * HEAD_DV)
+#define SHARED_FLOATS (QK_FLOATS > V_FLOATS ? QK_FLOATS : V_FLOATS)
+#define P_STRIDE      (BN + 1)
+
+/* The per-row offsets kept in local memory. */
+#define ROW_Q       0
+#define ROW_MASK    1
+#define ROW_O       2
+#define ROW_LSE     3
+#define ROW_PART    4
+#define ROW_OFFSETS 5
+
+/* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
+static inline long visible_end(long i, long n, int causal, long diag) {
+    if (!causal) return n;
+    return clamp(i + diag + 1, 0L, n);
+}
+
+/* Score s of key j for a row whose keys end at `end`, after the mask: -inf (selected, not
+ * added) for keys it may not see, for boolean-masked keys and for an additive -inf; other
+ * additive values add in base 2 (as the reference does: a NaN score stays NaN unless an -inf
+ * hides its key). */
+static inline float masked_score(float s, long j, long end, __global const uchar *mask, int kind,
+                                 idx_t mask_row) {
+    if (j >= end) return -INFINITY;
+    if (kind == MASK_ADDITIVE) {
+        const float mv = ((__global const float *)mask)[mask_row + j];
+        return mv == -INFINITY ? -INFINITY : s + mv * LOG2E;
+    }
+    if (kind == MASK_BOOLEAN) return mask[mask_row + j] ? s : -INFINITY;
+    return s;
+}
+
+/* Copies an nrows x ncols block (ncols a multiple of 4) into local memory at `stride`: rows
+ * >= rows_valid and columns >= cols_valid are zeros; neighbouring work-items take
+ * neighbouring float4 pieces of a row (coalesced). Source row r starts at
+ * src + row_offset(r) where row_offset is `offsets[r]` when offsets is given, else r * step. */
+static inline void load_block(__local float *dst, uint stride, __global const float *src,
+                              __local const ulong *offsets, idx_t step, long rows_valid,
+                              int cols_valid, uint nrows, uint ncols, float scale, uint lid) {
+    const uint pieces = ncols / 4;
+    for (uint t = lid; t < nrows * pieces; t += WG) {
+        const uint r = t / pieces, c = 4 * (t % pieces);
+        float4 x = (float4)(0.0f);
+        if ((long)r < rows_valid) {
+            __global const float *p = src + (offsets ? offsets[r] : r * step) + c;
+            if ((int)c + 4 <= cols_valid) {
+                x = vload4(0, p);
+            } else {
+                x.s0 = (int)c < cols_valid ? p[0] : 0.0f;
+                x.s1 = (int)c + 1 < cols_valid ? p[1] : 0.0f;
+                x.s2 = (int)c + 2 < cols_valid ? p[2] : 0.0f;
+            }
+        }
+        x *= scale;
+        __local float *d = dst + r * stride + c;
+        d[0] = x.s0;
+        d[1] = x.s1;
+        d[2] = x.s2;
+        d[3] = x.s3;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
+attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
+              long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
+              __global const float *q, __global const float *k, __global const float *v,
+              __global const uchar *mask, __global float *o, __global float *lse,
+              __global float *part, __global float *stats) {
+    __local float shared[SHARED_FLOATS];
+    __local float lp[BM * P_STRIDE];
+    __local float lred[BM * TPR];
+    __local ulong row_off[ROW_OFFSETS][BM];
+    __local long row_end[BM];
+    __local float *lq = shared, *lk = shared + BM * SLICE_STRIDE, *lv = shared;
+    (void)npad;
+
+    const uint lid = get_local_id(0);
+    const uint rg = lid / TPR, tg = lid % TPR;
+    const uint kv_heads = q_heads / group;
+    const uint bhk = get_group_id(1), split = get_group_id(2);
+    const uint b = bhk / kv_heads, hk = bhk % kv_heads;
+    const idx_t blocks = get_num_groups(0);
+    /* Causal: the heaviest blocks (the last rows) first, so that the tail is short. */
+    const idx_t blk = causal ? blocks - 1 - get_group_id(0) : get_group_id(0);
+    const idx_t R = (idx_t)group * M; /* the GQA group's rows */
+    const idx_t r0 = blk * BM;
+    const idx_t rows = min((idx_t)BM, R - r0);
+
+    /* The block's range of row indices i: its rows span at most a few heads. */
+    const idx_t first = r0 % M, last = (r0 + rows - 1) % M;
+    const bool one_head = r0 / M == (r0 + rows - 1) / M;
+    const long i_min = one_head ? (long)first : 0, i_max = one_head ? (long)last : (long)M - 1;
+
+    const long split_beg = (long)split * chunk;
+    const long split_end = min((long)N, split_beg + (long)chunk);
+    const long block_end = min(split_end, visible_end(i_max, N, causal, diag));
+    /* Keys below this are seen by every row of the block. */
+    const long full_end = min(split_end, visible_end(i_min, N, causal, diag));
+
+    /* Per row of the block (clamped to the last valid row): the element offsets of its Q,
+     * mask, O and LSE rows and its split-KV partials row, and the end of the keys it sees.
+     * Kept in local memory rather than in registers (the layout vectors alone would take 48
+     * registers through the loop). */
+    for (uint r = lid; r < BM; r += WG) {
+        const idx_t rr = r0 + min((idx_t)r, rows - 1);
+        const idx_t h = (idx_t)hk * group + rr / M, i = rr % M;
+        row_off[ROW_Q][r] = lay.s0 + b * lay.s1 + h * lay.s2 + i * lay.s3;
+        row_off[ROW_MASK][r] = lay2.s0 + b * lay2.s1 + h * lay2.s2 + i * lay2.s3;
+        row_off[ROW_O][r] = lay.sc + b * lay.sd + h * lay.se + i * lay.sf;
+        row_off[ROW_LSE][r] = lay2.s4 + b * lay2.s5 + h * lay2.s6 + i * lay2.s7;
+        /* the merge's row numbering: (split, batch * q head, row) */
+        row_off[ROW_PART][r] =
+            (((idx_t)split * (get_num_groups(1) / kv_heads) + b) * q_heads + h) * M + i;
+        row_end[r] = min(split_end, visible_end((long)i, N, causal, diag));
+    }
+    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
+    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    const idx_t k_stride = lay.s7, v_stride = lay.sb;
+
+    float acc[RPT][CPT], m_run[RPT], l_part[RPT], s_part[RPT];
+#pragma unroll
+    for (int r = 0; r < RPT; r++) {
+        m_run[r] = -INFINITY;
+        l_part[r] = 0.0f;
+        s_part[r] = 0.0f;
+#pragma unroll
+        for (int x = 0; x < CPT; x++)
+            acc[r][x] = 0.0f;
+    }
+
+    for (long j0 = split_beg; j0 < block_end; j0 += BN) {
+        /* ---- scores S = Q K^T of RPT rows x KPT keys, slice by slice of D ---- */
+        float s[RPT][KPT];
+#pragma unroll
+        for (int r = 0; r < RPT; r++)
+#pragma unroll
+            for (int y = 0; y < KPT; y++)
+                s[r][y] = 0.0f;
+        for (uint s0 = 0; s0 < HEAD_D; s0 += SLICE) {
+            barrier(CLK_LOCAL_MEM_FENCE); /* the previous slice (or V chunk) is no longer read */
+            load_block(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0,
+                       BM, SLICE, scale2, lid);
+            load_block(lk, SLICE_STRIDE, k_base + j0 * k_stride + s0, 0, k_stride, split_end - j0,
+                       (int)d - (int)s0, BN, SLICE, 1.0f, lid);
+            barrier(CLK_LOCAL_MEM_FENCE);
+            /* Not unrolled: unrolling loops that index no private array only hoists loads
+             * and addresses into registers. */
+#pragma unroll 1
+            for (int c = 0; c < SLICE; c++) {
+                float qv[RPT];
+#pragma unroll
+                for (int r = 0; r < RPT; r++)
+                    qv[r] = lq[(rg * RPT + r) * SLICE_STRIDE + c];
+#pragma unroll
+                for (int y = 0; y < KPT; y++) {
+                    const float kv = lk[(tg + TPR * y) * SLICE_STRIDE + c];
+#pragma unroll
+                    for (int r = 0; r < RPT; r++)
+                        s[r][y] = fma(qv[r], kv, s[r][y]);
+                }
+            }
+        }
+
+        /* ---- masks: only in tiles where some row does not see every key ---- */
+        const bool partial = mask_kind != MASK_NONE || j0 + BN > full_end;
+        if (partial) {
+#pragma unroll
+            for (int r = 0; r < RPT; r++) {
+                const uint row = rg * RPT + r;
+                const long end = row_end[row];
+                const idx_t mask_row = row_off[ROW_MASK][row];
+#pragma unroll
+                for (int y = 0; y < KPT; y++)
+                    s[r][y] =
+                        masked_score(s[r][y], j0 + tg + TPR * y, end, mask, mask_kind, mask_row);
+            }
+        }
+
+        /* ---- the row maximum across the row group, through local memory ---- */
+#pragma unroll
+        for (int r = 0; r < RPT; r++) {
+            float mx = s[r][0];
+#pragma unroll
+            for (int y = 1; y < KPT; y++)
+                mx = fmax(mx, s[r][y]);
+            lred[(rg * RPT + r) * TPR + tg] = mx;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int r = 0; r < RPT; r++) {
+            const uint row = rg * RPT + r;
+            float mx = m_run[r];
+            for (int t = 0; t < TPR; t++) /* the same order in every work-item of the group */
+                mx = fmax(mx, lred[row * TPR + t]);
+            const float m_use = mx == -INFINITY ? 0.0f : mx;
+            const float alpha = exp2(m_run[r] - m_use); /* 0 while m_run is -inf */
+            m_run[r] = mx;
+            l_part[r] *= alpha;
+#if !SUM_NORM
+#pragma unroll
+            for (int x = 0; x < CPT; x++)
+                acc[r][x] *= alpha;
+#endif
+#pragma unroll
+            for (int y = 0; y < KPT; y++) {
+                const float e = exp2(s[r][y] - m_use);
+                l_part[r] += e;
+#if SUM_NORM
+                const float w = s[r][y] == -INFINITY ? 0.0f : s[r][y] * LN2;
+                s_part[r] += w;
+#else
+                const float w = e;
+#endif
+                lp[row * P_STRIDE + tg + TPR * y] = w;
+            }
+        }
+
+        /* ---- O += P V, V in chunks of VCH keys ---- */
+        for (int kc = 0; kc < BN && j0 + kc < block_end; kc += VCH) {
+            barrier(CLK_LOCAL_MEM_FENCE); /* P written; the slices or last chunk read */
+            load_block(lv, HEAD_DV, v_base + (j0 + kc) * v_stride, 0, v_stride, split_end - j0 - kc,
+                       (int)dv, VCH, HEAD_DV, 1.0f, lid);
+            barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll 1
+            for (int kk = 0; kk < VCH; kk++) {
+                float w[RPT];
+#pragma unroll
+                for (int r = 0; r < RPT; r++)
+                    w[r] = lp[(rg * RPT + r) * P_STRIDE + kc + kk];
+#pragma unroll
+                for (int x = 0; x < CPT; x++) {
+                    const float vv = lv[kk * HEAD_DV + tg + TPR * x];
+#pragma unroll
+                    for (int r = 0; r < RPT; r++)
+                        acc[r][x] = partial && w[r] == 0.0f ? acc[r][x] : fma(w[r], vv, acc[r][x]);
+                }
+            }
+        }
+    }
+
+    /* ---- the row sums across the row group, then the results ---- */
+    barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+    for (int r = 0; r < RPT; r++) {
+        lred[(rg * RPT + r) * TPR + tg] = l_part[r];
+        lp[(rg * RPT + r) * P_STRIDE + tg] = s_part[r];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+    for (int r = 0; r < RPT; r++) {
+        const uint row = rg * RPT + r;
+        if (row >= rows) break;
+        float l = 0.0f, sum = 0.0f;
+        for (int t = 0; t < TPR; t++) {
+            l += lred[row * TPR + t];
+            sum += lp[row * P_STRIDE + t];
+        }
+        if (part) {
+            __global float *p_row = part + row_off[ROW_PART][row] * HEAD_DV;
+#pragma unroll
+            for (int x = 0; x < CPT; x++)
+                p_row[tg + TPR * x] = acc[r][x];
+            if (tg == 0) {
+                stats[row_off[ROW_PART][row] * 4] = m_run[r];
+                stats[row_off[ROW_PART][row] * 4 + 1] = l;
+                stats[row_off[ROW_PART][row] * 4 + 2] = sum;
+            }
+            continue;
+        }
+        const bool empty = l == 0.0f; /* every key masked */
+        const float denom = SUM_NORM ? sum : l;
+        __global float *o_row = o + row_off[ROW_O][row];
+#pragma unroll
+        for (int x = 0; x < CPT; x++) {
+            const uint c = tg + TPR * x;
+            if (c < dv) o_row[c] = empty ? 0.0f : acc[r][x] / denom;
+        }
+        if (lse && tg == 0)
+            lse[row_off[ROW_LSE][row]] = empty ? -INFINITY : (m_run[r] + log2(l)) * LN2;
+    }
+}
