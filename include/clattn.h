@@ -201,6 +201,13 @@ CLATTN_API clattn_status clattn_select_device(const char *selector, clattn_devic
  * queue. The operation starts after the wait list; *done (if not NULL) receives an event
  * that completes when every kernel of the operation has. Nothing blocks. Blocking forms take
  * host arrays: upload, enqueue on the handle's queue, read back.
+ * Failure (every enqueue form, here and below): *done is not written and no event is handed
+ * out. A call can fail after it enqueued some of its commands (a driver error at the second
+ * launch); those may still run, reading the inputs and writing the outputs and scratch. After
+ * a failed call, finish the queue (clFinish, once the events of its wait list can complete)
+ * before freeing, reusing or reading its buffers; the outputs' contents are then unspecified.
+ * The blocking forms do this themselves: when they fail, nothing they enqueued is still
+ * running, and each host output is either complete or untouched.
  * ------------------------------------------------------------------------------------- */
 typedef enum clattn_norm {
     CLATTN_NORM_NONE = 0,   /* weights = scores */
@@ -316,7 +323,10 @@ CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t b
  * - Validation: q_heads a multiple of kv_heads (INVALID_SHAPE); every size > 0 and d, dv
  *   <= 256 (INVALID_SIZE); norm SOFTMAX or SUM, known causal and mask kinds, finite scale
  *   (INVALID_VALUE); the rows of every tensor must not overlap (row stride >= row length)
- *   and no two elements of O or the LSE may share an address (INVALID_SHAPE); each buffer
+ *   and no two elements of O or the LSE may share an address (INVALID_SHAPE); O and the LSE
+ *   must not overlap each other or Q, K, V or the mask, also not through sub-buffers of one
+ *   buffer (INVALID_VALUE: a work-group would read what another already wrote), while Q, K, V
+ *   and the mask may share memory freely (they are only read); each buffer
  *   must hold offset + its extent (BUFFER_TOO_SMALL). Memory use on the device is
  *   O((M + N) D): scratch for a repacked K and V (CPU-shaped kernels) and split partials. */
 CLATTN_API clattn_status clattn_enqueue_attention(clattn_handle *handle, cl_command_queue queue,
@@ -325,7 +335,8 @@ CLATTN_API clattn_status clattn_enqueue_attention(clattn_handle *handle, cl_comm
                                                   cl_mem lse, cl_uint num_events_in_wait_list,
                                                   const cl_event *event_wait_list, cl_event *done);
 
-/* Blocking form on host arrays laid out as the desc says. */
+/* Blocking form on host arrays laid out as the desc says. o and lse must not overlap
+ * (INVALID_VALUE); they may overlap the inputs, which are read before o and lse are written. */
 CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_attention_desc *desc,
                                           const float *q, const float *k, const float *v,
                                           const void *mask, float *o, float *lse);

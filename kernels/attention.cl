@@ -158,6 +158,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     /* The weights of a key block, read back as broadcasts: in local memory (this work-group
      * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
     __local float p[ROWS][KB];
+    /* Which keys of the block each row hides (masked tiles only): their V rows are not read
+     * into the result, since 0 * NaN or 0 * inf in a masked slot would poison the row. */
+    __local char hidden_key[ROWS][KB];
     const idx_t groups = get_global_size(0);
     const uint bh = get_global_id(1), split = get_global_id(2);
     /* Causal: the row groups in heavy-light pairs (the last, the first, the second last, the
@@ -276,7 +279,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                                 const long j = j0 + 16 * x + y;
                                 mp[y] = j < (long)N ? mask_value(mask, mask_kind, base, j) : 0.0f;
                             }
-                            s[r][x] += mv;
+                            /* A -inf mask hides the key whatever its score (even NaN). */
+                            s[r][x] = select(s[r][x] + mv, (float16)(-INFINITY),
+                                             mv == (float16)(-INFINITY));
                         }
                         const int lim = (int)clamp(limit, -1L, (long)KB);
                         const int16 hidden = lane + 16 * x >= (int16)(lim);
@@ -300,6 +305,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 float16 sum = (float16)(0.0f);
 #pragma unroll
                 for (int x = 0; x < KV; x++) {
+                    if (need_mask)
+                        vstore16(convert_char16(s[r][x] == (float16)(-INFINITY)), x,
+                                 hidden_key[r]);
                     const float16 e = exp2_nonpositive(s[r][x] - m_use);
                     sum += e;
 #if NORM == NORM_SUM
@@ -340,6 +348,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #endif
 #pragma unroll
                     for (int r = 0; r < ROWS; r++) {
+                        if (need_mask && hidden_key[r][jj]) continue; /* select, not 0 * v */
                         const float16 pv = (float16)(p[r][jj]);
 #pragma unroll
                         for (int x = 0; x < VC; x++)

@@ -68,12 +68,16 @@ static inline long visible_end(long i, long n, int causal, long diag) {
 }
 
 /* Score s of key j for a row whose keys end at `end`, after the mask: -inf (selected, not
- * added) for keys it may not see and for boolean-masked keys; additive masks add in base 2
- * (as the reference does: a NaN score stays NaN). */
+ * added) for keys it may not see, for boolean-masked keys and for an additive -inf; other
+ * additive values add in base 2 (as the reference does: a NaN score stays NaN unless an -inf
+ * hides its key). */
 static inline float masked_score(float s, long j, long end, __global const uchar *mask, int kind,
                                  idx_t mask_row) {
     if (j >= end) return -INFINITY;
-    if (kind == MASK_ADDITIVE) return s + ((__global const float *)mask)[mask_row + j] * LOG2E;
+    if (kind == MASK_ADDITIVE) {
+        const float mv = ((__global const float *)mask)[mask_row + j];
+        return mv == -INFINITY ? -INFINITY : s + mv * LOG2E;
+    }
     if (kind == MASK_BOOLEAN) return mask[mask_row + j] ? s : -INFINITY;
     return s;
 }

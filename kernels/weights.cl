@@ -20,7 +20,10 @@ static inline float masked_score(float dot, float scale, idx_t i, idx_t j, idx_t
     if (causal == CAUSAL_BOTTOM_RIGHT && j + m > i + n) return -INFINITY;
     if (mask_kind == MASK_BOOLEAN && !mask[mask_row + j]) return -INFINITY;
     float s = scale * dot;
-    if (mask_kind == MASK_ADDITIVE) s += ((__global const float *)mask)[mask_row + j];
+    if (mask_kind == MASK_ADDITIVE) {
+        const float mv = ((__global const float *)mask)[mask_row + j];
+        s = mv == -INFINITY ? -INFINITY : s + mv; /* -inf hides the key, even a NaN dot */
+    }
     return s;
 }
 

@@ -471,7 +471,10 @@ static void invalid_arguments(void) {
 #define EXPECT(expr, status) CU_ASSERT_EQUAL((expr), (status))
 #define ENQ(desc_ptr, q, k, v, mask, o, lse)                                                       \
     clattn_enqueue_attention(h, NULL, desc_ptr, q, k, v, mask, o, lse, 0, NULL, NULL)
-    EXPECT(ENQ(&good, big, big, big, NULL, big, NULL), CLATTN_SUCCESS);
+    /* Q, K and V may share a buffer; O may not overlap them (its own buffer here). */
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4096 * sizeof(float), NULL, &err);
+    EXPECT(ENQ(&good, big, big, big, NULL, out, NULL), CLATTN_SUCCESS);
+    EXPECT(ENQ(&good, big, big, big, NULL, big, NULL), CLATTN_ERROR_INVALID_VALUE);
     EXPECT(
         clattn_enqueue_attention(NULL, NULL, &good, big, big, big, NULL, big, NULL, 0, NULL, NULL),
         CLATTN_ERROR_NULL_POINTER);
@@ -527,7 +530,9 @@ static void invalid_arguments(void) {
     EXPECT(clattn_ref_attention(&good, x, x, NULL, NULL, x, NULL), CLATTN_ERROR_NULL_POINTER);
     CU_ASSERT(strlen(clattn_last_error_message()) > 0);
     clFinish(clattn_handle_queue(h));
+    clFinish(clattn_handle_queue(h));
     clReleaseMemObject(big), clReleaseMemObject(small), clReleaseMemObject(bytes);
+    clReleaseMemObject(out);
 #undef ENQ
 #undef EXPECT
 }

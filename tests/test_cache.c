@@ -25,7 +25,7 @@
 /* The file header as program_cache.c writes it. */
 typedef struct header {
     char magic[8];
-    uint32_t format, reserved;
+    uint32_t format, options_length; /* the options follow the header, then the binary */
     uint64_t key, length, checksum;
 } header;
 
@@ -213,6 +213,70 @@ static void garbage_binary(const char *path, int index) {
     free(data);
 }
 
+/* The binary of a program from a source of one other kernel, built with options. */
+static unsigned char *other_program_binary(clattn_handle *h, const char *options, size_t *size) {
+    const char *source = "__kernel void clattn_test_other(__global float *x) { x[0] = 1.0f; }";
+    cl_context context = clattn_handle_context(h);
+    cl_device_id device = clattn_handle_device(h);
+    cl_int err;
+    cl_program program = clCreateProgramWithSource(context, 1, &source, NULL, &err);
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(clBuildProgram(program, 1, &device, options, NULL, NULL), CL_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(
+        clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof *size, size, NULL), CL_SUCCESS);
+    unsigned char *binary = malloc(*size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(binary);
+    CU_ASSERT_EQUAL(clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binary, &binary, NULL),
+                    CL_SUCCESS);
+    clReleaseProgram(program);
+    return binary;
+}
+
+/* Every file replaced by a well-formed one of its own key and options whose binary is another
+ * program's (it lacks the kernels): the loads succeed, every missing kernel makes the library
+ * rebuild from the source (right results) and rewrite the file, and the next handle loads the
+ * rewritten files without a rebuild. */
+static void lacking_kernels(void) {
+    char dir[512], paths[PROGRAMS][512];
+    fresh_dir(dir, "lacking");
+    set_cache_dir(dir);
+    uint64_t hits, misses;
+    use_handle(&hits, &misses);
+    CU_ASSERT_EQUAL_FATAL(list_files(dir, ".clbin", paths, PROGRAMS), PROGRAMS);
+    clattn_handle *h = NULL;
+    CU_ASSERT_EQUAL_FATAL(clattn_handle_create(NULL, &h), CLATTN_SUCCESS);
+    for (int i = 0; i < PROGRAMS; i++) {
+        long size;
+        unsigned char *data = read_all(paths[i], &size);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+        header hd = *(header *)data;
+        char *options = calloc(1, hd.options_length + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(options);
+        memcpy(options, data + sizeof hd, hd.options_length);
+        size_t length = 0;
+        unsigned char *binary = other_program_binary(h, options, &length);
+        const size_t body = hd.options_length + length;
+        unsigned char *file = malloc(sizeof hd + body);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(file);
+        memcpy(file + sizeof hd, options, hd.options_length);
+        memcpy(file + sizeof hd + hd.options_length, binary, length);
+        hd.length = length;
+        hd.checksum = fnv1a(file + sizeof hd, body);
+        memcpy(file, &hd, sizeof hd);
+        CU_ASSERT(write_all(paths[i], file, sizeof hd + body));
+        free(file), free(binary), free(options), free(data);
+    }
+    clattn_handle_destroy(h);
+    const uint64_t rebuilt = clattn__cache_rebuilds();
+    use_handle(&hits, &misses);
+    CU_ASSERT_EQUAL(hits, PROGRAMS);
+    CU_ASSERT_EQUAL(misses, 0);
+    CU_ASSERT_EQUAL(clattn__cache_rebuilds() - rebuilt, PROGRAMS);
+    use_handle(&hits, &misses);
+    CU_ASSERT_EQUAL(hits, PROGRAMS);
+    CU_ASSERT_EQUAL(clattn__cache_rebuilds() - rebuilt, PROGRAMS); /* none this time */
+}
+
 static void corrupted_file(void) {
     damaged("flipped", flip_byte);
 }
@@ -304,6 +368,7 @@ static void add_suites(void) {
                                       {"trailing bytes", trailing_bytes},
                                       {"foreign file", foreign_file},
                                       {"binary the driver refuses", refused_binary},
+                                      {"cached programs lacking their kernels", lacking_kernels},
                                       {"read-only directory", read_only_dir},
                                       {"missing directory", missing_dir},
                                       {"off, and the default directory", cache_off},

@@ -49,7 +49,15 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            /* Results printed to a full disk or a closed pipe are lost: say so. */
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "clattn: writing the output failed: %s\n", strerror(errno));
+                return rc ? rc : 1;
+            }
+            return rc;
+        }
     fprintf(stderr, "clattn: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

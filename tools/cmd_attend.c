@@ -217,11 +217,9 @@ int cmd_attend(int argc, char **argv) {
         goto done;
     }
     if ((rc = cli_open(a.device, &h))) goto done;
-    clattn_status status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse);
-    if (status) {
-        rc = cli_status_error("attention", status, h);
-        goto done;
-    }
+    clattn_status status;
+    /* The weights first: when they cannot be computed (too large for the device), nothing is
+     * computed or written. */
     if (a.weights_out) {
         if (!(weights = malloc(rows * ks.rows * sizeof *weights))) {
             rc = cli_error("out of memory");
@@ -231,6 +229,12 @@ int cmd_attend(int argc, char **argv) {
             rc = cli_status_error("attention weights", status, h);
             goto done;
         }
+    }
+    if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
+        rc = cli_status_error("attention", status, h);
+        goto done;
+    }
+    if (a.weights_out) {
         const size_t last[2] = {qs.rows, ks.rows};
         if ((rc = save_like_q(a.weights_out, weights, &q, 2, last, 2))) goto done;
     }

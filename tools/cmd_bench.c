@@ -302,6 +302,8 @@ int cmd_bench(int argc, char **argv) {
     }
     if (tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "clattn bench: %zu results in %.1f s\n", results.count, bench_now() - start);
+    if (!rc && results.count == 0) /* every size impossible or skipped: not a success */
+        rc = cli_error("bench: no results (no requested size could run on the chosen backends)");
     bench_print_table(&results);
     if (!rc && a.json) rc = bench_write_json(a.json, &cfg, &results);
     if (!rc && a.csv) rc = bench_write_csv(a.csv, &cfg, &results);

@@ -122,9 +122,12 @@ int cmd_scores(int argc, char **argv) {
             rc = cli_error("%s", error);
             goto done;
         }
-        if (qfile.count != d) {
-            rc = cli_error("the query has %zu values, the inputs have d = %zu columns", qfile.count,
-                           d);
+        /* One row: [d] or [1, d], not any shape that happens to hold d values. */
+        const bool one_row = qfile.ndim == 1 || (qfile.ndim == 2 && qfile.shape[0] == 1);
+        if (!one_row || qfile.count != d) {
+            rc = cli_error("the query must be one row of d = %zu values ([%zu] or [1, %zu]); %s "
+                           "holds %zu values in %d dimensions",
+                           d, d, d, a.query_file, qfile.count, qfile.ndim);
             goto done;
         }
         q = qfile.data;

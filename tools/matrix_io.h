@@ -4,7 +4,13 @@
 
 #include "npy.h"
 
-/* .npy by extension or magic bytes, else text with one row per line ('#' starts a comment). */
+/* .npy by its magic bytes, else text with one row per line ('#' starts a comment). The path is
+ * read once, from start to end: pipes, FIFOs and /dev/stdin work. */
 bool load_array(const char *path, npy_array *out, char *error, size_t error_size);
+
+/* Parses text (size bytes followed by a NUL, modified in place): rows of numbers separated by
+ * spaces, commas or semicolons; NUL bytes and values beyond float32's range are refused. */
+bool text_parse(char *text, size_t size, const char *name, npy_array *out, char *error,
+                size_t error_size);
 
 #endif

@@ -1,6 +1,8 @@
 /* NumPy .npy reader and writer: just enough of the format for dense numeric arrays. */
 #include "npy.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,58 +14,7 @@
         goto fail;                                                                                 \
     } while (0)
 
-/* The value text after 'key': in the header dictionary, or NULL. */
-static const char *find_key(const char *header, const char *key) {
-    char quoted[32];
-    snprintf(quoted, sizeof quoted, "'%s'", key);
-    const char *at = strstr(header, quoted);
-    if (!at) return NULL;
-    at = strchr(at + strlen(quoted), ':');
-    if (!at) return NULL;
-    at++;
-    while (*at == ' ')
-        at++;
-    return at;
-}
-
-static bool parse_shape(const char *text, npy_array *out) {
-    if (*text != '(') return false;
-    text++;
-    out->ndim = 0;
-    out->count = 1;
-    for (;;) {
-        while (*text == ' ' || *text == ',')
-            text++;
-        if (*text == ')') break;
-        char *end = NULL;
-        unsigned long long v = strtoull(text, &end, 10);
-        if (end == text || out->ndim == NPY_MAX_DIMS) return false;
-        out->shape[out->ndim++] = (size_t)v;
-        if (v != 0 && out->count > SIZE_MAX / v) return false;
-        out->count *= (size_t)v;
-        text = end;
-    }
-    return true;
-}
-
 typedef enum { T_F4, T_F8, T_B1, T_I1, T_U1, T_I2, T_I4, T_I8 } elem_type;
-
-static bool parse_descr(const char *text, elem_type *type, size_t *size) {
-    static const struct {
-        const char *descr;
-        elem_type type;
-        size_t size;
-    } known[] = {{"'<f4'", T_F4, 4}, {"'<f8'", T_F8, 8}, {"'|b1'", T_B1, 1}, {"'|i1'", T_I1, 1},
-                 {"'|u1'", T_U1, 1}, {"'<i2'", T_I2, 2}, {"'<i4'", T_I4, 4}, {"'<i8'", T_I8, 8}};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (strncmp(text, known[i].descr, strlen(known[i].descr)) == 0) {
-            *type = known[i].type;
-            *size = known[i].size;
-            return true;
-        }
-    }
-    return false;
-}
 
 static float convert(const unsigned char *p, elem_type type) {
     switch (type) {
@@ -102,63 +53,165 @@ static float convert(const unsigned char *p, elem_type type) {
     return 0.0f;
 }
 
-bool npy_load(const char *path, npy_array *out, char *error, size_t error_size) {
-    memset(out, 0, sizeof *out);
-    unsigned char *raw = NULL;
-    char *header = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) FAIL("cannot open %s", path);
-    unsigned char magic[8];
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "\x93NUMPY", 6) != 0)
-        FAIL("%s is not a .npy file", path);
-    size_t header_len = 0;
-    unsigned char len_bytes[4] = {0, 0, 0, 0};
-    size_t len_size = magic[6] == 1 ? 2 : 4;
-    if (magic[6] < 1 || magic[6] > 3) FAIL("%s: unsupported .npy version %d", path, magic[6]);
-    if (fread(len_bytes, 1, len_size, f) != len_size) FAIL("%s: truncated header", path);
-    header_len = len_bytes[0] | (size_t)len_bytes[1] << 8 | (size_t)len_bytes[2] << 16 |
-                 (size_t)len_bytes[3] << 24;
-    if (header_len > 1 << 20) FAIL("%s: header too large", path);
-    header = calloc(header_len + 1, 1);
-    if (!header || fread(header, 1, header_len, f) != header_len)
-        FAIL("%s: truncated header", path);
+/* ---- The header: a Python dict literal with exactly the keys descr, fortran_order and shape,
+ * padded with spaces and ended by '\n' (NEP 1). Parsed strictly: a header whose length field is
+ * off, or with duplicate, unknown or misspelt keys or values, is refused, never guessed at. */
+typedef struct header_parser {
+    const char *p, *end;
+} header_parser;
 
-    const char *descr = find_key(header, "descr");
-    const char *order = find_key(header, "fortran_order");
-    const char *shape = find_key(header, "shape");
-    elem_type type;
-    size_t elem_size;
-    if (!descr || !order || !shape) FAIL("%s: malformed header", path);
-    if (!parse_descr(descr, &type, &elem_size))
-        FAIL("%s: unsupported dtype %.8s (float32, float64, bool or little-endian integers)", path,
-             descr);
-    if (strncmp(order, "False", 5) != 0) FAIL("%s: Fortran order is not supported", path);
-    if (!parse_shape(shape, out)) FAIL("%s: malformed or too large shape", path);
-    if (out->count == 0) FAIL("%s: the array is empty", path);
-    if (out->count > SIZE_MAX / 8) FAIL("%s: array too large", path);
+static void skip_spaces(header_parser *h) {
+    while (h->p < h->end && (*h->p == ' ' || *h->p == '\t'))
+        h->p++;
+}
+static bool take(header_parser *h, char c) {
+    skip_spaces(h);
+    if (h->p < h->end && *h->p == c) {
+        h->p++;
+        return true;
+    }
+    return false;
+}
+/* A quoted string ('...' or "...") into out (NUL-terminated). */
+static bool quoted(header_parser *h, char *out, size_t size) {
+    skip_spaces(h);
+    if (h->p >= h->end || (*h->p != '\'' && *h->p != '"')) return false;
+    const char quote = *h->p++;
+    size_t n = 0;
+    while (h->p < h->end && *h->p != quote) {
+        if (n + 1 >= size) return false;
+        out[n++] = *h->p++;
+    }
+    if (h->p >= h->end) return false;
+    h->p++;
+    out[n] = '\0';
+    return true;
+}
+/* A whole word (True, False): not a prefix of a longer identifier. */
+static bool word(header_parser *h, const char *w) {
+    skip_spaces(h);
+    size_t n = strlen(w);
+    if ((size_t)(h->end - h->p) < n || memcmp(h->p, w, n) != 0) return false;
+    const char next = h->p + n < h->end ? h->p[n] : '\0';
+    if (next == '_' || (next >= '0' && next <= '9') || ((next | 32) >= 'a' && (next | 32) <= 'z'))
+        return false;
+    h->p += n;
+    return true;
+}
+static bool parse_shape(header_parser *h, npy_array *out) {
+    if (!take(h, '(')) return false;
+    out->ndim = 0;
+    out->count = 1;
+    for (;;) {
+        if (take(h, ')')) return true;
+        skip_spaces(h);
+        if (h->p >= h->end || *h->p < '0' || *h->p > '9' || out->ndim == NPY_MAX_DIMS) return false;
+        size_t v = 0;
+        while (h->p < h->end && *h->p >= '0' && *h->p <= '9') {
+            const size_t digit = (size_t)(*h->p++ - '0');
+            if (v > (SIZE_MAX - digit) / 10) return false;
+            v = v * 10 + digit;
+        }
+        out->shape[out->ndim++] = v;
+        if (v != 0 && out->count > SIZE_MAX / v) return false;
+        out->count *= v;
+        if (!take(h, ',')) return take(h, ')');
+    }
+}
+
+static bool parse_descr(const char *text, elem_type *type, size_t *size) {
+    static const struct {
+        const char *descr;
+        elem_type type;
+        size_t size;
+    } known[] = {{"<f4", T_F4, 4}, {"<f8", T_F8, 8}, {"|b1", T_B1, 1}, {"|i1", T_I1, 1},
+                 {"|u1", T_U1, 1}, {"<i2", T_I2, 2}, {"<i4", T_I4, 4}, {"<i8", T_I8, 8}};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcmp(text, known[i].descr) == 0) {
+            *type = known[i].type;
+            *size = known[i].size;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
+               char *error, size_t error_size) {
+    memset(out, 0, sizeof *out);
+    if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0) FAIL("%s is not a .npy file", name);
+    const int major = data[6];
+    if (major < 1 || major > 3) FAIL("%s: unsupported .npy version %d", name, major);
+    const size_t len_size = major == 1 ? 2 : 4;
+    if (size < 8 + len_size) FAIL("%s: truncated header", name);
+    size_t header_len = 0;
+    for (size_t i = 0; i < len_size; i++)
+        header_len |= (size_t)data[8 + i] << (8 * i);
+    const size_t header_start = 8 + len_size;
+    if (header_len > size - header_start) FAIL("%s: truncated header", name);
+    header_parser h = {(const char *)data + header_start,
+                       (const char *)data + header_start + header_len};
+    if (header_len == 0 || h.end[-1] != '\n')
+        FAIL("%s: the header does not end with a newline (its length field is wrong?)", name);
+    h.end--; /* the '\n' */
+
+    bool seen_descr = false, seen_order = false, seen_shape = false;
+    elem_type type = T_F4;
+    size_t elem_size = 4;
+    if (!take(&h, '{')) FAIL("%s: malformed header (no '{')", name);
+    while (!take(&h, '}')) {
+        char key[32], descr[16];
+        if (!quoted(&h, key, sizeof key) || !take(&h, ':'))
+            FAIL("%s: malformed header (a key)", name);
+        if (strcmp(key, "descr") == 0 && !seen_descr) {
+            seen_descr = true;
+            if (!quoted(&h, descr, sizeof descr) || !parse_descr(descr, &type, &elem_size))
+                FAIL("%s: unsupported dtype (float32, float64, bool or little-endian integers)",
+                     name);
+        } else if (strcmp(key, "fortran_order") == 0 && !seen_order) {
+            seen_order = true;
+            if (word(&h, "True")) FAIL("%s: Fortran order is not supported", name);
+            if (!word(&h, "False")) FAIL("%s: fortran_order is neither True nor False", name);
+        } else if (strcmp(key, "shape") == 0 && !seen_shape) {
+            seen_shape = true;
+            if (!parse_shape(&h, out)) FAIL("%s: malformed or too large shape", name);
+        } else {
+            FAIL("%s: unexpected or repeated key '%s' in the header", name, key);
+        }
+        if (!take(&h, ',')) {
+            if (!take(&h, '}')) FAIL("%s: malformed header (after '%s')", name, key);
+            break;
+        }
+    }
+    skip_spaces(&h);
+    if (h.p != h.end) FAIL("%s: malformed header (text after the '}')", name);
+    if (!seen_descr || !seen_order || !seen_shape)
+        FAIL("%s: the header lacks descr, fortran_order or shape", name);
+    if (out->count == 0) FAIL("%s: the array is empty", name);
+    /* The data must be exactly what the shape says, checked before allocating anything. */
+    const size_t data_start = header_start + header_len, have = size - data_start;
+    if (out->count > SIZE_MAX / 8 || have / elem_size < out->count)
+        FAIL("%s: file is shorter than its shape says (%zu bytes of data for %zu elements)", name,
+             have, out->count);
+    if (have != out->count * elem_size)
+        FAIL("%s: %zu bytes after the data its shape says (a wrong header length?)", name,
+             have - out->count * elem_size);
 
     out->data = malloc(out->count * sizeof(float));
-    if (!out->data) FAIL("%s: out of memory", path);
-    if (type == T_F4) { /* read in place: no second copy of what may be gigabytes */
-        if (fread(out->data, sizeof(float), out->count, f) != out->count)
-            FAIL("%s: file is shorter than its shape says", path);
-    } else {
-        raw = malloc(out->count * elem_size);
-        if (!raw) FAIL("%s: out of memory", path);
-        if (fread(raw, elem_size, out->count, f) != out->count)
-            FAIL("%s: file is shorter than its shape says", path);
-        for (size_t i = 0; i < out->count; i++)
-            out->data[i] = convert(raw + i * elem_size, type);
+    if (!out->data) FAIL("%s: out of memory", name);
+    const unsigned char *raw = data + data_start;
+    for (size_t i = 0; i < out->count; i++) {
+        if (type == T_F8) { /* float64 beyond float32's range would silently become inf */
+            double v;
+            memcpy(&v, raw + i * 8, 8);
+            if (isfinite(v) && fabs(v) > FLT_MAX)
+                FAIL("%s: element %zu (%g) is beyond float32's range", name, i, v);
+        }
+        out->data[i] = convert(raw + i * elem_size, type);
     }
     out->was_bool = type == T_B1;
-    free(raw);
-    free(header);
-    fclose(f);
     return true;
 fail:
-    free(raw);
-    free(header);
-    if (f) fclose(f);
     npy_free(out);
     return false;
 }

@@ -15,9 +15,11 @@ typedef struct npy_array {
     bool was_bool; /* the file held booleans (stored here as 0 / 1) */
 } npy_array;
 
-/* Loads float32, float64, bool, int8..int64 or uint8 arrays. On failure returns false and
- * writes a message to error. */
-bool npy_load(const char *path, npy_array *out, char *error, size_t error_size);
+/* Parses a whole .npy file held in memory (size bytes): float32, float64, bool, int8..int64 or
+ * uint8 arrays, refusing any header the format forbids and data longer or shorter than the
+ * shape. name is used in messages. On failure returns false and writes a message to error. */
+bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
+               char *error, size_t error_size);
 /* Saves float32 data of the given shape. */
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
               size_t error_size);

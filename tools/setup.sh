@@ -4,11 +4,13 @@
 # device), CUnit, Oclgrind (kernel checking), CMake and pkg-config. Installs only what is
 # missing; uses sudo when not root. clang-19 and libclc-19 (with rocm-device-libs) compile
 # the kernels offline for NVIDIA and AMD GPUs (tools/kernel-report.sh; ptxas comes with the
-# CUDA toolkit). Extra package names may be given as arguments.
+# CUDA toolkit); clang-19 with libclang-rt-19-dev (libFuzzer's runtime) builds the fuzz_*
+# tests. Extra package names may be given as arguments.
 set -euo pipefail
 
 packages=(cmake make gcc pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs "$@")
+          libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs
+          libclang-rt-19-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

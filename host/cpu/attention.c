@@ -141,6 +141,33 @@ CLATTN_CPU_HOT static void pv_rows_direct(const float *p, const float *v, size_t
         }
 }
 
+/* True when a V row of the block holds inf or NaN: a hidden key's weight 0 times it would
+ * poison the row, so such a block takes pv_rows_visible instead of the register tiles. */
+static bool block_not_finite(const float *v, size_t v_stride, size_t kb, size_t dv) {
+    uint32_t bad = 0;
+    for (size_t j = 0; j < kb; j++)
+        for (size_t c = 0; c < dv; c++) {
+            uint32_t u;
+            memcpy(&u, v + j * v_stride + c, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+    return bad != 0;
+}
+
+/* acc += p V over the keys each row sees: hidden keys are skipped (selected), not multiplied
+ * by their weight 0. */
+static void pv_rows_visible(const float *p, const unsigned char *hidden, const float *v,
+                            size_t v_stride, size_t kb, size_t dv, size_t rows, float *acc) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < kb; j++) {
+            if (hidden[r * KEYS + j]) continue;
+            const float pj = p[r * KEYS + j], *vr = v + j * v_stride;
+            float *out = acc + r * dv;
+            for (size_t c = 0; c < dv; c++)
+                out[c] += pj * vr[c];
+        }
+}
+
 /* Online softmax step for one row's block of scores s[0..KEYS) (masked entries -inf): turns
  * s into the weights p and returns the factor for the row's old accumulator. For SOFTMAX the
  * scores arrive in base 2 (Q and the additive mask are pre-scaled by log2(e)); for SUM they
@@ -236,6 +263,7 @@ static void finish_row(const attn_job *job, size_t b, size_t h, size_t i, const 
 typedef struct task_buffers {
     float *qs, *kt, *s, *acc;
     row_state *st;
+    unsigned char *hidden; /* [ROWS][KEYS]: the keys each row does not see */
 } task_buffers;
 
 static void attention_task(void *ctx, size_t task) {
@@ -258,14 +286,15 @@ static void attention_task(void *ctx, size_t task) {
     const float qscale = d->scale * mask_scale;
 
     float *mem = malloc((ROWS * dd + dd * KEYS + ROWS * KEYS + ROWS * dv) * sizeof(float) +
-                        ROWS * sizeof(row_state));
+                        ROWS * sizeof(row_state) + ROWS * KEYS);
     if (!mem) {
         atomic_store(&job->out_of_memory, 1);
         return;
     }
     task_buffers tb = {mem, mem + ROWS * dd, mem + ROWS * dd + dd * KEYS,
-                       mem + ROWS * dd + dd * KEYS + ROWS * KEYS, NULL};
+                       mem + ROWS * dd + dd * KEYS + ROWS * KEYS, NULL, NULL};
     tb.st = (row_state *)(tb.acc + ROWS * dv);
+    tb.hidden = (unsigned char *)(tb.st + ROWS);
 
     /* Q rows scaled; padding rows repeat the last real row (computed, never stored). */
     const float *qb = job->q + d->q.offset + b * d->q.stride[0] + h * d->q.stride[1];
@@ -305,13 +334,14 @@ static void attention_task(void *ctx, size_t task) {
             }
             score_block(tb.qs, tb.kt, dd, rows_padded, tb.s);
         }
+        bool any_hidden = false;
         for (size_t r = 0; r < rows; r++) {
             float *s = tb.s + r * KEYS;
             const size_t i = r0 + r;
             if (d->mask_kind == CLATTN_MASK_ADDITIVE) {
                 const float *mr = (const float *)job->mask + mo + i * d->mask.stride[2] + j0;
-                for (size_t j = 0; j < kb; j++)
-                    s[j] += mr[j] * mask_scale;
+                for (size_t j = 0; j < kb; j++) /* -inf hides the key, even a NaN score */
+                    s[j] = mr[j] == -INFINITY ? -INFINITY : s[j] + mr[j] * mask_scale;
             } else if (d->mask_kind == CLATTN_MASK_BOOLEAN) {
                 const unsigned char *mr =
                     (const unsigned char *)job->mask + mo + i * d->mask.stride[2] + j0;
@@ -322,13 +352,19 @@ static void attention_task(void *ctx, size_t task) {
             size_t first_hidden = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
             for (size_t j = first_hidden; j < KEYS; j++)
                 s[j] = -INFINITY;
+            for (size_t j = 0; j < kb; j++) {
+                tb.hidden[r * KEYS + j] = s[j] == -INFINITY;
+                any_hidden |= s[j] == -INFINITY;
+            }
             const float alpha = softmax_step(&tb.st[r], s, sum_norm, job->lse != NULL);
             if (alpha != 1.0f)
                 for (size_t c = 0; c < dv; c++)
                     tb.acc[r * dv + c] *= alpha;
         }
         const float *vb = vb_base + j0 * d->v.stride[2];
-        if (direct) {
+        if (any_hidden && block_not_finite(vb, d->v.stride[2], kb, dv)) {
+            pv_rows_visible(tb.s, tb.hidden, vb, d->v.stride[2], kb, dv, rows, tb.acc);
+        } else if (direct) {
             pv_rows_direct(tb.s, vb, d->v.stride[2], kb, dv, rows, tb.acc);
         } else {
             for (size_t r = rows; r < rows_padded; r++)

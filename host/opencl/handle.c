@@ -105,8 +105,12 @@ clattn_status clattn_handle_create(const clattn_options *options, clattn_handle 
         clattn_handle_destroy(h);
         return clattn__cl(err, "clCreateContext");
     }
+    /* Every retain is checked: a failed one must not be released again at destroy. */
+    if ((err = clRetainDevice(info.device))) {
+        clattn_handle_destroy(h);
+        return clattn__cl(err, "clRetainDevice");
+    }
     h->device = info.device;
-    clRetainDevice(h->device);
     cl_command_queue_properties qprops =
         (options && options->enable_profiling) ? CL_QUEUE_PROFILING_ENABLE : 0;
     /* clCreateCommandQueue is deprecated from 2.0 but is the OpenCL 1.2 call. */
@@ -150,16 +154,28 @@ clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
     clattn_handle *h = NULL;
     clattn_status status = new_handle(options, &h);
     if (status) return status;
+    /* Each object is stored only once retained, so that destroy releases what was retained. */
+    if ((err = clRetainContext(context))) {
+        clattn_handle_destroy(h);
+        return clattn__cl(err, "clRetainContext");
+    }
     h->context = context;
-    clRetainContext(context);
+    if ((err = clRetainDevice(device))) {
+        clattn_handle_destroy(h);
+        return clattn__cl(err, "clRetainDevice");
+    }
     h->device = device;
-    clRetainDevice(device);
     if (queue) {
-        if ((status = clattn__pick_queue(h, queue, &h->queue))) {
+        cl_command_queue checked = NULL;
+        if ((status = clattn__pick_queue(h, queue, &checked))) {
             clattn_handle_destroy(h);
             return status;
         }
-        clRetainCommandQueue(queue);
+        if ((err = clRetainCommandQueue(checked))) {
+            clattn_handle_destroy(h);
+            return clattn__cl(err, "clRetainCommandQueue");
+        }
+        h->queue = checked;
     }
     if ((status = read_device_limits(h, options))) {
         clattn_handle_destroy(h);

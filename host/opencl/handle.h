@@ -16,8 +16,12 @@ typedef struct clattn_program_entry {
     cl_device_id device;
     char *source_name; /* e.g. "scores.cl" */
     char *options;     /* the complete build options */
-    cl_program program;
-    size_t users; /* handles holding it */
+    /* Atomic: handles read it under their own lock, and a program from the disk cache that
+     * lacks a kernel is replaced (under the cache's lock) by one built from the source. */
+    _Atomic(cl_program) program;
+    cl_program replaced; /* the replaced one, released with the entry (readers may hold it) */
+    bool from_disk;      /* built from the disk cache's binary */
+    size_t users;        /* handles holding it */
     struct clattn_program_entry *next;
 } clattn_program_entry;
 

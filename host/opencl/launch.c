@@ -54,6 +54,7 @@ clattn_status clattn__check_elements(clattn_handle *h, cl_mem buf, size_t offset
 
 clattn_status clattn__work_group_size(clattn_handle *h, cl_kernel kernel, size_t want,
                                       size_t *out) {
+    *out = 1; /* callers size their launches with it even on failure: never 0 */
     size_t kernel_max = 0;
     cl_int err = clGetKernelWorkGroupInfo(kernel, h->device, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kernel_max, &kernel_max, NULL);

@@ -6,6 +6,7 @@
 #include "program_cache.h"
 #include "launch_plan.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,11 @@ static void keep_build_log(clattn_handle *h, cl_program program) {
     pthread_mutex_unlock(&h->lock);
 }
 
+/* Builds source_name with options: from the disk cache's binary when it has one and use_disk
+ * (then *from_disk is set), else from the source (and stores the binary). */
 static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
-                                   cl_program *out) {
+                                   bool use_disk, cl_program *out, bool *from_disk) {
+    *from_disk = false;
     const char *names[] = {CONTRACT_SOURCE, COMMON_SOURCE, source_name};
     enum { PARTS = sizeof names / sizeof names[0] };
     char *owned[PARTS] = {NULL};
@@ -91,12 +95,13 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
     if (!status) {
         /* The on-disk cache first (program_cache.c), the source when it has nothing. */
         key = clattn__cache_key(h, PARTS, texts, lengths, options);
-        program = clattn__cache_load(h, key, options);
+        if (use_disk) program = clattn__cache_load(h, key, options);
     }
     if (program) {
         for (size_t i = 0; i < PARTS; i++)
             free(owned[i]);
         *out = program;
+        *from_disk = true;
         return CLATTN_SUCCESS;
     }
     if (!status) {
@@ -118,7 +123,7 @@ static clattn_status build_program(clattn_handle *h, const char *source_name, co
                                 clattn_status_string(err));
         return clattn__cl(err, "clBuildProgram");
     }
-    clattn__cache_store(h, key, program);
+    clattn__cache_store(h, key, options, program);
     *out = program;
     return CLATTN_SUCCESS;
 }
@@ -139,31 +144,38 @@ static clattn_program_entry *find_entry(clattn_handle *h, const char *source_nam
 
 static void free_entry(clattn_program_entry *e) {
     if (e->program) clReleaseProgram(e->program);
+    if (e->replaced) clReleaseProgram(e->replaced);
     if (e->context) clReleaseContext(e->context);
     free(e->source_name);
     free(e->options);
     free(e);
 }
 
-/* The handle's own program, retained, or NULL. Only the handle's lock: programs the handle
- * already uses never wait for another handle's build. */
-static cl_program handle_program(clattn_handle *h, const char *source_name, const char *options) {
+/* The handle's own program, retained, in *out, or NULL there when the handle has none. Only
+ * the handle's lock: programs the handle already uses never wait for another handle's build.
+ * A failed retain is an error: the program must not be released for it later. */
+static cl_int handle_program(clattn_handle *h, const char *source_name, const char *options,
+                             cl_program *out) {
     cl_program program = NULL;
+    cl_int err = CL_SUCCESS;
     pthread_mutex_lock(&h->lock);
     for (clattn_program_use *u = h->programs; u && !program; u = u->next)
         if (strcmp(u->entry->source_name, source_name) == 0 &&
             strcmp(u->entry->options, options) == 0)
-            program = u->entry->program;
-    if (program) clRetainProgram(program);
+            program = atomic_load(&u->entry->program);
+    if (program && (err = clRetainProgram(program))) program = NULL;
     pthread_mutex_unlock(&h->lock);
-    return program;
+    *out = program;
+    return err;
 }
 
 /* Called with cache_lock held (lock order: cache_lock, then h->lock). */
 static clattn_status get_program(clattn_handle *h, const char *source_name, const char *options,
                                  cl_program *out) {
     /* Another thread on this handle may have added it meanwhile. */
-    cl_program own = handle_program(h, source_name, options);
+    cl_program own = NULL;
+    cl_int err = handle_program(h, source_name, options, &own);
+    if (err) return clattn__cl(err, "clRetainProgram");
     if (own) {
         clReleaseProgram(own); /* cache_lock keeps the entry alive */
         *out = own;
@@ -183,14 +195,21 @@ static clattn_status get_program(clattn_handle *h, const char *source_name, cons
             free(use);
             return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
         }
-        clattn_status status = build_program(h, source_name, options, &entry->program);
+        cl_program built = NULL;
+        clattn_status status =
+            build_program(h, source_name, options, true, &built, &entry->from_disk);
+        entry->program = built;
         if (status) {
             free_entry(entry);
             free(use);
             return status;
         }
+        if ((err = clRetainContext(h->context))) {
+            free_entry(entry); /* context still NULL: not released for the failed retain */
+            free(use);
+            return clattn__cl(err, "clRetainContext");
+        }
         entry->context = h->context;
-        clRetainContext(entry->context);
         entry->device = h->device;
         entry->next = cache;
         cache = entry;
@@ -205,25 +224,66 @@ static clattn_status get_program(clattn_handle *h, const char *source_name, cons
     return CLATTN_SUCCESS;
 }
 
+/* A program from the disk cache that lacks a kernel (a binary of another source stored under
+ * this key, or a driver that dropped it) is replaced by one built from the source, which also
+ * rewrites the cache file. *program (retained) becomes the entry's current program. Fails
+ * with CL_INVALID_KERNEL_NAME when the program was built from the source already. */
+static clattn_status rebuild_from_source(clattn_handle *h, const char *source_name,
+                                         const char *options, cl_program *program) {
+    clattn_status status = clattn__cl(CL_INVALID_KERNEL_NAME, "clCreateKernel");
+    pthread_mutex_lock(&cache_lock);
+    clattn_program_entry *entry = find_entry(h, source_name, options);
+    cl_program current = entry ? atomic_load(&entry->program) : NULL;
+    if (entry && current == *program && entry->from_disk) {
+        cl_program fresh = NULL;
+        bool from_disk = false;
+        status = build_program(h, source_name, options, false, &fresh, &from_disk);
+        if (!status) {
+            entry->replaced = current; /* other threads may still hold it */
+            atomic_store(&entry->program, fresh);
+            entry->from_disk = false;
+            current = fresh;
+            clattn__cache_count_rebuild();
+        }
+    } else if (entry && current != *program) {
+        status = CLATTN_SUCCESS; /* another thread rebuilt it meanwhile */
+    }
+    cl_int err = CL_SUCCESS;
+    if (!status && (err = clRetainProgram(current))) status = clattn__cl(err, "clRetainProgram");
+    pthread_mutex_unlock(&cache_lock);
+    if (status) return status;
+    clReleaseProgram(*program);
+    *program = current;
+    return CLATTN_SUCCESS;
+}
+
 clattn_status clattn__get_kernel(clattn_handle *h, const char *source_name, const char *defines,
                                  const char *kernel_name, cl_kernel *kernel) {
     char *options = build_options(h, defines);
     if (!options) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     clattn_status status = CLATTN_SUCCESS;
-    cl_program program = handle_program(h, source_name, options);
-    if (!program) {
+    cl_program program = NULL;
+    cl_int err = handle_program(h, source_name, options, &program);
+    if (err) {
+        status = clattn__cl(err, "clRetainProgram");
+    } else if (!program) {
         pthread_mutex_lock(&cache_lock);
         status = get_program(h, source_name, options, &program);
         /* Retained so that the kernel can be made outside the lock. */
-        if (!status) clRetainProgram(program);
+        if (!status && (err = clRetainProgram(program)))
+            status = clattn__cl(err, "clRetainProgram");
         pthread_mutex_unlock(&cache_lock);
     }
+    if (!status) {
+        *kernel = clCreateKernel(program, kernel_name, &err);
+        if (err == CL_INVALID_KERNEL_NAME &&
+            !(status = rebuild_from_source(h, source_name, options, &program)))
+            *kernel = clCreateKernel(program, kernel_name, &err);
+        if (!status) status = clattn__cl(err, "clCreateKernel");
+        clReleaseProgram(program);
+    }
     free(options);
-    if (status) return status;
-    cl_int err;
-    *kernel = clCreateKernel(program, kernel_name, &err);
-    clReleaseProgram(program);
-    return clattn__cl(err, "clCreateKernel");
+    return status;
 }
 
 void clattn__release_programs(clattn_handle *h) {

@@ -4,14 +4,17 @@
  * "off" disables the cache. A directory that cannot be created or written only disables
  * writing. One file per program, named by a 64-bit FNV-1a hash of everything the binary
  * depends on (kernel source, build options, device name and version, driver version,
- * platform version, library version). The file starts with a header (magic, format, key,
- * binary length, checksum of the binary); anything that does not match exactly -- corrupt,
- * truncated, foreign -- is ignored and the caller rebuilds from source and rewrites it.
+ * platform version, library version). The file (cache_file.h) is a header (magic, format,
+ * key, lengths, checksum), the build options, then the binary; anything that does not match
+ * exactly -- corrupt, truncated, foreign, other options -- is ignored and the caller rebuilds
+ * from source and rewrites it, as it does when the binary lacks a kernel (program.c).
  * Files are written to a temporary name and renamed, so readers never see half a file. */
 #include "program_cache.h"
+#include "cache_file.h"
 #include "handle.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,35 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC  "CLATTNB\x01"
-#define FORMAT 1u
-/* Larger files are not real program binaries of ours. */
-#define MAX_BINARY ((uint64_t)1 << 30)
-
-typedef struct header {
-    char magic[8];
-    uint32_t format;
-    uint32_t reserved;
-    uint64_t key;
-    uint64_t length;
-    uint64_t checksum;
-} header;
-
-static atomic_uint_fast64_t hits, misses;
-
-#define FNV_OFFSET 14695981039346656037ull
-#define FNV_PRIME  1099511628211ull
-
-static uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ p[i]) * FNV_PRIME;
-    return hash;
-}
+static atomic_uint_fast64_t hits, misses, rebuilds;
 
 /* Hashes a string with its terminating zero, so that ("ab", "c") differs from ("a", "bc"). */
 static uint64_t fnv1a_str(uint64_t hash, const char *s) {
-    return fnv1a(hash, s, strlen(s) + 1);
+    return clattn__fnv1a(hash, s, strlen(s) + 1);
 }
 
 /* The cache directory into buf; false when disabled or unknown. */
@@ -86,12 +65,12 @@ static void device_string(cl_device_id device, cl_device_info what, char *buf, s
 uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
                            const size_t *lengths, const char *options) {
     char text[1024];
-    uint64_t key = FNV_OFFSET;
+    uint64_t key = CLATTN_FNV_OFFSET;
     key = fnv1a_str(key, "clattn " CLATTN_VERSION_STRING);
     for (cl_uint i = 0; i < count; i++) {
         uint64_t length = lengths[i];
-        key = fnv1a(key, &length, sizeof length);
-        key = fnv1a(key, texts[i], lengths[i]);
+        key = clattn__fnv1a(key, &length, sizeof length);
+        key = clattn__fnv1a(key, texts[i], lengths[i]);
     }
     key = fnv1a_str(key, options);
     key = fnv1a_str(key, h->device_name);
@@ -117,42 +96,47 @@ static bool file_path(uint64_t key, char *buf, size_t size) {
     return len > 0 && (size_t)len < size;
 }
 
-/* The file's size, or -1. */
-static long size_of(FILE *f) {
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (fseek(f, 0, SEEK_SET) != 0) size = -1;
-    return size;
+/* Opens path for reading only if it is a regular file: never blocks on a FIFO or device. */
+static FILE *open_regular(const char *path, long *size) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (f = fdopen(fd, "rb"))) {
+        *size = (long)st.st_size;
+        return f;
+    }
+    close(fd);
+    return NULL;
 }
 
-/* The file's binary if its header matches key exactly and the file is exactly the header
- * and the binary (not truncated, nothing appended); NULL otherwise. */
-static unsigned char *read_binary(const char *path, uint64_t key, size_t *length) {
-    FILE *f = fopen(path, "rb");
+/* The file's binary (cache_file.c checks it against key and options), or NULL. The whole file
+ * is read only when its size fits the format. */
+static unsigned char *read_binary(const char *path, uint64_t key, const char *options,
+                                  size_t *length) {
+    long size = 0;
+    FILE *f = open_regular(path, &size);
     if (!f) return NULL;
-    header hd;
-    unsigned char *binary = NULL;
-    long size = size_of(f);
-    if (size > (long)sizeof hd && fread(&hd, sizeof hd, 1, f) == 1 &&
-        memcmp(hd.magic, MAGIC, 8) == 0 && hd.format == FORMAT && hd.key == key &&
-        hd.length <= MAX_BINARY && hd.length == (uint64_t)size - sizeof hd &&
-        (binary = malloc((size_t)hd.length))) {
-        if (fread(binary, 1, (size_t)hd.length, f) != hd.length ||
-            fnv1a(FNV_OFFSET, binary, (size_t)hd.length) != hd.checksum) {
-            free(binary);
-            binary = NULL;
-        }
-        *length = (size_t)hd.length;
+    unsigned char *file = NULL;
+    const unsigned char *binary = NULL;
+    const uint64_t most =
+        sizeof(clattn_cache_header) + CLATTN_CACHE_MAX_OPTIONS + CLATTN_CACHE_MAX_BINARY;
+    if (size > 0 && (uint64_t)size <= most && (file = malloc((size_t)size)) &&
+        (fread(file, 1, (size_t)size, f) != (size_t)size ||
+         !clattn__cache_file_parse(file, (size_t)size, key, options, &binary, length))) {
+        free(file);
+        file = NULL;
     }
     fclose(f);
-    return binary;
+    if (file) memmove(file, binary, *length); /* the binary to the start of its allocation */
+    return file;
 }
 
 cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *options) {
     char path[4096];
     size_t length = 0;
     unsigned char *binary =
-        file_path(key, path, sizeof path) ? read_binary(path, key, &length) : NULL;
+        file_path(key, path, sizeof path) ? read_binary(path, key, options, &length) : NULL;
     if (!binary) {
         atomic_fetch_add(&misses, 1);
         return NULL;
@@ -177,13 +161,13 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
     return program;
 }
 
-void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
+void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl_program program) {
     char path[4096], temp[4200], dir[4000];
     if (!file_path(key, path, sizeof path) || !cache_dir(dir, sizeof dir)) return;
     size_t length = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof length, &length, NULL) !=
             CL_SUCCESS ||
-        length == 0 || length > MAX_BINARY)
+        length == 0 || length > CLATTN_CACHE_MAX_BINARY)
         return;
     unsigned char *binary = malloc(length);
     if (!binary) return;
@@ -193,13 +177,12 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
         free(binary);
         return;
     }
-    header hd;
-    memset(&hd, 0, sizeof hd);
-    memcpy(hd.magic, MAGIC, 8);
-    hd.format = FORMAT;
-    hd.key = key;
-    hd.length = length;
-    hd.checksum = fnv1a(FNV_OFFSET, binary, length);
+    clattn_cache_header hd;
+    if (!clattn__cache_header_init(&hd, key, options, binary, length)) {
+        free(binary);
+        return;
+    }
+    const size_t options_length = hd.options_length;
 
     make_dirs(dir);
     /* A name no other thread or process uses: pid, handle address and a counter. */
@@ -207,7 +190,9 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
     snprintf(temp, sizeof temp, "%s.%ld.%p.%u.tmp", path, (long)getpid(), (void *)h,
              atomic_fetch_add(&counter, 1));
     FILE *f = fopen(temp, "wb");
-    bool ok = f && fwrite(&hd, sizeof hd, 1, f) == 1 && fwrite(binary, 1, length, f) == length;
+    bool ok = f && fwrite(&hd, sizeof hd, 1, f) == 1 &&
+              fwrite(options, 1, options_length, f) == options_length &&
+              fwrite(binary, 1, length, f) == length;
     if (f && fclose(f) != 0) ok = false;
     if (f && (!ok || rename(temp, path) != 0)) remove(temp);
     free(binary);
@@ -216,4 +201,12 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, cl_program program) {
 void clattn__cache_stats(uint64_t *hit_count, uint64_t *miss_count) {
     if (hit_count) *hit_count = atomic_load(&hits);
     if (miss_count) *miss_count = atomic_load(&misses);
+}
+
+void clattn__cache_count_rebuild(void) {
+    atomic_fetch_add(&rebuilds, 1);
+}
+
+uint64_t clattn__cache_rebuilds(void) {
+    return atomic_load(&rebuilds);
 }

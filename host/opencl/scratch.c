@@ -22,6 +22,12 @@ clattn_status clattn__scratch_check(clattn_handle *h, size_t bytes) {
 
 clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *buf,
                                       cl_event *wait_for) {
+    if (bytes > h->max_alloc_size) /* say so now, not as a driver error at the first launch */
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "the call needs %zu bytes of scratch memory, more than the device's "
+                            "largest allocation (%llu bytes): use a smaller batch or fewer heads "
+                            "per call",
+                            bytes, (unsigned long long)h->max_alloc_size);
     clattn_status status = CLATTN_SUCCESS;
     pthread_mutex_lock(&h->scratch_lock);
     if (h->scratch_busy && pthread_equal(h->scratch_owner, pthread_self())) {
@@ -47,15 +53,21 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
             h->scratch_bytes = bytes;
         }
     }
+    /* Retained: clattn_handle_set_scratch may replace h->scratch while we hold it. A failed
+     * retain is an error, never released later. */
+    cl_int err = CL_SUCCESS;
+    if (!status && (err = clRetainMemObject(h->scratch)))
+        status = clattn__cl(err, "clRetainMemObject (scratch)");
+    if (!status && h->scratch_last_use && (err = clRetainEvent(h->scratch_last_use))) {
+        clReleaseMemObject(h->scratch);
+        status = clattn__cl(err, "clRetainEvent (scratch)");
+    }
     if (!status) {
-        /* Retained: clattn_handle_set_scratch may replace h->scratch while we hold it. */
-        clRetainMemObject(h->scratch);
         h->scratch_held = h->scratch;
         h->scratch_busy = true;
         h->scratch_owner = pthread_self();
         *buf = h->scratch;
         *wait_for = h->scratch_last_use;
-        if (*wait_for) clRetainEvent(*wait_for);
     }
     pthread_mutex_unlock(&h->scratch_lock);
     return status;
@@ -63,10 +75,23 @@ clattn_status clattn__scratch_acquire(clattn_handle *h, size_t bytes, cl_mem *bu
 
 void clattn__scratch_release(clattn_handle *h, cl_event last_use) {
     pthread_mutex_lock(&h->scratch_lock);
-    if (last_use) {
-        clRetainEvent(last_use);
+    if (last_use && clRetainEvent(last_use) == CL_SUCCESS) {
         if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
         h->scratch_last_use = last_use;
+    } else if (last_use) {
+        /* Not retained, so the next user could not wait for this one. Our own buffer is
+         * dropped instead (OpenCL keeps it alive for the pending commands) and the next user
+         * gets a fresh one; the user's buffer cannot be replaced, so wait for this use. This
+         * use waited for the previous ones: nothing else is pending on the buffer. */
+        if (h->scratch_is_users) {
+            clWaitForEvents(1, &last_use);
+        } else if (h->scratch) {
+            clReleaseMemObject(h->scratch);
+            h->scratch = NULL;
+            h->scratch_bytes = 0;
+        }
+        if (h->scratch_last_use) clReleaseEvent(h->scratch_last_use);
+        h->scratch_last_use = NULL;
     }
     if (h->scratch_held) clReleaseMemObject(h->scratch_held);
     h->scratch_held = NULL;
@@ -97,7 +122,7 @@ clattn_status clattn_handle_set_scratch(clattn_handle *h, cl_mem buffer, size_t 
         if (bytes > size)
             return clattn__fail(CLATTN_ERROR_BUFFER_TOO_SMALL,
                                 "scratch: %zu bytes asked of a buffer of %zu", bytes, size);
-        clRetainMemObject(buffer);
+        if ((err = clRetainMemObject(buffer))) return clattn__cl(err, "clRetainMemObject");
     }
     pthread_mutex_lock(&h->scratch_lock);
     /* The previous buffer may still be in use by enqueued work: OpenCL keeps it alive until

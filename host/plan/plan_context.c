@@ -18,10 +18,11 @@ clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, siz
     /* A block per min_rows rows, enough to fill the device (CPU: a few per compute unit). */
     size_t max_blocks = cpu ? t->cpu_blocks_per_unit * p->compute_units : t->max_blocks;
     if (max_blocks == 0) max_blocks = 1;
-    size_t blocks = (n + t->min_rows - 1) / t->min_rows;
+    /* Rounded-up divisions that cannot wrap for n near SIZE_MAX. */
+    size_t blocks = n / t->min_rows + (n % t->min_rows != 0);
     if (blocks > max_blocks) blocks = max_blocks;
-    out->rows_per_block = (n + blocks - 1) / blocks;
-    out->blocks = (n + out->rows_per_block - 1) / out->rows_per_block;
+    out->rows_per_block = n / blocks + (n % blocks != 0);
+    out->blocks = n / out->rows_per_block + (n % out->rows_per_block != 0);
     size_t floats;
     if (!clattn__mul_size(out->blocks, d, &floats) ||
         !clattn__mul_size(floats, sizeof(float), &out->base.scratch_bytes))

@@ -29,7 +29,10 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
         for (size_t c = 0; c < a->d; c++)
             dot += (double)qr[c] * (double)kr[c];
         s[j] = (double)a->scale * dot;
-        if (a->mask_kind == CLATTN_MASK_ADDITIVE) s[j] += ((const float *)mask)[mrow + j];
+        if (a->mask_kind == CLATTN_MASK_ADDITIVE) { /* -inf hides the key, even a NaN dot */
+            const double mv = ((const float *)mask)[mrow + j];
+            s[j] = mv == -INFINITY ? -INFINITY : s[j] + mv;
+        }
         if (a->mask_kind == CLATTN_MASK_BOOLEAN && !((const unsigned char *)mask)[mrow + j])
             s[j] = -INFINITY;
     }

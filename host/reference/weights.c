@@ -75,8 +75,10 @@ clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc, co
                     for (size_t c = 0; c < desc->d; c++)
                         dot += (double)qi[c] * (double)kj[c];
                     s[j] = (double)desc->scale * dot;
-                    if (desc->mask_kind == CLATTN_MASK_ADDITIVE)
-                        s[j] += (double)((const float *)mask)[mi + j];
+                    if (desc->mask_kind == CLATTN_MASK_ADDITIVE) { /* -inf hides even NaN */
+                        const double mv = ((const float *)mask)[mi + j];
+                        s[j] = mv == -INFINITY ? -INFINITY : s[j] + mv;
+                    }
                 }
                 normalize_row(desc->norm, desc->n, s, w);
             }

@@ -8,6 +8,7 @@
 #include "program.h"
 #include "launch.h"
 #include "scratch.h"
+#include "alias.h"
 #include "ops.h"
 #include "planned.h"
 #include "planners.h"
@@ -29,6 +30,24 @@ static clattn_status plan_and_build(clattn_handle *h, const clattn_attention_des
         if (!(status = clattn__plan_attention(&profile, desc, plan)))
             status = clattn__plan_kernels(h, &plan->base, &profile, kernels, &replan);
     return status;
+}
+
+/* O and the LSE may not overlap each other or any input (a kernel would read what another
+ * work-group already wrote). */
+static clattn_status check_aliasing(const clattn_attention_desc *a,
+                                    const clattn_attention_extents *e, cl_mem q, cl_mem k, cl_mem v,
+                                    cl_mem mask, cl_mem o, cl_mem lse) {
+    const size_t mask_elem = clattn__mask_element_size(a);
+    clattn_span in[4], out[2];
+    clattn_status status;
+    if ((status = clattn__span(q, a->q.offset, e->q, sizeof(float), "q", &in[0])) ||
+        (status = clattn__span(k, a->k.offset, e->k, sizeof(float), "k", &in[1])) ||
+        (status = clattn__span(v, a->v.offset, e->v, sizeof(float), "v", &in[2])) ||
+        (status = clattn__span(mask, a->mask.offset, e->mask, mask_elem, "mask", &in[3])) ||
+        (status = clattn__span(o, a->o.offset, e->o, sizeof(float), "o", &out[0])) ||
+        (status = clattn__span(lse, a->lse.offset, e->lse, sizeof(float), "lse", &out[1])))
+        return status;
+    return clattn__check_no_alias(out, 2, in, 4, "attention");
 }
 
 /* A sub-buffer of the scratch, or NULL for an empty region. */
@@ -167,6 +186,7 @@ clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
          (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))))
         return status;
     if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL;
+    if ((status = check_aliasing(desc, &e, q, k, v, mask, o, lse))) return status;
 
     clattn_attention_plan p;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};

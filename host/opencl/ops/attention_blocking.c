@@ -7,6 +7,8 @@
 #include "handle.h"
 #include "upload.h"
 
+#include <stdint.h>
+
 clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *desc, const float *q,
                                const float *k, const float *v, const void *mask, float *o,
                                float *lse) {
@@ -22,6 +24,12 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
     if (masked && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
+
+    /* O and the LSE come back as two copies: the second would overwrite the first. The inputs
+     * may overlap them (read before anything is copied back). */
+    if (lse && (uintptr_t)(o + desc->o.offset) < (uintptr_t)(lse + e.lse) &&
+        (uintptr_t)(lse + desc->lse.offset) < (uintptr_t)(o + e.o))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
     cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
@@ -42,6 +50,7 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
                                       &done, NULL);
         status = clattn__cl(err, "clEnqueueReadBuffer");
     }
+    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);

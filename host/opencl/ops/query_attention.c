@@ -50,6 +50,7 @@ clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, con
     if (!(status = upload(h, &b, scores, n, &s)) && !(status = upload(h, &b, NULL, n, &w)) &&
         !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, w, 0, 0, NULL, &done)))
         status = read_back(h, w, weights, n, done);
+    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
@@ -73,6 +74,7 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
         !(status = upload(h, &b, NULL, d, &c)) &&
         !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
         status = read_back(h, c, context, d, done);
+    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
     if (done) clReleaseEvent(done);
     clattn__release_buffers(&b);
     return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
