@@ -8,7 +8,8 @@
 char *clattn__program_options(const clattn_device_profile *p, const char *defines,
                               const char *extra) {
     /* IEEE semantics are kept (no fast-math): masks use -inf and NaN must propagate. */
-    const char *base = "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
+    const char *base = p->build_cl_std == 30 ? "-cl-std=CL3.0 -cl-mad-enable -cl-no-signed-zeros"
+                                             : "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
     const char *variant = p->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
     defines = defines ? defines : "";
     extra = extra ? extra : "";

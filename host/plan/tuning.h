@@ -8,7 +8,10 @@
  *   CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt"  the attention GPU shape's tile instead of the
  *       device family's (clattn__attention_gpu_tile); for tuning on a new GPU.
  * Other variables of the library (not tuning): CLATTN_DEVICE, CLATTN_CACHE_DIR,
- * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md). */
+ * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), and CLATTN_CL_STD="1.2"|"3.0": the
+ * OpenCL C version the kernels are built as (-cl-std; default 1.2; 3.0 only where the device
+ * offers it, else handle creation fails with CLATTN_ERROR_UNSUPPORTED; host/opencl/cl_std.c),
+ * so that tools/matrix.sh tests both. */
 #ifndef CLATTN_PLAN_TUNING_H
 #define CLATTN_PLAN_TUNING_H
 
