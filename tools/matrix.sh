@@ -38,9 +38,11 @@ export OCL_ICD_VENDORS="$work/vendors"
 summaries=()
 failed_any=0
 
-# The device a selection resolves to, as every test program prints it.
+# The device a selection resolves to, as every test program prints it (under $runner, e.g.
+# oclgrind, when set).
+runner=""
 device_of() {
-    env "$@" "$build/tests/test_seed" 2>&1 | sed -n 's/^device: //p' | head -n 1
+    env "$@" $runner "$build/tests/test_seed" 2>&1 | sed -n 's/^device: //p' | head -n 1
 }
 
 # Counts of a CTest JUnit file: "passed failed skipped".
@@ -118,8 +120,11 @@ fi
 # machine the attention masks/splits/contract suites took 100-300+ s each and test_mha over
 # 500 s there. So a subset: every seed-op kernel, the weights and GEMM kernels, the small
 # attention suite (both kernel shapes, masks and splits at small sizes), errors and probes.
+# Left out too: test_weights and bench_smoke, which gate work on a user event: PoCL's basic
+# driver deadlocks in clSetUserEventStatus when a command waits on the event (pocl/pocl#1177,
+# open; seen here as both blocked in pocl_update_event_running), a driver bug, not ours.
 run_entry pocl-basic "POCL_DEVICES=basic CLATTN_DEVICE=basic" \
-    -R '^(test_(seed|special|errors|small_kernels|weights|gemm|seed_small|desc|probe|reliability)|test_attention_attention_small|bench_smoke)$'
+    -R '^(test_(seed|special|errors|small_kernels|gemm|seed_small|desc|probe|reliability)|test_attention_attention_small)$'
 
 # Oclgrind (--data-races --check-api) with the GPU limits the plain pass's oclgrind_* tests do
 # not cover: the attention suite at 256 work-items with 48 and 64 KiB of local memory and at
@@ -128,8 +133,8 @@ run_entry pocl-basic "POCL_DEVICES=basic CLATTN_DEVICE=basic" \
 if command -v oclgrind >/dev/null 2>&1; then
     for limits in "256 49152" "256 65536" "1024 32768"; do
         read -r wg lmem <<<"$limits"
-        run_entry "oclgrind-${wg}-${lmem}" "OCLGRIND_MAX_WGSIZE=$wg OCLGRIND_LOCAL_MEM=$lmem" \
-            -R '^oclgrind_attention$'
+        runner=oclgrind run_entry "oclgrind-${wg}-${lmem}" \
+            "OCLGRIND_MAX_WGSIZE=$wg OCLGRIND_LOCAL_MEM=$lmem" -R '^oclgrind_attention$'
     done
 else
     echo "matrix: oclgrind: not installed (tools/setup.sh): failed"
