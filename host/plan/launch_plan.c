@@ -8,9 +8,12 @@
 char *clattn__program_options(const clattn_device_profile *p, const char *defines,
                               const char *extra) {
     /* IEEE semantics are kept (no fast-math): masks use -inf and NaN must propagate. */
-    const char *base = "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
-    const char *variant = p->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
     defines = defines ? defines : "";
+    /* OpenCL C 1.2 unless the plan asks for another -cl-std (sub-group built-ins). */
+    const char *base = strstr(defines, "-cl-std=")
+                           ? "-cl-mad-enable -cl-no-signed-zeros"
+                           : "-cl-std=CL1.2 -cl-mad-enable -cl-no-signed-zeros";
+    const char *variant = p->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
     extra = extra ? extra : "";
     size_t size = strlen(base) + strlen(variant) + strlen(defines) + strlen(extra) + 8;
     char *options = malloc(size);
