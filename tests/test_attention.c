@@ -309,9 +309,9 @@ static void nan_propagation(void) {
 }
 
 /* Garbage in masked-out keys (a padded KV cache): NaN keys and Inf values that a boolean
- * mask or causal masking hides must reach no output; the result equals the reference over
- * zeros in their place. GPU shape only (the CPU shape multiplies masked values by a zero
- * weight: 0 * Inf = NaN). Both GPU tiles: decoding (M = 2, GQA) and the main one (M = 33). */
+ * mask, an additive -inf or causal masking hides must reach no output; the result equals the
+ * reference over zeros in their place. GPU shape (test_reliability checks the CPU shape):
+ * both GPU tiles, decoding (M = 2, GQA) and the main one (M = 33). */
 static void masked_garbage(void) {
     enum { N = 40, D = 16, VALID = 29, HQ = 2 };
     const size_t ms[2] = {2, 33};
@@ -319,15 +319,17 @@ static void masked_garbage(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     for (int t = 0; t < 2; t++) {
         const size_t M = ms[t];
-        for (int causal = 0; causal < 2; causal++) {
+        for (int variant = 0; variant < 4; variant++) {
+            const int causal = variant & 1, additive = variant >> 1;
             clattn_attention_desc desc;
             clattn_attention_desc_init(&desc, 1, HQ, 1, M, N, D, D);
-            desc.mask_kind = CLATTN_MASK_BOOLEAN;
+            desc.mask_kind = additive ? CLATTN_MASK_ADDITIVE : CLATTN_MASK_BOOLEAN;
             desc.mask.stride[0] = desc.mask.stride[1] = 0; /* one [M, N] mask for all heads */
             if (causal) desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
             float q[HQ * 33 * D], k[N * D], v[N * D], k0[N * D], v0[N * D];
             float o[HQ * 33 * D], want[HQ * 33 * D], lse[HQ * 33], lse_want[HQ * 33];
-            unsigned char mask[33 * N];
+            unsigned char bool_mask[33 * N];
+            float add_mask[33 * N];
             uint64_t seed = 17 + t;
             test_fill(q, HQ * M * D, &seed, -1, 1);
             test_fill(k, N * D, &seed, -1, 1);
@@ -340,7 +342,9 @@ static void masked_garbage(void) {
                 }
             for (size_t i = 0; i < M; i++)
                 for (size_t j = 0; j < N; j++)
-                    mask[i * N + j] = j < VALID;
+                    bool_mask[i * N + j] = j < VALID,
+                                      add_mask[i * N + j] = j < VALID ? 0.0f : -INFINITY;
+            const void *mask = additive ? (const void *)add_mask : (const void *)bool_mask;
             CU_ASSERT_EQUAL_FATAL(clattn_attention(h, &desc, q, k, v, mask, o, lse),
                                   CLATTN_SUCCESS);
             CU_ASSERT_EQUAL_FATAL(clattn_ref_attention(&desc, q, k0, v0, mask, want, lse_want),

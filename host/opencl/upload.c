@@ -32,3 +32,13 @@ void clattn__release_buffers(clattn_buffers *b) {
         clReleaseMemObject(b->mem[i]);
     b->count = 0;
 }
+
+clattn_status clattn__end_blocking_call(clattn_handle *h, clattn_status status, cl_event *events,
+                                        int event_count, clattn_buffers *b) {
+    if (status) clFinish(h->queue);
+    for (int i = 0; i < event_count; i++)
+        if (events[i]) clReleaseEvent(events[i]);
+    clattn__release_buffers(b);
+    if (!status) clattn__clear_error();
+    return status;
+}

@@ -4,7 +4,6 @@
 
 #include "handle.h"
 
-
 /* The device buffers of one blocking call, released together. */
 typedef struct clattn_buffers {
     cl_mem mem[10]; /* the most any call makes: MHA's x, 4 weights, 4 biases, output */
@@ -18,5 +17,12 @@ typedef struct clattn_buffers {
 clattn_status clattn__upload(clattn_handle *h, clattn_buffers *b, const void *data, size_t count,
                              size_t elem, bool input, cl_mem *out);
 void clattn__release_buffers(clattn_buffers *b);
+
+/* Ends a blocking call: after a failure, waits for the queue (enqueued kernels may still read
+ * the caller's arrays, zero-copy on CPU devices, and the buffers about to go); releases the
+ * non-NULL events of the call's chain and its buffers; clears the thread's error message on
+ * success. Returns status. */
+clattn_status clattn__end_blocking_call(clattn_handle *h, clattn_status status, cl_event *events,
+                                        int event_count, clattn_buffers *b);
 
 #endif

@@ -51,7 +51,14 @@ clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, s
     clattn_launch *l = clattn__plan_add(&out->base, "linear.cl", "gemm_pack_wt", defines, 2);
     l->global[0] = k;
     l->global[1] = out->cols_padded;
-    l->any_local = true;
+    /* A fixed local size: with the implementation's choice, which follows the global size,
+     * PoCL compiled and kept one kernel per new (k, cols) pair. 32-64 columns of one k. */
+    const size_t limit = clattn__profile_group_limit(p, false);
+    size_t along = clattn__pow2_at_most(GEMM_CPU_COLS, limit);
+    while (along < 64 && along * 2 <= limit && out->cols_padded % (along * 2) == 0)
+        along *= 2;
+    l->local[0] = 1;
+    l->local[1] = along;
     const size_t blocks =
         ((rows + GEMM_CPU_ROWS - 1) / GEMM_CPU_ROWS) * (out->cols_padded / GEMM_CPU_COLS);
     l = clattn__plan_add(&out->base, "linear.cl", "gemm_bcast", defines, 1);

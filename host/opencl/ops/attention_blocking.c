@@ -50,8 +50,5 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
                                       &done, NULL);
         status = clattn__cl(err, "clEnqueueReadBuffer");
     }
-    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&b);
-    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+    return clattn__end_blocking_call(h, status, &done, 1, &b);
 }

@@ -206,11 +206,7 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
         status =
             clattn__cl(clEnqueueReadBuffer(h->queue, mem[3], CL_TRUE, 0, yb, y, 1, &done, NULL),
                        "clEnqueueReadBuffer");
-    if (status) clFinish(h->queue);
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&bufs);
-    if (!status) clattn__clear_error();
-    return status;
+    return clattn__end_blocking_call(h, status, &done, 1, &bufs);
 }
 
 /* ---- for the registry of operations (registry.c) ---------------------------------------- */

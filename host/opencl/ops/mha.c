@@ -131,11 +131,7 @@ clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
         status = clattn__cl(clEnqueueReadBuffer(h->queue, mem[OUT], CL_TRUE, 0,
                                                 p.out_count * sizeof(float), out, 1, &done, NULL),
                             "clEnqueueReadBuffer");
-    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&bufs);
-    if (!status) clattn__clear_error();
-    return status;
+    return clattn__end_blocking_call(h, status, &done, 1, &bufs);
 }
 
 /* The scratch the steps acquire one after another: the most any of them needs. */

@@ -50,10 +50,7 @@ clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, con
     if (!(status = upload(h, &b, scores, n, &s)) && !(status = upload(h, &b, NULL, n, &w)) &&
         !(status = clattn_enqueue_normalize(h, NULL, norm, n, s, 0, w, 0, 0, NULL, &done)))
         status = read_back(h, w, weights, n, done);
-    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&b);
-    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+    return clattn__end_blocking_call(h, status, &done, 1, &b);
 }
 
 clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *weights,
@@ -74,10 +71,7 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
         !(status = upload(h, &b, NULL, d, &c)) &&
         !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
         status = read_back(h, c, context, d, done);
-    if (status) clFinish(h->queue); /* the kernels may still read the caller's arrays */
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&b);
-    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+    return clattn__end_blocking_call(h, status, &done, 1, &b);
 }
 
 clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const float *x,
@@ -115,10 +109,6 @@ clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const
     if (weights && (status = read_back(h, wb, weights, n, e_norm))) goto out;
     if (context && (status = read_back(h, cb, context, d, e_context))) goto out;
 out:
-    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
-    if (e_scores) clReleaseEvent(e_scores);
-    if (e_norm) clReleaseEvent(e_norm);
-    if (e_context) clReleaseEvent(e_context);
-    clattn__release_buffers(&b);
-    return status ? status : (clattn__clear_error(), CLATTN_SUCCESS);
+    cl_event chain[] = {e_scores, e_norm, e_context};
+    return clattn__end_blocking_call(h, status, chain, 3, &b);
 }

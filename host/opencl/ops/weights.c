@@ -136,11 +136,7 @@ clattn_status clattn_attention_weights(clattn_handle *h, const clattn_attention_
         status =
             clattn__cl(clEnqueueReadBuffer(h->queue, wm, CL_TRUE, 0, wb, weights, 1, &done, NULL),
                        "clEnqueueReadBuffer");
-    if (status) clFinish(h->queue); /* let enqueued work end before its buffers go */
-    if (done) clReleaseEvent(done);
-    clattn__release_buffers(&bufs);
-    if (!status) clattn__clear_error();
-    return status;
+    return clattn__end_blocking_call(h, status, &done, 1, &bufs);
 }
 
 /* ---- for the registry of operations (registry.c) ---------------------------------------- */
