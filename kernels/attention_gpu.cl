@@ -11,8 +11,20 @@
  *   - the output columns tg + TPR * x (x < CPT = HEAD_DV / TPR): Dv is split across the row
  *     group, so D = 256 needs no more registers per work-item than a wider work-group gives.
  * Every private array is indexed by constants only (fully unrolled loops), so it lives in
- * registers. Only the row maximum is exchanged per tile (through local memory); each
- * work-item keeps its own share of the row sum, added up once at the end.
+ * registers. Only the row maximum is exchanged per tile; each work-item keeps its own share
+ * of the row sum, added up once at the end.
+ *
+ * The exchanges go through local memory and a barrier (portable OpenCL C 1.2), or, when the
+ * planner defines SUBGROUP_SHUFFLE (contract.h: the device offers cl_khr_subgroup_shuffle or
+ * cl_intel_subgroups), through a butterfly of shuffles within the row group: xor masks 1 ..
+ * TPR/2 (TPR a power of two), after which every lane holds the identical maximum or sum
+ * (fmax and + are commutative), and the barrier for the maximum disappears. No sub-group
+ * size is assumed: the work-group takes the shuffles only when the sub-group size is a
+ * multiple of TPR and divides WG, and when its sub-groups are consecutive, aligned ranges of
+ * local ids (true on every implementation we know; checked at run time) - then each row
+ * group lies in one sub-group. The decision is the same for the whole work-group (it
+ * depends on the sub-group size and on a flag in local memory), so the local-memory path,
+ * compiled in beside it, keeps its barriers legal.
  *
  * Q and K pass through local memory in SLICE-wide slices of D; the weights P (BM x BN) go
  * to local memory and V follows in chunks of VCH keys. Scores are in base 2 (q is scaled by
@@ -24,7 +36,9 @@
  * cache included), and in tiles that hold masked keys a zero weight skips its V row, so an
  * Inf or NaN there reaches no output. Tiles every row sees whole take the plain path.
  *
- * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH.
+ * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH;
+ * optional SUBGROUP_SHUFFLE (OpenCL C 1.2 without it; the khr shuffle builds as CL2.0/3.0).
+ * Helpers are static inline (plain inline ones are left undefined under -cl-opt-disable).
  * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
  * lay2 = {mask | lse} x {off, b, h, row}.
  */
@@ -41,6 +55,51 @@
 #if BM % RPT || (WG * RPT) % BM || BN % TPR || HEAD_DV % TPR || HEAD_D % SLICE || SLICE % 4 ||     \
     BN % VCH || HEAD_DV % 4 || KPT < 1 || CPT < 1
 #error "attention_gpu.cl: inconsistent tile defines"
+#endif
+
+#ifdef SUBGROUP_SHUFFLE
+#if TPR & (TPR - 1)
+#error "attention_gpu.cl: SUBGROUP_SHUFFLE needs a power-of-two TPR"
+#endif
+#if SUBGROUP_SHUFFLE == SUBGROUP_SHUFFLE_KHR
+#pragma OPENCL EXTENSION cl_khr_subgroup_shuffle : enable
+#define SHUFFLE_XOR(x, mask) sub_group_shuffle_xor((x), (mask))
+#elif SUBGROUP_SHUFFLE == SUBGROUP_SHUFFLE_INTEL
+#pragma OPENCL EXTENSION cl_intel_subgroups : enable
+#define SHUFFLE_XOR(x, mask) intel_sub_group_shuffle_xor((x), (mask))
+#else
+#error "attention_gpu.cl: unknown SUBGROUP_SHUFFLE"
+#endif
+
+/* The maximum and the sum over the TPR lanes of a row group; every lane gets the identical
+ * value. All lanes of the sub-group must call them (no divergence). */
+static inline float row_group_max(float x) {
+#pragma unroll
+    for (uint mask = 1; mask < TPR; mask <<= 1)
+        x = fmax(x, SHUFFLE_XOR(x, mask));
+    return x;
+}
+
+static inline float row_group_sum(float x) {
+#pragma unroll
+    for (uint mask = 1; mask < TPR; mask <<= 1)
+        x += SHUFFLE_XOR(x, mask);
+    return x;
+}
+
+/* Whether this work-group may reduce through shuffles (see the header); the same answer
+ * in every work-item. Sub-groups are assumed to be consecutive, aligned ranges of local
+ * ids; a work-item that sees otherwise clears the flag. */
+static inline bool shuffles_usable(__local int *layout_ok, uint lid) {
+    const uint size = get_max_sub_group_size();
+    if (lid == 0) *layout_ok = 1;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (size == 0 || get_sub_group_size() != size || get_sub_group_id() != lid / size ||
+        get_sub_group_local_id() != lid % size)
+        atomic_and(layout_ok, 0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return *layout_ok && size % TPR == 0 && WG % size == 0;
+}
 #endif
 
 #define LOG2E 1.44269504088896341f
@@ -128,6 +187,12 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     const uint lid = get_local_id(0);
     const uint rg = lid / TPR, tg = lid % TPR;
+#ifdef SUBGROUP_SHUFFLE
+    __local int layout_ok;
+    const bool shuffles = shuffles_usable(&layout_ok, lid);
+#else
+    const bool shuffles = false;
+#endif
     const uint kv_heads = q_heads / group;
     const uint bhk = get_group_id(1), split = get_group_id(2);
     const uint b = bhk / kv_heads, hk = bhk % kv_heads;
@@ -228,22 +293,38 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             }
         }
 
-        /* ---- the row maximum across the row group, through local memory ---- */
+        /* ---- the row maximum across the row group: shuffles or local memory ---- */
+        float tile_max[RPT];
 #pragma unroll
         for (int r = 0; r < RPT; r++) {
-            float mx = s[r][0];
+            tile_max[r] = s[r][0];
 #pragma unroll
             for (int y = 1; y < KPT; y++)
-                mx = fmax(mx, s[r][y]);
-            lred[(rg * RPT + r) * TPR + tg] = mx;
+                tile_max[r] = fmax(tile_max[r], s[r][y]);
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        if (shuffles) {
+#ifdef SUBGROUP_SHUFFLE
+#pragma unroll
+            for (int r = 0; r < RPT; r++)
+                tile_max[r] = row_group_max(tile_max[r]);
+#endif
+        } else {
+#pragma unroll
+            for (int r = 0; r < RPT; r++)
+                lred[(rg * RPT + r) * TPR + tg] = tile_max[r];
+            barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+            for (int r = 0; r < RPT; r++) {
+                const uint row = rg * RPT + r;
+                tile_max[r] = lred[row * TPR];
+                for (int t = 1; t < TPR; t++) /* the same order in every work-item */
+                    tile_max[r] = fmax(tile_max[r], lred[row * TPR + t]);
+            }
+        }
 #pragma unroll
         for (int r = 0; r < RPT; r++) {
             const uint row = rg * RPT + r;
-            float mx = m_run[r];
-            for (int t = 0; t < TPR; t++) /* the same order in every work-item of the group */
-                mx = fmax(mx, lred[row * TPR + t]);
+            const float mx = fmax(m_run[r], tile_max[r]);
             const float m_use = mx == -INFINITY ? 0.0f : mx;
             const float alpha = exp2(m_run[r] - m_use); /* 0 while m_run is -inf */
             m_run[r] = mx;
@@ -290,23 +371,39 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         }
     }
 
-    /* ---- the row sums across the row group, then the results ---- */
-    barrier(CLK_LOCAL_MEM_FENCE);
+    /* ---- the row sums across the row group (the same in every lane), then the results ---- */
+    float l_row[RPT], sum_row[RPT];
+    if (shuffles) {
+#ifdef SUBGROUP_SHUFFLE
 #pragma unroll
-    for (int r = 0; r < RPT; r++) {
-        lred[(rg * RPT + r) * TPR + tg] = l_part[r];
-        lp[(rg * RPT + r) * P_STRIDE + tg] = s_part[r];
+        for (int r = 0; r < RPT; r++) {
+            l_row[r] = row_group_sum(l_part[r]);
+            sum_row[r] = row_group_sum(s_part[r]);
+        }
+#endif
+    } else {
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int r = 0; r < RPT; r++) {
+            lred[(rg * RPT + r) * TPR + tg] = l_part[r];
+            lp[(rg * RPT + r) * P_STRIDE + tg] = s_part[r];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (int r = 0; r < RPT; r++) {
+            const uint row = rg * RPT + r;
+            l_row[r] = sum_row[r] = 0.0f;
+            for (int t = 0; t < TPR; t++) {
+                l_row[r] += lred[row * TPR + t];
+                sum_row[r] += lp[row * P_STRIDE + t];
+            }
+        }
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll
     for (int r = 0; r < RPT; r++) {
         const uint row = rg * RPT + r;
         if (row >= rows) break;
-        float l = 0.0f, sum = 0.0f;
-        for (int t = 0; t < TPR; t++) {
-            l += lred[row * TPR + t];
-            sum += lp[row * P_STRIDE + t];
-        }
+        const float l = l_row[r], sum = sum_row[r];
         if (part) {
             __global float *p_row = part + row_off[ROW_PART][row] * HEAD_DV;
 #pragma unroll

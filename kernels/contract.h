@@ -24,6 +24,13 @@
 #define MASK_ADDITIVE 1
 #define MASK_BOOLEAN  2
 
+/* ---- build-time capabilities the planners pass as defines ------------------------------ */
+/* -DSUBGROUP_SHUFFLE (attention_gpu.cl, only when the device offers it): which shuffle the
+ * row-group reductions use. Never defined as 0: without the define the kernel is plain
+ * OpenCL C 1.2 and reduces through local memory. */
+#define SUBGROUP_SHUFFLE_KHR   1 /* cl_khr_subgroup_shuffle: sub_group_shuffle_xor */
+#define SUBGROUP_SHUFFLE_INTEL 2 /* cl_intel_subgroups: intel_sub_group_shuffle_xor */
+
 /* ---- fixed tiles both sides compute with (the tunable ones are required -D defines) ---- */
 #define HEAD_PAD         16 /* attention: HEAD_D and HEAD_DV are multiples of this */
 #define CONTEXT_VEC_COLS 16 /* context_partials_vec: columns per work-item */

@@ -12,6 +12,7 @@
 #include "handle.h"
 #include "program.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const profile_names[] = {"cpu",      "sm_80", "sm_90",  "gfx90a", "gfx1100",
@@ -51,6 +52,11 @@ static void check_defines(const clattn_device_profile *p, const clattn_launch *l
             CU_ASSERT(has_define(l->options, cpu_tiles[i]));
         for (size_t i = 0; !cpu && i < 6; i++)
             CU_ASSERT(has_define(l->options, gpu_tiles[i]));
+        /* sub-group shuffles only where the profile offers them (and only CL3.0/CL2.0 for them) */
+        CU_ASSERT(!has_define(l->options, "SUBGROUP_SHUFFLE") ||
+                  (!cpu && (p->shuffle_khr || p->shuffle_intel)));
+        CU_ASSERT((strstr(l->options, "-cl-std=") != NULL) ==
+                  (strstr(l->options, "-DSUBGROUP_SHUFFLE=1") != NULL));
     }
 }
 
@@ -357,6 +363,90 @@ static void test_family_tiles(void) {
     CU_ASSERT(s.wg == 128 && s.bm == 16 && s.bn == 64);
 }
 
+/* The attention kernel's options for p (d = 64, prefill), and the program's complete ones. */
+static void attention_options(const clattn_device_profile *p, size_t d, char *defines,
+                              char **program) {
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, 1, 2, 2, 300, 300, d, d);
+    clattn_attention_plan s;
+    CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(p, &desc, &s), CLATTN_SUCCESS);
+    snprintf(defines, CLATTN_PLAN_OPTIONS_SIZE, "%s", s.base.launch[s.attention].options);
+    *program = clattn__program_options(p, defines, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*program);
+}
+
+/* How many times needle occurs in haystack. */
+static int occurrences(const char *haystack, const char *needle) {
+    int count = 0;
+    for (const char *s = strstr(haystack, needle); s; s = strstr(s + 1, needle))
+        count++;
+    return count;
+}
+
+/* The sub-group shuffle define: the khr shuffle (with -cl-std=CL3.0, or CL2.0 on an OpenCL C
+ * 2.x device, replacing the base CL1.2) where the profile offers it, else Intel's (CL1.2),
+ * else none; CLATTN_SUBGROUPS=0 removes it, =khr / =intel restrict it; a row group that is
+ * not a power of two never gets it. */
+static void test_subgroup_define(void) {
+    char defines[CLATTN_PLAN_OPTIONS_SIZE], *program;
+    const clattn_device_profile *xe = profile("intel_xe");
+    CU_ASSERT(xe->shuffle_khr && xe->shuffle_intel);
+    attention_options(xe, 64, defines, &program);
+    CU_ASSERT_PTR_NOT_NULL(strstr(defines, "-DSUBGROUP_SHUFFLE=1"));
+    CU_ASSERT(occurrences(program, "-cl-std=") == 1 && strstr(program, "-cl-std=CL3.0"));
+    free(program);
+
+    clattn_device_profile intel_only = *xe, khr_20 = *xe;
+    intel_only.shuffle_khr = false;
+    attention_options(&intel_only, 64, defines, &program);
+    CU_ASSERT_PTR_NOT_NULL(strstr(defines, "-DSUBGROUP_SHUFFLE=2"));
+    CU_ASSERT(occurrences(program, "-cl-std=") == 1 && strstr(program, "-cl-std=CL1.2"));
+    free(program);
+    khr_20.opencl_c_major = 2;
+    attention_options(&khr_20, 64, defines, &program);
+    CU_ASSERT(strstr(defines, "-DSUBGROUP_SHUFFLE=1") && strstr(program, "-cl-std=CL2.0"));
+    CU_ASSERT_EQUAL(occurrences(program, "-cl-std="), 1);
+    free(program);
+
+    /* No shuffle: NVIDIA (none reported), AMD (cl_khr_subgroups without the shuffle). */
+    static const char *const without[] = {"sm_90", "gfx90a", "mali", "apple"};
+    for (size_t i = 0; i < sizeof without / sizeof without[0]; i++) {
+        attention_options(profile(without[i]), 64, defines, &program);
+        CU_ASSERT_PTR_NULL(strstr(defines, "SUBGROUP_SHUFFLE"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(program, "-cl-std=CL1.2"));
+        free(program);
+    }
+
+    const struct {
+        const char *env;
+        const clattn_device_profile *p;
+        const char *want; /* NULL: no define */
+    } forced[] = {{"0", NULL, NULL},
+                  {"intel", NULL, "-DSUBGROUP_SHUFFLE=2"},
+                  {"khr", NULL, "-DSUBGROUP_SHUFFLE=1"},
+                  {"khr", &intel_only, NULL},
+                  {"0", &intel_only, NULL},
+                  {"1", NULL, "-DSUBGROUP_SHUFFLE=1"}};
+    for (size_t i = 0; i < sizeof forced / sizeof forced[0]; i++) {
+        setenv("CLATTN_SUBGROUPS", forced[i].env, 1);
+        attention_options(forced[i].p ? forced[i].p : xe, 64, defines, &program);
+        unsetenv("CLATTN_SUBGROUPS");
+        if (forced[i].want) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(defines, forced[i].want));
+        } else {
+            CU_ASSERT(!strstr(defines, "SUBGROUP_SHUFFLE") && strstr(program, "-cl-std=CL1.2"));
+        }
+        free(program);
+    }
+
+    /* A row group of 3 work-items (96 work-items, 32 rows; D = 48) takes local memory. */
+    setenv("CLATTN_ATTENTION_GPU_TILE", "96,32,48,1", 1);
+    attention_options(xe, 48, defines, &program);
+    unsetenv("CLATTN_ATTENTION_GPU_TILE");
+    CU_ASSERT(strstr(defines, "-DWG=96 -DBM=32") && !strstr(defines, "SUBGROUP_SHUFFLE"));
+    free(program);
+}
+
 /* ---- on the default device ---------------------------------------------------------- */
 
 /* The argument count kernels/contract.h gives each kernel. */
@@ -442,6 +532,24 @@ static void test_kernels_build(void) {
     }
 }
 
+/* On the device: the GPU shape's attention plans the sub-group shuffle exactly when the
+ * device's profile offers one (and CLATTN_SUBGROUPS does not forbid it), and builds with it
+ * (test_kernels_build). Says which, for tests/run_intel_subgroups.sh. */
+static void test_subgroup_device(void) {
+    clattn_handle *h = test_handle(CLATTN_VARIANT_GPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const clattn_device_profile *p = &h->profile;
+    char defines[CLATTN_PLAN_OPTIONS_SIZE], *program;
+    attention_options(p, 64, defines, &program);
+    const char *env = getenv("CLATTN_SUBGROUPS");
+    const bool offered = p->shuffle_khr || p->shuffle_intel, forbidden = env && !strcmp(env, "0");
+    const char *define = strstr(defines, "-DSUBGROUP_SHUFFLE=");
+    CU_ASSERT_EQUAL(define != NULL, offered && !forbidden);
+    printf("\n  %s: shuffles khr %d intel %d; attention_gpu planned with %s\n", p->name,
+           p->shuffle_khr, p->shuffle_intel, define ? define : "local-memory reductions");
+    free(program);
+}
+
 /* Without a define it needs, a kernel does not build (no silent default). */
 static void test_missing_define_fails(void) {
     clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
@@ -491,11 +599,13 @@ static void add_suites(void) {
                                         {"linear", test_linear},
                                         {"attention", test_attention},
                                         {"family tiles", test_family_tiles},
+                                        {"subgroup define", test_subgroup_define},
                                         {NULL, NULL}};
     test_add_suite("plan_offline", offline);
     static const test_case device[] = {{"kernels_build", test_kernels_build},
                                        {"missing_define_fails", test_missing_define_fails},
                                        {"scratch_matches", test_scratch_matches},
+                                       {"subgroup_device", test_subgroup_device},
                                        {NULL, NULL}};
     test_add_suite("plan_device", device);
 }

@@ -8,6 +8,11 @@
 #                  ptxas -arch=sm_XX -v (CUDA toolkit): registers, spills, stack bytes;
 #   gfx90a, gfx1100  clang-19 -target amdgcn-amd-amdhsa (libclc's amdgcn bitcode)
 #                  -Rpass-analysis=kernel-resource-usage: VGPRs, spills, scratch, LDS.
+#   intel_xe       Intel's offline compiler ocloc (Debian's intel-opencl-icd, unpacked by
+#                  tools/setup.sh into /opt/clattn/ocloc without registering a driver) for an
+#                  Arc A770 (dg2-g10, Xe-HPG), then `ocloc disasm` of the binary's patch tokens:
+#                  GRF registers, the SIMD width IGC chose, private and scratch bytes, SLM.
+#                  IGC keeps spills and private arrays in the same scratch: both columns show it.
 # exp2/exp/log2 are compiled as the hardware instructions the vendors' drivers use
 # (ex2.approx/lg2.approx, v_exp_f32/v_log_f32): libclc's portable software versions would
 # add registers no driver spends. (Checked: with ROCm's device libraries, gfx90a gives the
@@ -18,8 +23,8 @@
 # --budget exits 1 on a regression: attention at D <= 128 with private bytes or spills, or
 # occupancy below 25 %; a spill in any kernel. A target whose toolchain is missing is
 # skipped with a SKIP line saying what is missing; then the exit status is 77 (CTest:
-# skipped), never 0. tools/setup.sh installs clang-19 and libclc-19; ptxas comes with the
-# CUDA toolkit.
+# skipped), never 0. tools/setup.sh installs clang-19, libclc-19 and ocloc; ptxas comes with
+# the CUDA toolkit.
 #
 # The configurations are the library's own: every program `clattn kernels --profile T` says
 # the planners would build and launch on target T's built-in profile (each distinct source,
@@ -43,7 +48,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(sm_80 sm_90 gfx90a gfx1100)
+[ ${#targets[@]} -gt 0 ] || targets=(sm_80 sm_90 gfx90a gfx1100 intel_xe)
 [ -n "$cli" ] || cli=$( [ -x "$src/build/clattn" ] && echo "$src/build/clattn" || command -v clattn || true)
 if [ -z "$cli" ] || [ ! -x "$cli" ]; then
     echo "kernel-report.sh: the clattn CLI was not found (build it, or pass --clattn PATH)" >&2
@@ -53,6 +58,8 @@ fi
 clang=${CLANG:-$(command -v clang-19 || true)}
 ptxas=${PTXAS:-$(command -v ptxas || ls /usr/local/cuda/bin/ptxas 2>/dev/null || true)}
 clc=${LIBCLC_DIR:-/usr/lib/clc}
+ocloc_root=${OCLOC_ROOT:-/opt/clattn/ocloc} # where tools/setup.sh unpacks Intel's compiler
+ocloc=${OCLOC:-$( [ -x "$ocloc_root/usr/bin/ocloc" ] && echo "$ocloc_root/usr/bin/ocloc" || command -v ocloc || true)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -89,9 +96,12 @@ configs() {
 }
 
 # Per target: vendor, warp/wave width, resident threads per SM/CU, register file per SM/CU
-# (32-bit registers), local memory per SM/CU, maximum work-groups per SM/CU.
+# (32-bit registers), local memory per SM/CU, maximum work-groups per SM/CU. intel_xe: one
+# Xe-core of an Arc A770 (16 vector engines x 8 hardware threads with 128 GRF, 4 with 256;
+# 64 KiB SLM); its width is the SIMD width IGC compiled each kernel for.
 target_info() {
     case "$1" in
+    intel_xe) echo "intel 0 128 0 65536 64" ;;
     sm_80) echo "nvidia 32 2048 65536 167936 32" ;;
     sm_90) echo "nvidia 32 2048 65536 233472 32" ;;
     gfx90a) echo "amd 64 2048 0 65536 32" ;;  # 4 SIMDs x 8 waves x 64 lanes
@@ -143,10 +153,49 @@ compile_amd() { # target file kernel defines
         cur && /LDS Size/ { lds = val(); print vgpr + agpr, spill * 4, scratch, lds; exit }' "$log"
 }
 
+# Prints "regs spill private local simd" for one kernel, or "ERROR message": ocloc compiles
+# the program for dg2-g10, `ocloc disasm` dumps its patch tokens (PTM.txt): 15 local surface
+# (SLM bytes), 18/55 VFE state (per-thread scratch), 23 execution environment (word 3: the
+# largest SIMD width compiled, word 20: GRF registers), 38 stateless private memory (word 3:
+# bytes per work-item).
+compile_intel() { # file kernel defines
+    rm -rf "$work/ocl" "$work/dis"
+    if ! LD_LIBRARY_PATH="${ocloc%/usr/bin/ocloc}/usr/lib/x86_64-linux-gnu" "$ocloc" compile -q \
+        -file "$work/src.cl" -device dg2-g10 -out_dir "$work/ocl" -output k -options "$3" \
+        > "$work/ocloc.log" 2>&1; then
+        echo "ERROR ocloc: $(grep -m1 -i error "$work/ocloc.log")"
+        return
+    fi
+    LD_LIBRARY_PATH="${ocloc%/usr/bin/ocloc}/usr/lib/x86_64-linux-gnu" "$ocloc" disasm \
+        -file "$work"/ocl/k_*.bin -device dg2-g10 -dump "$work/dis" > /dev/null 2>&1
+    [ -f "$work/dis/PTM.txt" ] || { echo "ERROR ocloc disasm: no patch tokens"; return; }
+    awk -v k="$2" '
+        function hex(h,   v, i) { # (mawk has no strtonum)
+            v = 0
+            for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+            return v
+        }
+        function word(i) { # little-endian 32-bit word i of a "Hex b0 b1 ..." line
+            return ((hex($(2 + 4 * i + 3)) * 256 + hex($(2 + 4 * i + 2))) * 256 + \
+                hex($(2 + 4 * i + 1))) * 256 + hex($(2 + 4 * i))
+        }
+        /KernelName/ { cur = ($2 == k) }
+        /Token [0-9]+$/ { tok = $NF }
+        cur && /Hex/ {
+            if (tok == 15) lds = word(1)
+            if (tok == 18 || tok == 55) scratch += word(1)
+            if (tok == 23) { simd = word(3); grf = word(20) }
+            if (tok == 38) private += word(3)
+        }
+        END { if (simd) print grf, scratch + 0, private + scratch, lds + 0, simd }' \
+        "$work/dis/PTM.txt"
+}
+
 # Occupancy in percent from the resources (NVIDIA: registers allocated per warp in units of
 # 256; AMD: the compiler's waves/SIMD is not used, VGPRs per wave are granted in blocks).
-occupancy() { # target regs local wg
+occupancy() { # target regs local wg [simd width: intel_xe]
     read -r vendor width threads regfile lmem maxwg <<< "$(target_info "$1")"
+    [ "$vendor" = intel ] && width=$5 threads=$((threads * $5)) # hardware threads x SIMD lanes
     local regs=$2 local_bytes=$3 wg=$4 warps_wg=$(( ($4 + width - 1) / width ))
     local by_threads=$(( threads / (warps_wg * width) )) by_regs by_lmem=$maxwg
     # NVIDIA reserves 1 KB of shared memory per block
@@ -156,6 +205,12 @@ occupancy() { # target regs local wg
     if [ "$vendor" = nvidia ]; then
         local per_warp=$(( (regs * 32 + 255) / 256 * 256 ))
         by_regs=$(( regfile / (per_warp * warps_wg) ))
+    elif [ "$vendor" = intel ]; then
+        # $width is the compiled SIMD width; hardware threads: 8 per vector engine with 128
+        # GRF, 4 with 256 ("large GRF" mode)
+        local per_ve=8
+        [ "$regs" -gt 128 ] && per_ve=4
+        by_regs=$(( 16 * per_ve / warps_wg ))
     else
         # VGPRs per SIMD lane: 512 (gfx90a: VGPRs + AGPRs), 1536 on gfx1100 (wave32);
         # granule 8; waves per SIMD capped at 8 (gfx90a) or 16 (gfx1100).
@@ -180,7 +235,7 @@ printf '%-8s %-34s %5s %6s %8s %7s %5s %5s %6s  %s\n' target kernel regs spillB 
     localB wg occ% lanes% problem
 for t in "${targets[@]}"; do
     if ! info=$(target_info "$t"); then
-        echo "SKIP $t: unknown target (sm_80, sm_90, gfx90a, gfx1100)"
+        echo "SKIP $t: unknown target (sm_80, sm_90, gfx90a, gfx1100, intel_xe)"
         skipped=$((skipped + 1))
         continue
     fi
@@ -190,6 +245,9 @@ for t in "${targets[@]}"; do
     if [ "$vendor" = nvidia ]; then
         [ -f "$clc/nvptx64--nvidiacl.bc" ] || missing="$missing libclc-19 ($clc/nvptx64--nvidiacl.bc)"
         [ -n "$ptxas" ] || missing="$missing ptxas (the CUDA toolkit)"
+    elif [ "$vendor" = intel ]; then
+        missing=""
+        [ -n "$ocloc" ] || missing="ocloc (tools/setup.sh unpacks it into $ocloc_root)"
     else
         [ -f "$clc/amdgcn--amdhsa.bc" ] || missing="$missing libclc-19 ($clc/amdgcn--amdhsa.bc)"
     fi
@@ -208,6 +266,8 @@ for t in "${targets[@]}"; do
         cat "$kdir/contract.h" "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
         if [ "$vendor" = nvidia ]; then
             res=$(compile_nvidia "$t" "$file" "$kernel" "$defines")
+        elif [ "$vendor" = intel ]; then
+            res=$(compile_intel "$file" "$kernel" "$defines")
         else
             res=$(compile_amd "$t" "$file" "$kernel" "$defines")
         fi
@@ -221,8 +281,9 @@ for t in "${targets[@]}"; do
             failures=$((failures + 1))
             continue
         fi
-        read -r regs spill private lbytes <<< "$res"
-        occ=$(occupancy "$t" "$regs" "$lbytes" "$wg")
+        read -r regs spill private lbytes simd <<< "$res"
+        [ "$vendor" = intel ] && width=$simd label="$label (SIMD$simd)"
+        occ=$(occupancy "$t" "$regs" "$lbytes" "$wg" "$simd")
         lanes=$(( wg >= width ? 100 : wg * 100 / width ))
         printf '%-8s %-34s %5s %6s %8s %7s %5s %5s %6s  %s\n' "$t" "$file:$kernel" "$regs" \
             "$spill" "$private" "$lbytes" "$wg" "$occ" "$lanes" "$label"

@@ -4,9 +4,10 @@
 # device), CUnit, Oclgrind (kernel checking), CMake and pkg-config. Installs only what is
 # missing; uses sudo when not root. clang-19 and libclc-19 (with rocm-device-libs) compile
 # the kernels offline for NVIDIA and AMD GPUs (tools/kernel-report.sh; ptxas comes with the
-# CUDA toolkit); clang-19 with libclang-rt-19-dev (libFuzzer's runtime) builds the fuzz_*
-# tests; python3-numpy lets cli_attend_check and cli_mha_check compare the CLI with NumPy.
-# Extra package names may be given as arguments.
+# CUDA toolkit; Intel's ocloc is unpacked by tools/setup-ocloc.sh); clang-19 with
+# libclang-rt-19-dev (libFuzzer's runtime) builds the fuzz_* tests; python3-numpy lets
+# cli_attend_check and cli_mha_check compare the CLI with NumPy. Extra package names may be
+# given as arguments.
 #
 # Intel's CPU OpenCL runtime (a second, independent OpenCL compiler for tools/matrix.sh)
 # comes from PyPI (intel-opencl-rt, intel-cmplr-lib-rt) into a virtual environment of the
@@ -15,6 +16,8 @@
 # .icd file names a path that does not exist: tools/matrix.sh writes one of its own. x86-64
 # only; skipped elsewhere and with CLATTN_SETUP_NO_INTEL=1.
 set -euo pipefail
+# Intel's offline compiler for tools/kernel-report.sh (unpacked, see the script).
+bash "$(dirname "$0")/setup-ocloc.sh"
 
 packages=(cmake make gcc pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
           libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs

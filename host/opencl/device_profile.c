@@ -36,6 +36,28 @@ static char *extensions(cl_device_id device) {
     return list;
 }
 
+/* OpenCL 3.0's feature query (the library builds against the 1.2 headers). */
+#define FEATURES_QUERY 0x106F /* CL_DEVICE_OPENCL_C_FEATURES */
+typedef struct feature_name_version {
+    cl_uint version;
+    char name[64]; /* CL_NAME_VERSION_MAX_NAME_SIZE */
+} feature_name_version;
+
+/* Whether the device's OpenCL C features (3.0 only; false where it cannot be read) hold
+ * name. */
+static bool has_c_feature(cl_device_id device, const char *name) {
+    size_t size = 0;
+    if (clGetDeviceInfo(device, FEATURES_QUERY, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return false;
+    feature_name_version *features = malloc(size);
+    bool found = false;
+    if (features && clGetDeviceInfo(device, FEATURES_QUERY, size, features, NULL) == CL_SUCCESS)
+        for (size_t i = 0; i < size / sizeof *features && !found; i++)
+            found = strncmp(features[i].name, name, sizeof features[i].name) == 0;
+    free(features);
+    return found;
+}
+
 clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_profile *out) {
     memset(out, 0, sizeof *out);
     cl_device_type type = 0;
@@ -82,8 +104,14 @@ clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_pro
     char *ext = extensions(device);
     if (!ext) return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     out->fp16 = has_extension(ext, "cl_khr_fp16");
-    out->subgroups =
-        has_extension(ext, "cl_khr_subgroups") || has_extension(ext, "cl_intel_subgroups");
+    const bool khr_subgroups = has_extension(ext, "cl_khr_subgroups");
+    const bool c3_subgroups =
+        out->opencl_c_major >= 3 && has_c_feature(device, "__opencl_c_subgroups");
+    out->shuffle_intel = has_extension(ext, "cl_intel_subgroups");
+    out->subgroups = khr_subgroups || c3_subgroups || out->shuffle_intel;
+    /* The khr shuffle needs the sub-group built-ins of OpenCL C 2.0 or 3.0 beside it. */
+    out->shuffle_khr = has_extension(ext, "cl_khr_subgroup_shuffle") &&
+                       (c3_subgroups || (khr_subgroups && out->opencl_c_major >= 2));
     free(ext);
     /* SIMD widths by vendor (OpenCL 1.2 cannot query them): warp, wavefront, Intel SIMD. */
     static const unsigned nvidia[] = {32, 0}, amd[] = {64, 0}, intel[] = {8, 16, 32, 0},

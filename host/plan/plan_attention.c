@@ -47,6 +47,20 @@ static void gpu_tiles(const clattn_device_profile *p, const clattn_attention_des
     }
 }
 
+/* The sub-group shuffle the GPU shape's row groups reduce with (SUBGROUP_SHUFFLE_*), or 0
+ * for the portable local-memory path: the device's, khr first. CLATTN_SUBGROUPS=0 forces
+ * the local-memory path, =khr or =intel allows only that shuffle (documented in tuning.h).
+ * The kernel's butterfly needs a power-of-two row group. */
+static int gpu_shuffle(const clattn_device_profile *p, size_t tpr) {
+    const char *env = getenv("CLATTN_SUBGROUPS");
+    if ((tpr & (tpr - 1)) || (env && strcmp(env, "0") == 0)) return 0;
+    const bool only_khr = env && strcmp(env, "khr") == 0;
+    const bool only_intel = env && strcmp(env, "intel") == 0;
+    if (p->shuffle_khr && !only_intel) return SUBGROUP_SHUFFLE_KHR;
+    if (p->shuffle_intel && !only_khr) return SUBGROUP_SHUFFLE_INTEL;
+    return 0;
+}
+
 static void choose_splits(const clattn_device_profile *p, const clattn_attention_desc *d,
                           clattn_attention_plan *a) {
     const clattn_attention_tuning *t = &clattn_attention_tune;
@@ -155,6 +169,16 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
                  "-DSLICE=%zu -DVCH=%zu",
                  a->head_d, a->head_dv, (int)d->norm, a->wg, a->bm, a->bn, a->rpt, a->slice,
                  a->vch);
+    if (a->shuffle) {
+        /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std
+         * replaces the base options' CL1.2 (clattn__program_options). */
+        const char *std = a->shuffle != SUBGROUP_SHUFFLE_KHR ? ""
+                          : p->opencl_c_major >= 3           ? " -cl-std=CL3.0"
+                                                             : " -cl-std=CL2.0";
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DSUBGROUP_SHUFFLE=%d%s", a->shuffle,
+                 std);
+    }
     a->pack = a->attention = a->merge = -1;
     clattn_launch *l;
     if (a->cpu && !a->direct) {
@@ -199,6 +223,7 @@ clattn_status clattn__plan_attention(const clattn_device_profile *p,
         cpu_tiles(p, desc, out);
     } else {
         gpu_tiles(p, desc, out);
+        out->shuffle = gpu_shuffle(p, out->wg * out->rpt / out->bm);
         out->group_rows = out->bm;
         out->key_align = out->bn;
     }

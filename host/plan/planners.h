@@ -69,6 +69,7 @@ typedef struct clattn_attention_plan {
     size_t bm, bn;     /* GPU: rows (of a GQA group) per work-group, keys per tile */
     size_t wg, rpt;    /* GPU: work-items per work-group, rows per work-item */
     size_t slice, vch; /* GPU: Q/K slice width of D, V chunk of keys */
+    int shuffle;       /* GPU: SUBGROUP_SHUFFLE_* (contract.h) the row groups reduce with, 0 none */
     size_t group_rows; /* query rows per work-group */
     size_t row_groups;
     size_t key_align; /* split chunks are multiples of this */

@@ -1,5 +1,8 @@
 /* Built-in device profiles: the limits an OpenCL driver reports for each target. Sources:
- * vendor OpenCL drivers' clinfo (CL_DEVICE_* queries) and the architecture manuals. */
+ * vendor OpenCL drivers' clinfo (CL_DEVICE_* queries) and the architecture manuals.
+ * Sub-groups: NVIDIA's OpenCL reports none; ROCm reports cl_khr_subgroups but, as far as we
+ * could confirm, not cl_khr_subgroup_shuffle (so no shuffle here); Intel's compute runtime
+ * reports both shuffles; Mali, Adreno and Apple are left without (not confirmed). */
 #include "profile.h"
 
 #include <string.h>
@@ -68,7 +71,7 @@ static const clattn_device_profile profiles[] = {
      .max_alloc_size = 54 * GIB,
      .compute_units = 110,
      .mem_base_addr_align = 256,
-     .subgroups = false,
+     .subgroups = true, /* ROCm: cl_khr_subgroups, no cl_khr_subgroup_shuffle reported */
      .subgroup_sizes = {64},
      .fp16 = true,
      .opencl_c_major = 2,
@@ -84,7 +87,7 @@ static const clattn_device_profile profiles[] = {
      .max_alloc_size = 20 * GIB,
      .compute_units = 96,
      .mem_base_addr_align = 256,
-     .subgroups = false,
+     .subgroups = true, /* ROCm: cl_khr_subgroups, no cl_khr_subgroup_shuffle reported */
      .subgroup_sizes = {32, 64},
      .fp16 = true,
      .opencl_c_major = 2,
@@ -102,6 +105,8 @@ static const clattn_device_profile profiles[] = {
      .compute_units = 512,
      .mem_base_addr_align = 128,
      .subgroups = true,
+     .shuffle_khr = true, /* OpenCL C 3.0 with __opencl_c_subgroups */
+     .shuffle_intel = true,
      .subgroup_sizes = {8, 16, 32},
      .fp16 = true,
      .opencl_c_major = 3,

@@ -45,8 +45,14 @@ typedef struct clattn_device_profile {
     unsigned compute_units;
     unsigned mem_base_addr_align; /* bytes */
     /* Hardware SIMD widths (warp, wavefront, Intel SIMD modes); subgroups says whether OpenCL
-     * exposes them (cl_khr_subgroups / cl_intel_subgroups). */
+     * exposes them (cl_khr_subgroups, cl_intel_subgroups or OpenCL C 3.0's
+     * __opencl_c_subgroups feature). */
     bool subgroups;
+    /* The sub-group shuffles a kernel may use (kernels/contract.h's SUBGROUP_SHUFFLE_*):
+     * shuffle_khr: cl_khr_subgroup_shuffle together with sub-groups in OpenCL C >= 2.0
+     * (cl_khr_subgroups, or __opencl_c_subgroups in 3.0), built with -cl-std=CL2.0/CL3.0;
+     * shuffle_intel: cl_intel_subgroups (OpenCL C 1.2 is enough). */
+    bool shuffle_khr, shuffle_intel;
     unsigned subgroup_sizes[CLATTN_PROFILE_MAX_SUBGROUP_SIZES]; /* 0-terminated */
     bool fp16;                                                  /* cl_khr_fp16 */
     unsigned opencl_c_major, opencl_c_minor;

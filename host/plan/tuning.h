@@ -7,6 +7,10 @@
  *       chunks per P V step (1-4) and row tiles per work-item (1-16); for tuning on a new CPU.
  *   CLATTN_ATTENTION_GPU_TILE="wg,bm,bn,rpt"  the attention GPU shape's tile instead of the
  *       device family's (clattn__attention_gpu_tile); for tuning on a new GPU.
+ *   CLATTN_SUBGROUPS=0|khr|intel  the attention GPU shape's row-group reductions: 0 forces
+ *       the portable local-memory path; khr or intel allows only that sub-group shuffle
+ *       (cl_khr_subgroup_shuffle, cl_intel_subgroups) where the device offers it; unset (or
+ *       anything else): the device's, khr first.
  * Other variables of the library (not tuning): CLATTN_DEVICE, CLATTN_CACHE_DIR,
  * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), and CLATTN_CL_STD="1.2"|"3.0": the
  * OpenCL C version the kernels are built as (-cl-std; default 1.2; 3.0 only where the device
