@@ -85,6 +85,18 @@ void test_add_suite(const char *name, const test_case *cases) {
         CU_add_test(suite, c->name, c->run);
 }
 
+/* Which implementation a test ran on, for the logs of tools/matrix.sh (CLATTN_DEVICE picks
+ * it) and the OpenCL C version its kernels were built as (CLATTN_CL_STD). */
+static void print_device(void) {
+    clattn_device_info info;
+    const char *std = getenv("CLATTN_CL_STD");
+    if (clattn_select_device(NULL, &info) == CLATTN_SUCCESS)
+        printf("device: %s (%s, %s), OpenCL C %s\n", info.name, info.platform_name, info.version,
+               std && *std ? std : "1.2");
+    else
+        printf("device: none (%s)\n", clattn_last_error_message());
+}
+
 int test_run(int argc, char **argv, void (*add_suites)(void)) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     add_suites();
@@ -97,6 +109,7 @@ int test_run(int argc, char **argv, void (*add_suites)(void)) {
         CU_cleanup_registry();
         return 0;
     }
+    print_device();
     if (argc > 1) {
         CU_pSuite suite = CU_get_suite(argv[1]);
         if (!suite) {

@@ -222,6 +222,38 @@ static void build_failure_log(void) {
     CU_ASSERT_STRING_EQUAL(clattn_build_log(NULL), "");
 }
 
+/* CLATTN_CL_STD: an unknown version is refused; 3.0 builds and computes wherever the device
+ * is an OpenCL 3.x one and is refused (UNSUPPORTED) elsewhere, never silently ignored. */
+static void cl_std_override(void) {
+    const char *was = getenv("CLATTN_CL_STD");
+    char *saved = was ? strdup(was) : NULL;
+    clattn_handle *std_handle = NULL;
+    setenv("CLATTN_CL_STD", "2.0", 1);
+    EXPECT(clattn_handle_create(NULL, &std_handle), CLATTN_ERROR_INVALID_VALUE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(clattn_last_error_message(), "CLATTN_CL_STD"));
+    CU_ASSERT_PTR_NULL(std_handle);
+
+    setenv("CLATTN_CL_STD", "3.0", 1);
+    clattn_device_info info;
+    CU_ASSERT_EQUAL_FATAL(clattn_select_device(NULL, &info), CLATTN_SUCCESS);
+    const bool offers_3 = strncmp(info.version, "OpenCL 3.", 9) == 0;
+    clattn_status status = clattn_handle_create(NULL, &std_handle);
+    CU_ASSERT_EQUAL(status, offers_3 ? CLATTN_SUCCESS : CLATTN_ERROR_UNSUPPORTED);
+    if (status == CLATTN_SUCCESS) {
+        const float x[4] = {1, 2, 3, 4};
+        float out[2] = {0, 0};
+        CU_ASSERT_EQUAL(clattn_scores(std_handle, 2, 2, 1.0f, x, x, out), CLATTN_SUCCESS);
+        CU_ASSERT_EQUAL(out[0], 5.0f);
+        CU_ASSERT_EQUAL(out[1], 11.0f);
+    }
+    clattn_handle_destroy(std_handle);
+    if (saved)
+        setenv("CLATTN_CL_STD", saved, 1);
+    else
+        unsetenv("CLATTN_CL_STD");
+    free(saved);
+}
+
 static void status_strings(void) {
     CU_ASSERT_STRING_EQUAL(clattn_status_string(CLATTN_SUCCESS), "CLATTN_SUCCESS");
     CU_ASSERT_STRING_EQUAL(clattn_status_string(CLATTN_ERROR_BUFFER_TOO_SMALL),
@@ -247,6 +279,7 @@ static void add_suites(void) {
                                       {"device selectors", bad_device_selectors},
                                       {"objects of another context", foreign_objects},
                                       {"build failure and log", build_failure_log},
+                                      {"OpenCL C version override", cl_std_override},
                                       {"status strings and messages", status_strings},
                                       {NULL, NULL}};
     CU_pSuite suite = CU_add_suite("errors", setup, teardown);

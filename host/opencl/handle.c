@@ -4,6 +4,7 @@
 #include "program.h"
 #include "launch.h"
 #include "device_profile.h"
+#include "cl_std.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ static clattn_status read_device_limits(clattn_handle *h, const clattn_options *
 
     clattn_status status = clattn__profile_from_device(h->device, &h->profile);
     if (status) return status;
+    if ((status = clattn__choose_cl_std(h->device, &h->profile))) return status;
     h->profile.variant = variant;
     h->profile.max_work_group_size = h->max_work_group_size;
     if (h->profile.max_unannotated_work_group_size > h->max_work_group_size)

@@ -12,9 +12,10 @@ char *clattn__program_options(const clattn_device_profile *p, const char *define
     const char *variant = p->variant == CLATTN_VARIANT_CPU ? "-DCLATTN_CPU=1" : "-DCLATTN_GPU=1";
     defines = defines ? defines : "";
     extra = extra ? extra : "";
-    /* OpenCL C 1.2 unless the plan asks for another (sub-group built-ins): its -cl-std moves
-     * to the front, where the 1.2 one stands otherwise. */
-    const char *std = "-cl-std=CL1.2", *rest = "";
+    /* OpenCL C 1.2 (3.0 when CLATTN_CL_STD asked for it: opencl/cl_std.c) unless the plan asks
+     * for another (sub-group built-ins): its -cl-std moves to the front, where ours stands
+     * otherwise. */
+    const char *std = p->build_cl_std == 30 ? "-cl-std=CL3.0" : "-cl-std=CL1.2", *rest = "";
     int std_len = (int)strlen(std), before = (int)strlen(defines);
     const char *planned = strstr(defines, "-cl-std=");
     if (planned) {

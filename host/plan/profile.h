@@ -56,6 +56,9 @@ typedef struct clattn_device_profile {
     unsigned subgroup_sizes[CLATTN_PROFILE_MAX_SUBGROUP_SIZES]; /* 0-terminated */
     bool fp16;                                                  /* cl_khr_fp16 */
     unsigned opencl_c_major, opencl_c_minor;
+    /* The OpenCL C version the kernels are built as (-cl-std): 12, also when 0 as in the
+     * built-in profiles, or 30 (CLATTN_CL_STD=3.0 on a device offering it: opencl/cl_std.c). */
+    unsigned build_cl_std;
 } clattn_device_profile;
 
 /* The built-in profile called name ("cpu", "sm_80", "sm_90", "gfx90a", "gfx1100",
