@@ -60,6 +60,7 @@ ptxas=${PTXAS:-$(command -v ptxas || ls /usr/local/cuda/bin/ptxas 2>/dev/null ||
 clc=${LIBCLC_DIR:-/usr/lib/clc}
 ocloc_root=${OCLOC_ROOT:-/opt/clattn/ocloc} # where tools/setup.sh unpacks Intel's compiler
 ocloc=${OCLOC:-$( [ -x "$ocloc_root/usr/bin/ocloc" ] && echo "$ocloc_root/usr/bin/ocloc" || command -v ocloc || true)}
+ocloc_libs="${ocloc%/usr/bin/ocloc}/usr/lib/x86_64-linux-gnu" # its compiler libraries, unpacked beside it
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -160,13 +161,13 @@ compile_amd() { # target file kernel defines
 # bytes per work-item).
 compile_intel() { # file kernel defines
     rm -rf "$work/ocl" "$work/dis"
-    if ! LD_LIBRARY_PATH="${ocloc%/usr/bin/ocloc}/usr/lib/x86_64-linux-gnu" "$ocloc" compile -q \
+    if ! LD_LIBRARY_PATH="$ocloc_libs" "$ocloc" compile -q \
         -file "$work/src.cl" -device dg2-g10 -out_dir "$work/ocl" -output k -options "$3" \
         > "$work/ocloc.log" 2>&1; then
         echo "ERROR ocloc: $(grep -m1 -i error "$work/ocloc.log")"
         return
     fi
-    LD_LIBRARY_PATH="${ocloc%/usr/bin/ocloc}/usr/lib/x86_64-linux-gnu" "$ocloc" disasm \
+    LD_LIBRARY_PATH="$ocloc_libs" "$ocloc" disasm \
         -file "$work"/ocl/k_*.bin -device dg2-g10 -dump "$work/dis" > /dev/null 2>&1
     [ -f "$work/dis/PTM.txt" ] || { echo "ERROR ocloc disasm: no patch tokens"; return; }
     awk -v k="$2" '
