@@ -145,7 +145,7 @@ static void run_case(const mcase *c) {
     const size_t on = c->b * c->t * c->d_out;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
     CU_ASSERT_FATAL(got && want);
-    clattn_mha_desc desc = {c->b, c->t, c->d_in, c->d_out, c->heads, c->causal};
+    clattn_mha_desc desc = mha_desc_of(c);
     CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), CLATTN_SUCCESS);
     memset(got, 0xff, on * sizeof *got);
     clattn_status status = clattn_cpu_mha_forward(&desc, &m.w, m.x, got);
@@ -191,7 +191,7 @@ static void test_mha_threads(void) {
     const size_t on = c.b * c.t * c.d_out;
     float *one = malloc(on * sizeof *one), *two = malloc(on * sizeof *two);
     CU_ASSERT_FATAL(one && two);
-    clattn_mha_desc desc = {c.b, c.t, c.d_in, c.d_out, c.heads, c.causal};
+    clattn_mha_desc desc = mha_desc_of(&c);
     clattn_cpu_set_threads(1);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&desc, &m.w, m.x, one), CLATTN_SUCCESS);
     run_case(&c);
@@ -207,7 +207,7 @@ static void test_mha_threads(void) {
 static void test_mha_invalid(void) {
     float a[64] = {0}, out[64];
     clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
-    clattn_mha_desc ok = {1, 2, 4, 4, 2, 0}, bad;
+    clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, &w, a, out), CLATTN_SUCCESS);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, NULL, a, out), CLATTN_ERROR_NULL_POINTER);

@@ -16,7 +16,7 @@ static void run_case(clattn_variant variant, const mcase *c) {
     make_model(c, &m, 0xabcdef12345ull + c->t * 31 + c->d_out);
     const size_t on = c->b * c->t * c->d_out;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
-    clattn_mha_desc desc = {c->b, c->t, c->d_in, c->d_out, c->heads, c->causal};
+    clattn_mha_desc desc = mha_desc_of(c);
     CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), 0);
     clattn_status status = clattn_mha_forward(h, &desc, &m.w, m.x, got);
     if (status) fprintf(stderr, "\n    %s\n", clattn_last_error_message());
@@ -66,7 +66,7 @@ static void test_enqueue(void) {
     make_model(&c, &m, 4242);
     const size_t on = c.b * c.t * c.d_out, xn = c.b * c.t * c.d_in, wn = c.d_out * c.d_in;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
-    clattn_mha_desc desc = {c.b, c.t, c.d_in, c.d_out, c.heads, c.causal};
+    clattn_mha_desc desc = mha_desc_of(&c);
     CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), 0);
     for (int v = 0; v < 2; v++) {
         clattn_handle *h = test_handle(test_variants[v]);
@@ -130,7 +130,7 @@ static void test_invalid(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     float a[64] = {0}, out[64];
     clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
-    clattn_mha_desc ok = {1, 2, 4, 4, 2, 0}, bad;
+    clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, a, out), 0);
     CU_ASSERT_EQUAL(clattn_mha_forward(NULL, &ok, &w, a, out), CLATTN_ERROR_NULL_POINTER);
     CU_ASSERT_EQUAL(clattn_mha_forward(h, NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);

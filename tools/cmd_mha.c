@@ -144,7 +144,12 @@ int cmd_mha(int argc, char **argv) {
         goto done;
     }
     if ((rc = cli_open(a.device, &h))) goto done;
-    clattn_mha_desc desc = {batch, tokens, d_in, d_out, a.heads, a.causal};
+    clattn_mha_desc desc = {.batch = batch,
+                            .tokens = tokens,
+                            .d_in = d_in,
+                            .d_out = d_out,
+                            .heads = a.heads,
+                            .causal = a.causal};
     clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data, m[WO].data,
                             m[BQ].data, m[BK].data, m[BV].data, m[BO].data};
     clattn_status status = clattn_mha_forward(h, &desc, &w, m[X].data, out);
