@@ -267,10 +267,33 @@ static void test_enqueue_masked(void) {
     free_model(&m);
 }
 
+/* A key-padding mask (row stride 0 in the attention: the new access pattern) at a tiny
+ * size, against the reference on both kernel shapes. */
+static void tiny_masked(void) {
+    const mcase c = {2, 5, 8, 8, 2, 1, 1};
+    model m;
+    make_model(&c, &m, 515);
+    const size_t on = c.b * c.t * c.d_out;
+    float got[80], want[80];
+    const unsigned char padding[2 * 5] = {1, 1, 1, 1, 1, 0, 0, 1, 1, 0};
+    clattn_mha_desc desc = mha_desc_of(&c);
+    desc.mask_kind = CLATTN_MASK_BOOLEAN;
+    desc.mask_shape = CLATTN_MHA_MASK_KEY_PADDING;
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&desc, &m.w, m.x, padding, want), 0);
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        CU_ASSERT_EQUAL(clattn_mha_forward_masked(h, &desc, &m.w, m.x, padding, got), 0);
+        CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, "tiny masked mha"));
+    }
+    free_model(&m);
+}
+
 /* Small cases for running under Oclgrind (--data-races). */
 static void test_tiny(void) {
     const mcase cases[] = {{2, 5, 8, 8, 2, 1, 1}, {1, 3, 5, 6, 3, 0, 0}};
     run_cases(cases, sizeof cases / sizeof cases[0]);
+    tiny_masked();
 }
 
 static void add_suites(void) {
