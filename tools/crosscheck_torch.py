@@ -49,12 +49,18 @@ def run(args, tmp, weights=False):
     return (np.load(out), np.load(w)) if weights else np.load(out)
 
 
-def report(name, got, want):
+features = {}  # feature -> (cases, worst error), for the summary
+
+
+def report(name, got, want, feature=None):
     global failures
     err = float(np.max(np.abs(got - want.detach().numpy())))
     ok = err <= TOLERANCE
     failures += not ok
     print(f"{name:58s} max abs error {err:.3e} {'ok' if ok else 'FAIL'}")
+    feature = feature or name.split()[0]
+    cases, worst = features.get(feature, (0, 0.0))
+    features[feature] = (cases + 1, max(worst, err))
 
 
 def check_mha(tmp, rng, b, t, d_in, d_out, heads, causal, bias):
@@ -115,7 +121,7 @@ def report_masked(name, got, ref, bo):
     ref = ref.detach().numpy()
     empty = np.isnan(ref).any(-1)
     want = np.where(empty[..., None], bo if bo is not None else 0.0, ref)
-    report(f"{name} ({int(empty.sum())} empty rows)", got, torch.from_numpy(want))
+    report(f"{name} ({int(empty.sum())} empty rows)", got, torch.from_numpy(want), "mha --mask")
 
 
 def check_mha_padding(tmp, rng, lengths, left, d, heads, causal, kind, bias=True):
@@ -166,7 +172,7 @@ def check_mha_head_mask(tmp, rng, b, t, d_in, d_out, heads, causal):
         ctx = sdpa(q, k, v, full).transpose(1, 2).reshape(b, t, d_out)
         ref = F.linear(torch.nan_to_num(ctx), T(w["wo"]), T(bs["bo"]))
     name = f"mha --mask [B,H,T,T] additive B={b} T={t} H={heads} causal={int(causal)}"
-    report(name + " [F.linear+sdpa]", got, ref)
+    report(name + " [F.linear+sdpa]", got, ref, "mha --mask")
 
 
 def check_attend(tmp, rng, b, hq, hkv, m, n, d, causal, mask_kind):
@@ -238,6 +244,8 @@ def main():
             check_attend(tmp, rng, 2, 4, 1, 1, 1000, 64, "bottom-right", None)
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
+    for feature, (cases, worst) in features.items():
+        print(f"{feature:14s} {cases:3d} cases, worst max abs error {worst:.3e}")
     print(f"{failures} case(s) over tolerance {TOLERANCE}")
     return 1 if failures else 0
 
