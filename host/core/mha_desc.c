@@ -15,27 +15,28 @@ static clattn_status check_mask(const clattn_mha_desc *desc, clattn_mha_shape *p
     if (desc->mask_kind != CLATTN_MASK_BOOLEAN && desc->mask_kind != CLATTN_MASK_ADDITIVE)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: unknown mask kind %d",
                             (int)desc->mask_kind);
-    size_t per_row; /* mask elements per (b, query row) pair summed over heads, or per b */
+    size_t per_key_row; /* mask rows of T keys per (batch, token): one per head, one, or none */
     switch (desc->mask_shape) {
     case CLATTN_MHA_MASK_PER_HEAD:
-        per_row = desc->heads;
+        per_key_row = desc->heads;
         break;
     case CLATTN_MHA_MASK_PER_BATCH:
-        per_row = 1;
+        per_key_row = 1;
         break;
     case CLATTN_MHA_MASK_KEY_PADDING:
-        p->mask_count = p->rows; /* [B, T] */
-        p->mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
-        return CLATTN_SUCCESS;
+        per_key_row = 0; /* [B, T]: one row of keys per batch */
+        break;
     default:
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: unknown mask shape %d",
                             (int)desc->mask_shape);
     }
     p->mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
     size_t square, bytes;
-    if (!clattn__mul_size(p->rows, desc->tokens, &square) ||
-        !clattn__mul_size(square, per_row, &p->mask_count) ||
-        !clattn__mul_size(p->mask_count, p->mask_elem, &bytes))
+    if (!per_key_row)
+        p->mask_count = p->rows; /* no larger than out_count, whose bytes fit */
+    else if (!clattn__mul_size(p->rows, desc->tokens, &square) ||
+             !clattn__mul_size(square, per_key_row, &p->mask_count) ||
+             !clattn__mul_size(p->mask_count, p->mask_elem, &bytes))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: the mask's size overflows size_t");
     return CLATTN_SUCCESS;
 }
