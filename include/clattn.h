@@ -302,6 +302,29 @@ typedef struct clattn_attention_desc {
      * k chunks (at most one per key block). Splitting uses scratch memory
      * O(k * B * Hq * M * Dv). */
     size_t kv_splits;
+    /* Appended fields for model variants; zero (as clattn_attention_desc_init leaves them)
+     * keeps the behaviour above. They apply in this order to the scaled score s of row i,
+     * key j, before the mask and causal masking (off: the causal alignment, N - M under
+     * CLATTN_CAUSAL_BOTTOM_RIGHT, else 0):
+     * - softcap > 0: s = softcap * tanh(s / softcap) (Gemma 2's logit softcap); 0 = off;
+     *   negative, infinite or NaN: INVALID_VALUE.
+     * - alibi non-zero: s += slope_h * (j - (i + off)) with the standard geometric slopes of
+     *   ALiBi for Hq query heads: slope_h = 2^(-8 (h + 1) / Hq) for a power-of-two Hq; else
+     *   the first n = 2^floor(log2 Hq) slopes of that rule for n heads followed by the odd
+     *   ones 2^(-4 (2 (h - n) + 1) / n) (as HF's get_alibi_slopes).
+     * - window non-zero: a sliding window (local attention): row i attends only keys j with
+     *   i + off - window_left <= j <= i + off + window_right, -1 meaning that side is
+     *   unbounded (other negatives: INVALID_VALUE); combined with causal masking (a key is
+     *   attended when both allow it), so causal + window_left W is FlashAttention-2's
+     *   window_size (W, 0) (bottom-right aligned there: pass CLATTN_CAUSAL_BOTTOM_RIGHT; with
+     *   CLATTN_CAUSAL_NONE the window is aligned top-left). Key blocks outside every row's
+     *   window are skipped: the cost grows with the window, not with N.
+     * The attention-weights path (clattn_attention_weights) takes none of them
+     * (INVALID_VALUE when set). */
+    float softcap;
+    int alibi;
+    int window;
+    long window_left, window_right;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,

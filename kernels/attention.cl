@@ -24,10 +24,26 @@
 #error "attention.cl needs -DHEAD_D -DHEAD_DV -DNORM (host/plan/plan_attention.c)"
 #endif
 
-/* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
+/* Model variants (host/plan/plan_attention.c): SOFTCAP (the cap, a float literal; absent =
+ * off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding window, -1 = unbounded).
+ * Softcap applies to every score (in base 2: the natural score is capped), ALiBi and the
+ * window where the masks do. */
+#ifndef ALIBI
+#define ALIBI 0
+#endif
+#ifndef WIN_LEFT
+#define WIN_LEFT (-1L)
+#endif
+#ifndef WIN_RIGHT
+#define WIN_RIGHT (-1L)
+#endif
+
+/* The keys row i may see: [visible_begin, visible_end) (causal: j <= i + diag; the window). */
 static inline long visible_end(long i, long n, int causal, long diag) {
-    if (!causal) return n;
-    return clamp(i + diag + 1, 0L, n);
+    return window_end(i, n, causal, diag, WIN_RIGHT);
+}
+static inline long visible_begin(long i, long n, long diag) {
+    return window_begin(i, n, diag, WIN_LEFT);
 }
 
 /* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
@@ -195,7 +211,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const idx_t mask_base = lay8_base(lay2, LAY2_MASK, b, h);
 
-    for (long j0 = split_beg; j0 < group_end; j0 += KB) {
+    /* The first key block the group's first row sees (packed blocks stay KB-aligned). */
+    const long group_beg = split_beg + max(0L, visible_begin(row0, N, diag) - split_beg) / KB * KB;
+    const float slope2 = ALIBI ? alibi_slope(h, q_heads) * LOG2E : 0.0f;
+    for (long j0 = group_beg; j0 < group_end; j0 += KB) {
 #if DIRECT
         /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
          * (their scores are masked; their V rows are skipped). */
@@ -214,8 +233,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             const idx_t t_rows = min((idx_t)ROWS, M - t0);
             /* The tile's first row sees the fewest keys, its last row the most. */
             if (j0 >= min(split_end, visible_end(t0 + t_rows - 1, N, causal, diag))) continue;
-            const bool need_mask = mask_kind != MASK_NONE ||
-                                   j0 + KB > min(split_end, visible_end(t0, N, causal, diag));
+            if (j0 + KB <= visible_begin(t0, N, diag)) continue;
+            const bool need_mask = mask_kind != MASK_NONE || ALIBI ||
+                                   j0 + KB > min(split_end, visible_end(t0, N, causal, diag)) ||
+                                   j0 < visible_begin(t0 + t_rows - 1, N, diag);
 
             /* Scores of ROWS rows x KB keys: KV float16 accumulators per row. */
             float16 s[ROWS][KV];
@@ -264,13 +285,26 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 }
             }
 #endif
+#ifdef SOFTCAP
+                    /* The natural score s becomes SOFTCAP tanh(s / SOFTCAP); these are s log2(e).
+                     */
+#pragma unroll
+            for (int r = 0; r < ROWS; r++)
+#pragma unroll
+                for (int x = 0; x < KV; x++)
+                    s[r][x] = (SOFTCAP * LOG2E) * tanh(s[r][x] * (LN2 / SOFTCAP));
+#endif
             if (need_mask) {
 #pragma unroll
                 for (int r = 0; r < ROWS; r++) {
                     const idx_t i = t0 + min((idx_t)r, t_rows - 1);
                     const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
+                    const int low = (int)clamp(visible_begin(i, N, diag) - j0, 0L, (long)KB);
 #pragma unroll
                     for (int x = 0; x < KV; x++) {
+                        if (ALIBI) /* slope (j - (i + diag)), 0 on the diagonal */
+                            s[r][x] += slope2 * (convert_float16(lane + 16 * x) +
+                                                 (float)(j0 - (long)i - diag));
                         if (mask_kind != MASK_NONE) {
                             const idx_t base = mask_base + i * lay8_row(lay2, LAY2_MASK);
                             float16 mv;
@@ -284,7 +318,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                                              mv == (float16)(-INFINITY));
                         }
                         const int lim = (int)clamp(limit, -1L, (long)KB);
-                        const int16 hidden = lane + 16 * x >= (int16)(lim);
+                        const int16 hidden =
+                            lane + 16 * x >= (int16)(lim) || lane + 16 * x < (int16)(low);
                         s[r][x] = select(s[r][x], (float16)(-INFINITY), hidden);
                     }
                 }
@@ -306,8 +341,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #pragma unroll
                 for (int x = 0; x < KV; x++) {
                     if (need_mask)
-                        vstore16(convert_char16(s[r][x] == (float16)(-INFINITY)), x,
-                                 hidden_key[r]);
+                        vstore16(convert_char16(s[r][x] == (float16)(-INFINITY)), x, hidden_key[r]);
                     const float16 e = exp2_nonpositive(s[r][x] - m_use);
                     sum += e;
 #if NORM == NORM_SUM

@@ -120,10 +120,26 @@ static inline bool shuffles_usable(__local int *layout_ok, uint lid) {
 #define ROW_PART    4
 #define ROW_OFFSETS 5
 
-/* The end (exclusive) of the keys row i may see; causal: j <= i + diag. */
+/* Model variants (host/plan/plan_attention.c): SOFTCAP (the cap, a float literal; absent =
+ * off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding window, -1 = unbounded).
+ * Softcap applies to every score (in base 2: the natural score is capped), ALiBi and the
+ * window where the masks do. */
+#ifndef ALIBI
+#define ALIBI 0
+#endif
+#ifndef WIN_LEFT
+#define WIN_LEFT (-1L)
+#endif
+#ifndef WIN_RIGHT
+#define WIN_RIGHT (-1L)
+#endif
+
+/* The keys row i may see: [visible_begin, visible_end) (causal: j <= i + diag; the window). */
 static inline long visible_end(long i, long n, int causal, long diag) {
-    if (!causal) return n;
-    return clamp(i + diag + 1, 0L, n);
+    return window_end(i, n, causal, diag, WIN_RIGHT);
+}
+static inline long visible_begin(long i, long n, long diag) {
+    return window_begin(i, n, diag, WIN_LEFT);
 }
 
 /* Score s of key j for a row whose keys end at `end`, after the mask: -inf (selected, not
@@ -182,6 +198,13 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __local float lred[BM * TPR];
     __local ulong row_off[ROW_OFFSETS][BM];
     __local long row_end[BM];
+#if WIN_LEFT >= 0
+    __local long row_beg[BM];
+#endif
+#if ALIBI
+    __local float row_slope[BM]; /* in base 2 */
+    __local long row_diag[BM];   /* i + diag: ALiBi's zero */
+#endif
     __local float *lq = shared, *lk = shared + BM * SLICE_STRIDE, *lv = shared;
     (void)npad;
 
@@ -213,6 +236,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const long block_end = min(split_end, visible_end(i_max, N, causal, diag));
     /* Keys below this are seen by every row of the block. */
     const long full_end = min(split_end, visible_end(i_min, N, causal, diag));
+    /* The window's left side: keys from here on are seen by every row; the block's keys
+     * start where its first row's do. */
+    const long full_beg = visible_begin(i_max, N, diag);
+    const long block_beg = max(split_beg, visible_begin(i_min, N, diag));
 
     /* Per row of the block (clamped to the last valid row): the element offsets of its Q,
      * mask, O and LSE rows and its split-KV partials row, and the end of the keys it sees.
@@ -229,6 +256,13 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         row_off[ROW_PART][r] =
             (((idx_t)split * (get_num_groups(1) / kv_heads) + b) * q_heads + h) * M + i;
         row_end[r] = min(split_end, visible_end((long)i, N, causal, diag));
+#if WIN_LEFT >= 0
+        row_beg[r] = visible_begin((long)i, N, diag);
+#endif
+#if ALIBI
+        row_slope[r] = alibi_slope((uint)h, q_heads) * LOG2E;
+        row_diag[r] = (long)i + diag;
+#endif
     }
     __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
     __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
@@ -245,7 +279,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             acc[r][x] = 0.0f;
     }
 
-    for (long j0 = split_beg; j0 < block_end; j0 += BN) {
+    for (long j0 = block_beg; j0 < block_end; j0 += BN) {
         /* ---- scores S = Q K^T of RPT rows x KPT keys, slice by slice of D ---- */
         float s[RPT][KPT];
 #pragma unroll
@@ -279,17 +313,35 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         }
 
         /* ---- masks: only in tiles where some row does not see every key ---- */
-        const bool partial = mask_kind != MASK_NONE || j0 + BN > full_end;
+#ifdef SOFTCAP
+        /* The natural score s becomes SOFTCAP tanh(s / SOFTCAP); these are s log2(e). */
+#pragma unroll
+        for (int r = 0; r < RPT; r++)
+#pragma unroll
+            for (int y = 0; y < KPT; y++)
+                s[r][y] = (SOFTCAP * LOG2E) * tanh(s[r][y] * (LN2 / SOFTCAP));
+#endif
+        const bool partial = mask_kind != MASK_NONE || ALIBI || j0 + BN > full_end || j0 < full_beg;
         if (partial) {
 #pragma unroll
             for (int r = 0; r < RPT; r++) {
                 const uint row = rg * RPT + r;
                 const long end = row_end[row];
+#if WIN_LEFT >= 0
+                const long beg = row_beg[row];
+#else
+                const long beg = 0;
+#endif
                 const idx_t mask_row = row_off[ROW_MASK][row];
 #pragma unroll
-                for (int y = 0; y < KPT; y++)
-                    s[r][y] =
-                        masked_score(s[r][y], j0 + tg + TPR * y, end, mask, mask_kind, mask_row);
+                for (int y = 0; y < KPT; y++) {
+                    const long j = j0 + tg + TPR * y;
+#if ALIBI /* slope (j - (i + diag)), 0 on the diagonal */
+                    s[r][y] += row_slope[row] * (float)(j - row_diag[row]);
+#endif
+                    s[r][y] = j < beg ? -INFINITY
+                                      : masked_score(s[r][y], j, end, mask, mask_kind, mask_row);
+                }
             }
         }
 

@@ -317,6 +317,28 @@ static inline ulong lay8_base(ulong8 v, uint t, ulong b, ulong h) {
 static inline ulong lay8_row(ulong8 v, uint t) {
     return lay8(v, t + LAYOUT_ROW);
 }
+
+/* Attention variants (see clattn_attention_desc). ALiBi's standard slope of query head h out
+ * of `heads`: 2^(-8 (h + 1) / n) for the first n = 2^floor(log2 heads) heads, then the odd
+ * ones 2^(-4 (2 (h - n) + 1) / n). */
+static inline float alibi_slope(uint h, uint heads) {
+    uint n = 1;
+    while (n * 2 <= heads)
+        n *= 2;
+    return h < n ? exp2(-8.0f * (float)(h + 1) / (float)n)
+                 : exp2(-4.0f * (float)(2 * (h - n) + 1) / (float)n);
+}
+/* The first key row i attends under a sliding window of `left` keys (-1: unbounded). */
+static inline long window_begin(long i, long n, long diag, long left) {
+    return left < 0 ? 0 : clamp(i + diag - left, 0L, n);
+}
+/* The end (exclusive) of the keys row i attends: causal j <= i + diag, and the window's
+ * right side j <= i + diag + right (-1: unbounded). */
+static inline long window_end(long i, long n, int causal, long diag, long right) {
+    long end = causal ? i + diag + 1 : n;
+    if (right >= 0) end = min(end, i + diag + right + 1);
+    return clamp(end, 0L, n);
+}
 #else
 #include "clattn.h"
 

@@ -42,6 +42,15 @@ static size_t span(const clattn_layout *l, size_t b, size_t h, size_t rows, size
            cols;
 }
 
+/* The model variants (softcap, ALiBi, sliding window) applied to every case run while set:
+ * the attention_variants suite sets them around its cases. */
+typedef struct attn_extras {
+    float softcap;
+    int alibi, window;
+    long left, right;
+} attn_extras;
+static attn_extras extras;
+
 static double tolerance_atol(size_t n) {
     return 2e-5 + 64.0 * TEST_U * sqrt((double)n);
 }
@@ -56,6 +65,11 @@ static bool run_case(clattn_variant variant, const attn_case *c, uint64_t seed) 
     desc.mask_kind = c->mask;
     desc.norm = c->norm;
     desc.kv_splits = c->splits;
+    desc.softcap = extras.softcap;
+    desc.alibi = extras.alibi;
+    desc.window = extras.window;
+    desc.window_left = extras.left;
+    desc.window_right = extras.right;
     if (c->strided) {
         padded_layout(&desc.q, c->hq, c->m, c->d, 0);
         padded_layout(&desc.k, c->hkv, c->n, c->d, 1);
@@ -120,13 +134,14 @@ static bool run_case(clattn_variant variant, const attn_case *c, uint64_t seed) 
     if (ok && clattn_ref_attention(&desc, q, k, v, c->mask ? mask : NULL, o_ref, lse_ref))
         ok = false;
     if (ok) {
-        char what[160];
+        char what[256];
         snprintf(what, sizeof what,
                  "%s O (B %zu Hq %zu Hkv %zu M %zu N %zu D %zu Dv %zu causal %d mask %d norm %d "
-                 "splits %zu%s)",
+                 "splits %zu%s softcap %g alibi %d window %d (%ld, %ld))",
                  test_variant_name(variant), c->batch, c->hq, c->hkv, c->m, c->n, c->d, c->dv,
                  (int)c->causal, (int)c->mask, (int)c->norm, c->splits,
-                 c->strided ? " strided" : "");
+                 c->strided ? " strided" : "", (double)extras.softcap, extras.alibi, extras.window,
+                 extras.left, extras.right);
         /* The guards (between strided rows and after the end) must match too: untouched. */
         ok = test_close(o, o_ref, no, tolerance_atol(c->n), 1e-4, what);
         /* LSE = max + log(sum): absolute error ~ u (|max| + log N) + relative error of sum. */
@@ -578,6 +593,47 @@ static void small(void) {
     run_cases(cases, COUNT(cases), true);
 }
 
+/* Cases for the model variants, all at D = Dv = 64 (each variant is its own program, so
+ * few head dims keep the cold compiles few): odd sizes, GQA (6 query heads: ALiBi's
+ * non-power-of-two slopes), both causal alignments, masks, strides, M > N, split-KV, and
+ * decoding-like rows (the CPU shape reads K and V in place). */
+static const attn_case variant_cases[] = {
+    {2, 4, 2, 113, 200, 64, 64, CLATTN_CAUSAL_TOP_LEFT, 0, SM, 1, false, false},
+    {1, 2, 1, 113, 300, 64, 64, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_BOOLEAN, SM, 3, false,
+     true},
+    {1, 6, 2, 7, 1000, 64, 64, CLATTN_CAUSAL_BOTTOM_RIGHT, 0, SM, 4, false, false},
+    {2, 1, 1, 97, 61, 64, 64, 0, CLATTN_MASK_ADDITIVE, SM, 1, true, true},
+};
+
+static void run_with(attn_extras e, size_t count) {
+    extras = e;
+    run_cases(variant_cases, count, true);
+    extras = (attn_extras){0.0f, 0, 0, 0, 0};
+}
+
+/* A softcap that bends the scores (|s| up to ~4 here). */
+static void softcap(void) {
+    run_with((attn_extras){1.5f, 0, 0, 0, 0}, COUNT(variant_cases));
+}
+
+/* A window inside a key block, one across several blocks with a right side, and (-1, 0)
+ * without causal masking on the M > N case (rows past N see every key, top-left aligned). */
+static void sliding_window(void) {
+    run_with((attn_extras){0.0f, 0, 1, 5, 0}, COUNT(variant_cases));
+    run_with((attn_extras){0.0f, 0, 1, 70, 3}, COUNT(variant_cases));
+    extras = (attn_extras){0.0f, 0, 1, -1, 0};
+    run_cases(variant_cases + 3, 1, true);
+    extras = (attn_extras){0.0f, 0, 0, 0, 0};
+}
+
+static void alibi(void) {
+    run_with((attn_extras){0.0f, 1, 0, 0, 0}, COUNT(variant_cases));
+}
+
+static void combined(void) {
+    run_with((attn_extras){2.0f, 1, 1, 33, 9}, 3);
+}
+
 static void add_suites(void) {
     /* Several suites, each its own CTest test (tests/CMakeLists.txt): cold kernel compiles
      * make the whole program too slow for one test's timeout. */
@@ -605,6 +661,12 @@ static void add_suites(void) {
     test_add_suite("attention_masks", masking);
     test_add_suite("attention_splits", splits);
     test_add_suite("attention_contract", contract);
+    static const test_case variant_tests[] = {{"softcap", softcap},
+                                              {"sliding window", sliding_window},
+                                              {"ALiBi", alibi},
+                                              {"softcap, ALiBi and window", combined},
+                                              {NULL, NULL}};
+    test_add_suite("attention_variants", variant_tests);
     static const test_case small_cases[] = {
         {"small cases", small}, {"masked garbage", masked_garbage}, {NULL, NULL}};
     test_add_suite("attention_small", small_cases);

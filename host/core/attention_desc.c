@@ -138,6 +138,17 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
                             (int)a->mask_kind);
     if (!isfinite(a->scale))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: scale must be finite", path);
+    if (!(a->softcap >= 0.0f) || isinf(a->softcap))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: softcap must be finite and >= 0 (0 = off), got %g", path,
+                            (double)a->softcap);
+    if (a->window && (a->window_left < -1 || a->window_right < -1))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: window sizes must be >= 0 or -1 (unbounded), got %ld, %ld", path,
+                            a->window_left, a->window_right);
+    if (weights && (a->softcap != 0.0f || a->alibi || a->window))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention weights: softcap, alibi and window are not supported");
 
     clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
     if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
@@ -163,4 +174,28 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     }
     if (extents) *extents = e;
     return CLATTN_SUCCESS;
+}
+
+long long clattn__attention_offset(const clattn_attention_desc *desc) {
+    return desc->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? (long long)desc->n - (long long)desc->m : 0;
+}
+
+void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, long long *begin,
+                                 long long *end) {
+    const long long n = (long long)desc->n, diag = (long long)i + clattn__attention_offset(desc);
+    long long b = 0, e = n;
+    if (desc->causal != CLATTN_CAUSAL_NONE) e = diag + 1;
+    if (desc->window && desc->window_right >= 0 && diag + desc->window_right + 1 < e)
+        e = diag + desc->window_right + 1;
+    if (desc->window && desc->window_left >= 0) b = diag - desc->window_left;
+    *begin = b < 0 ? 0 : b > n ? n : b;
+    *end = e < *begin ? *begin : e > n ? n : e;
+}
+
+double clattn__alibi_slope(size_t h, size_t heads) {
+    size_t n = 1;
+    while (n * 2 <= heads)
+        n *= 2;
+    if (h < n) return exp2(-8.0 * (double)(h + 1) / (double)n);
+    return exp2(-4.0 * (double)(2 * (h - n) + 1) / (double)n);
 }

@@ -46,4 +46,16 @@ bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, s
 clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigned uses,
                                       clattn_attention_extents *extents);
 
+/* The causal alignment offset: N - M under CLATTN_CAUSAL_BOTTOM_RIGHT, else 0 (also the
+ * sliding window's and ALiBi's). */
+long long clattn__attention_offset(const clattn_attention_desc *desc);
+
+/* The keys row i attends under causal masking and the sliding window: [*begin, *end), both
+ * within [0, N] and begin <= end (the mask may hide more). */
+void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, long long *begin,
+                                 long long *end);
+
+/* ALiBi's standard slope of query head h out of `heads` (see clattn_attention_desc). */
+double clattn__alibi_slope(size_t h, size_t heads);
+
 #endif

@@ -48,14 +48,6 @@ typedef struct row_state {
     int nan;
 } row_state;
 
-/* The first key row i may see, plus one: keys j < limit are visible (causal only). */
-static long long causal_limit(const clattn_attention_desc *d, size_t i) {
-    if (d->causal == CLATTN_CAUSAL_TOP_LEFT) return (long long)i + 1;
-    if (d->causal == CLATTN_CAUSAL_BOTTOM_RIGHT)
-        return (long long)i + 1 + (long long)d->n - (long long)d->m;
-    return (long long)d->n;
-}
-
 /* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows (a multiple of TR) and KEYS keys.
  * acc is a TR x TC register tile: -fopt-info-vec reports the jj loops vectorised, and the
  * x86-64-v4 clone keeps acc in 16 zmm registers, 2 loads + 8 broadcasts per 16 FMAs in the
@@ -291,8 +283,12 @@ static void attention_task(void *ctx, size_t task) {
         atomic_store(&job->out_of_memory, 1);
         return;
     }
-    task_buffers tb = {mem, mem + ROWS * dd, mem + ROWS * dd + dd * KEYS,
-                       mem + ROWS * dd + dd * KEYS + ROWS * KEYS, NULL, NULL};
+    task_buffers tb = {mem,
+                       mem + ROWS * dd,
+                       mem + ROWS * dd + dd * KEYS,
+                       mem + ROWS * dd + dd * KEYS + ROWS * KEYS,
+                       NULL,
+                       NULL};
     tb.st = (row_state *)(tb.acc + ROWS * dv);
     tb.hidden = (unsigned char *)(tb.st + ROWS);
 
@@ -311,9 +307,21 @@ static void attention_task(void *ctx, size_t task) {
     size_t key_begin = split * job->keys_per_split;
     size_t key_end =
         key_begin + job->keys_per_split < d->n ? key_begin + job->keys_per_split : d->n;
-    const long long visible = causal_limit(d, r0 + rows - 1);
+    /* Rows further down see later keys (causal masking, the sliding window): the block's
+     * first row starts the keys it needs, its last row ends them. */
+    long long first_begin, first_end, last_begin, visible;
+    clattn__attention_key_range(d, r0, &first_begin, &first_end);
+    clattn__attention_key_range(d, r0 + rows - 1, &last_begin, &visible);
+    if (first_begin > (long long)key_begin) key_begin = (size_t)first_begin;
+    if (key_begin > key_end) key_begin = key_end;
     if (visible < (long long)key_end)
         key_end = visible < (long long)key_begin ? key_begin : (size_t)visible;
+    /* Softcap and ALiBi in the scores' unit (base 2 for softmax). */
+    const float softcap = d->softcap,
+                cap_in = softcap > 0.0f ? 1.0f / (softcap * mask_scale) : 0.0f,
+                cap_out = softcap * mask_scale;
+    const float slope = d->alibi ? (float)clattn__alibi_slope(h, d->q_heads) * mask_scale : 0.0f;
+    const long long offset = clattn__attention_offset(d);
 
     const float *kb_base = job->k + d->k.offset + b * d->k.stride[0] + hk * d->k.stride[1];
     const float *vb_base = job->v + d->v.offset + b * d->v.stride[0] + hk * d->v.stride[1];
@@ -338,6 +346,14 @@ static void attention_task(void *ctx, size_t task) {
         for (size_t r = 0; r < rows; r++) {
             float *s = tb.s + r * KEYS;
             const size_t i = r0 + r;
+            if (softcap > 0.0f)
+                for (size_t j = 0; j < kb; j++)
+                    s[j] = cap_out * tanhf(s[j] * cap_in);
+            if (slope != 0.0f) {
+                const float rel0 = (float)((long long)j0 - (long long)i - offset);
+                for (size_t j = 0; j < kb; j++)
+                    s[j] += slope * (rel0 + (float)j);
+            }
             if (d->mask_kind == CLATTN_MASK_ADDITIVE) {
                 const float *mr = (const float *)job->mask + mo + i * d->mask.stride[2] + j0;
                 for (size_t j = 0; j < kb; j++) /* -inf hides the key, even a NaN score */
@@ -348,9 +364,13 @@ static void attention_task(void *ctx, size_t task) {
                 for (size_t j = 0; j < kb; j++)
                     s[j] = mr[j] ? s[j] : -INFINITY;
             }
-            long long lim = causal_limit(d, i) - (long long)j0;
+            long long row_begin, row_end;
+            clattn__attention_key_range(d, i, &row_begin, &row_end);
+            const long long lim = row_end - (long long)j0, low = row_begin - (long long)j0;
             size_t first_hidden = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
             for (size_t j = first_hidden; j < KEYS; j++)
+                s[j] = -INFINITY;
+            for (size_t j = 0; (long long)j < low && j < kb; j++)
                 s[j] = -INFINITY;
             for (size_t j = 0; j < kb; j++) {
                 tb.hidden[r * KEYS + j] = s[j] == -INFINITY;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define CLATTN_PLAN_MAX_LAUNCHES 4
-#define CLATTN_PLAN_OPTIONS_SIZE 256
+#define CLATTN_PLAN_OPTIONS_SIZE 384
 
 /* One kernel launch. */
 typedef struct clattn_launch {

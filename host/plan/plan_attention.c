@@ -169,6 +169,21 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
                  "-DSLICE=%zu -DVCH=%zu",
                  a->head_d, a->head_dv, (int)d->norm, a->wg, a->bm, a->bn, a->rpt, a->slice,
                  a->vch);
+    /* Model variants as defines (constants of a model, so few programs): softcap as a
+     * hexadecimal float literal (exact), the window sides (-1 = unbounded). */
+    if (d->softcap > 0.0f) {
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DSOFTCAP=%af", (double)d->softcap);
+    }
+    if (d->alibi) {
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DALIBI=1");
+    }
+    if (d->window) {
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DWIN_LEFT=%ldL -DWIN_RIGHT=%ldL",
+                 d->window_left, d->window_right);
+    }
     if (a->shuffle) {
         /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std
          * replaces the base options' CL1.2 (clattn__program_options). */

@@ -12,14 +12,14 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
     const size_t hk = h / (a->q_heads / a->kv_heads);
     const float *qr =
         q + a->q.offset + b * a->q.stride[0] + h * a->q.stride[1] + i * a->q.stride[2];
-    long long end = (long long)a->n;
-    if (a->causal == CLATTN_CAUSAL_TOP_LEFT) end = (long long)i + 1;
-    if (a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT)
-        end = (long long)i + (long long)a->n - (long long)a->m + 1;
+    long long begin, end;
+    clattn__attention_key_range(a, i, &begin, &end);
+    const long long diag = (long long)i + clattn__attention_offset(a);
+    const double slope = a->alibi ? clattn__alibi_slope(h, a->q_heads) : 0.0;
     const size_t mrow =
         a->mask.offset + b * a->mask.stride[0] + h * a->mask.stride[1] + i * a->mask.stride[2];
     for (size_t j = 0; j < a->n; j++) {
-        if ((long long)j >= end) {
+        if ((long long)j < begin || (long long)j >= end) {
             s[j] = -INFINITY;
             continue;
         }
@@ -29,6 +29,8 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
         for (size_t c = 0; c < a->d; c++)
             dot += (double)qr[c] * (double)kr[c];
         s[j] = (double)a->scale * dot;
+        if (a->softcap > 0.0f) s[j] = a->softcap * tanh(s[j] / a->softcap);
+        if (a->alibi) s[j] += slope * (double)((long long)j - diag);
         if (a->mask_kind == CLATTN_MASK_ADDITIVE) { /* -inf hides the key, even a NaN dot */
             const double mv = ((const float *)mask)[mrow + j];
             s[j] = mv == -INFINITY ? -INFINITY : s[j] + mv;
