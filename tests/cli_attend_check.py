@@ -12,7 +12,12 @@ rng = np.random.default_rng(1)
 CL = os.path.abspath(sys.argv[1])
 os.chdir(tempfile.mkdtemp(prefix="clattn_attend_"))
 TOL = 1e-5  # float32 kernels vs float64: observed errors ~4e-7
-def sdpa(q, k, v, causal=None, mask=None, scale=None):
+def alibi_slopes(h):
+    # HF's get_alibi_slopes: geometric for a power of two, then the odd ones of 2n
+    n = 2 ** int(np.floor(np.log2(h)))
+    s = [2.0 ** (-8.0 * (i + 1) / n) for i in range(n)]
+    return np.array(s + [2.0 ** (-4.0 * (2 * i + 1) / n) for i in range(h - n)])
+def sdpa(q, k, v, causal=None, mask=None, scale=None, softcap=0, slopes=None, window=None):
     # numpy reference in float64, PyTorch semantics (bool mask True = attend, float mask added)
     q, k, v = (x.astype(np.float64) for x in (q, k, v))
     if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
@@ -20,6 +25,16 @@ def sdpa(q, k, v, causal=None, mask=None, scale=None):
         k = np.repeat(k, r, axis=-3); v = np.repeat(v, r, axis=-3)
     M, N = q.shape[-2], k.shape[-2]
     s = (q @ np.swapaxes(k, -1, -2)) * (scale if scale else 1 / np.sqrt(q.shape[-1]))
+    off = N - M if causal == "bottom-right" else 0
+    i = np.arange(M)[:, None]; j = np.arange(N)[None, :]
+    if softcap: s = softcap * np.tanh(s / softcap)
+    if slopes is not None: s = s + slopes[:, None, None] * (j - i - off)
+    if window is not None:
+        left, right = window
+        keep = np.ones((M, N), bool)
+        if left >= 0: keep &= j >= i + off - left
+        if right >= 0: keep &= j <= i + off + right
+        s = np.where(keep, s, -np.inf)
     if mask is not None:
         s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
     if causal:
@@ -42,7 +57,16 @@ cases = [((2, 4, 33, 64), (2, 2, 50, 64), 64, None, None),
          ((1, 2, 40, 32), (1, 2, 29, 32), 32, "bottom-right", "bool"),
          ((19, 24), (31, 24), 24, None, "float"),
          ((1, 8, 5, 128), (1, 1, 300, 128), 128, "bottom-right", None)]
-for qs, ks, dv, causal, mk in cases:
+# The model variants: softcap, sliding window, ALiBi (standard and given slopes).
+cases += [((2, 4, 33, 64), (2, 2, 50, 64), 64, "top-left", None, {"softcap": 2.0}),
+          ((1, 2, 70, 32), (1, 2, 90, 32), 32, "bottom-right", "bool", {"window": (9, 2)}),
+          ((1, 3, 40, 16), (1, 3, 40, 16), 16, None, None, {"window": (-1, 4)}),
+          ((1, 6, 30, 16), (1, 2, 45, 16), 16, "bottom-right", None, {"alibi": True}),
+          ((1, 3, 20, 8), (1, 3, 20, 8), 8, "top-left", "float", {"slopes": [0.5, 0.1, 0.02]}),
+          ((1, 4, 64, 32), (1, 4, 64, 32), 32, "top-left", None,
+           {"softcap": 3.0, "alibi": True, "window": (16, 0)})]
+for qs, ks, dv, causal, mk, *rest in cases:
+    extra = rest[0] if rest else {}
     q = rng.standard_normal(qs, dtype=np.float32); k = rng.standard_normal(ks, dtype=np.float32)
     v = rng.standard_normal(ks[:-1] + (dv,), dtype=np.float32)
     np.save("q.npy", q); np.save("k.npy", k); np.save("v.npy", v)
@@ -54,14 +78,22 @@ for qs, ks, dv, causal, mk in cases:
         mask = (rng.random((qs[-2], ks[-2])) * -3).astype(np.float32); mask[3, :] = -np.inf
         np.save("m.npy", mask); args += ["--mask", "m.npy"]
     if causal: args += ["--causal", causal]
+    slopes = None
+    if "softcap" in extra: args += ["--softcap", str(extra["softcap"])]
+    if "window" in extra: args += ["--window", "%d,%d" % extra["window"]]
+    if extra.get("alibi"): args += ["--alibi"]; slopes = alibi_slopes(qs[-3])
+    if "slopes" in extra:
+        slopes = np.array(extra["slopes"], np.float32)
+        np.save("s.npy", slopes); args += ["--alibi-slopes", "s.npy"]
     run(args)
     o, lse = np.load("o.npy"), np.load("l.npy")
-    ro, rl = sdpa(q, k, v, causal, mask)
+    ro, rl = sdpa(q, k, v, causal, mask, None, extra.get("softcap", 0),
+                  None if slopes is None else slopes.astype(np.float64), extra.get("window"))
     with np.errstate(invalid="ignore"):
         err = np.abs(o - ro).max(); lerr = np.nanmax(np.abs(np.where(np.isinf(rl), 0, lse - rl)))
     assert o.shape == ro.shape and lse.shape == rl.shape, (o.shape, ro.shape, lse.shape, rl.shape)
     assert np.array_equal(np.isinf(rl), np.isinf(lse))
-    print(qs, ks, dv, causal, mk, "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
+    print(qs, ks, dv, causal, mk, extra, "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
     assert err < TOL and lerr < TOL, "out of tolerance"
     worst = max(worst, err)
 # CSV output without --out

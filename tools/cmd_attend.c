@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "matrix_io.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,8 @@ static void help(void) {
     printf(
         "usage: clattn attend --q Q.npy --k K.npy --v V.npy [--causal [top-left|bottom-right]]\n"
         "                     [--scale S] [--norm softmax|sum] [--mask M.npy]\n"
+        "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
+        "S.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL]\n\n"
         "Q is [M, D], [H, M, D] or [B, H, M, D]; K [.., N, D] and V [.., N, Dv] with the same\n"
@@ -20,11 +24,19 @@ static void help(void) {
         "attends), any other type is added to the scaled scores (-inf masks out).\n"
         "Writes O to --out as .npy (Q's shape with Dv columns), or else prints it as CSV, one\n"
         "row per line. --lse-out writes the log-sum-exp of each row (Q's shape without D);\n"
-        "--weights-out the attention weights [.., M, N].\n");
+        "--weights-out the attention weights [.., M, N] (not with the three options below).\n"
+        "--softcap C caps the scaled scores: C tanh(s / C) (before the mask). --window LEFT,RIGHT\n"
+        "attends keys i + off - LEFT <= j <= i + off + RIGHT (-1: unbounded; off = N - M with\n"
+        "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
+        "slopes times (j - i - off) per query head; --alibi-slopes S.npy ([H] floats) the given\n"
+        "slopes (applied as an additive mask, combined with --mask).\n");
 }
 
 typedef struct attend_args {
-    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device;
+    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *alibi_slopes;
+    float softcap;
+    int alibi, window;
+    long window_left, window_right;
     clattn_causal causal;
     clattn_norm norm;
     float scale;
@@ -69,6 +81,26 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->out;
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             file = &a->device;
+        } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
+            file = &a->alibi_slopes;
+        } else if (strcmp(argv[i], "--alibi") == 0) {
+            a->alibi = 1;
+        } else if (cli_option(argc, argv, &i, "--softcap", &v)) {
+            if (!cli_parse_float(v, &a->softcap) || !(a->softcap > 0.0f) || isinf(a->softcap))
+                return cli_error("--softcap needs a positive number, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--window", &v)) {
+            char *end = NULL;
+            errno = 0;
+            a->window_left = v ? strtol(v, &end, 10) : 0;
+            const bool comma = v && end != v && *end == ',';
+            const char *right = comma ? end + 1 : NULL;
+            a->window_right = comma ? strtol(right, &end, 10) : 0;
+            if (!comma || end == right || *end || errno || a->window_left < -1 ||
+                a->window_right < -1)
+                return cli_error("--window needs LEFT,RIGHT (each >= 0, or -1 for unbounded), "
+                                 "got '%s'",
+                                 v ? v : "");
+            a->window = 1;
         } else if (cli_option(argc, argv, &i, "--scale", &v)) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
@@ -89,6 +121,8 @@ static int parse(int argc, char **argv, attend_args *a) {
         }
     }
     if (!a->q || !a->k || !a->v) return cli_error("attend: --q, --k and --v are required");
+    if (a->alibi && a->alibi_slopes)
+        return cli_error("attend: --alibi and --alibi-slopes exclude each other");
     return 0;
 }
 
@@ -132,6 +166,44 @@ static int save_like_q(const char *path, const float *data, const npy_array *q, 
     return 0;
 }
 
+/* Given ALiBi slopes as an additive mask [B, H, M, N]: slope_h * (j - (i + off)) plus the
+ * user's mask (a boolean one as 0 / -inf), read through its layout. */
+static int alibi_mask(const char *path, const clattn_attention_desc *d, const void *user,
+                      float **out) {
+    char error[512];
+    npy_array s = {0};
+    if (!load_array(path, &s, error, sizeof error)) return cli_error("%s", error);
+    if (s.ndim != 1 || s.shape[0] != d->q_heads) {
+        npy_free(&s);
+        return cli_error("--alibi-slopes must be [H] = [%zu]", d->q_heads);
+    }
+    const size_t count = d->batch * d->q_heads * d->m * d->n;
+    float *mask = malloc(count * sizeof *mask);
+    if (!mask) {
+        npy_free(&s);
+        return cli_error("out of memory");
+    }
+    const long long off =
+        d->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? (long long)d->n - (long long)d->m : 0;
+    for (size_t b = 0, x = 0; b < d->batch; b++)
+        for (size_t h = 0; h < d->q_heads; h++)
+            for (size_t i = 0; i < d->m; i++)
+                for (size_t j = 0; j < d->n; j++, x++) {
+                    float add = 0.0f;
+                    if (user) {
+                        const size_t at = d->mask.offset + b * d->mask.stride[0] +
+                                          h * d->mask.stride[1] + i * d->mask.stride[2] + j;
+                        add = d->mask_kind == CLATTN_MASK_BOOLEAN
+                                  ? (((const unsigned char *)user)[at] ? 0.0f : -INFINITY)
+                                  : ((const float *)user)[at];
+                    }
+                    mask[x] = s.data[h] * (float)((long long)j - (long long)i - off) + add;
+                }
+    npy_free(&s);
+    *out = mask;
+    return 0;
+}
+
 /* The mask's layout: [M, N], [H, M, N] or [B, H, M, N] with 1 to broadcast. */
 static int mask_layout(const npy_array *m, const shape4 *q, size_t n, clattn_layout *l) {
     const int nd = m->ndim;
@@ -165,6 +237,7 @@ int cmd_attend(int argc, char **argv) {
     clattn_handle *h = NULL;
     float *o = NULL, *lse = NULL, *weights = NULL;
     unsigned char *bmask = NULL;
+    float *slopes_mask = NULL;
     if ((rc = load4(a.q, "--q", &q, &qs)) || (rc = load4(a.k, "--k", &k, &ks)) ||
         (rc = load4(a.v, "--v", &v, &vs)))
         goto done;
@@ -208,6 +281,20 @@ int cmd_attend(int argc, char **argv) {
             desc.mask_kind = CLATTN_MASK_ADDITIVE;
             mask = m.data;
         }
+    }
+    desc.softcap = a.softcap;
+    desc.alibi = a.alibi;
+    desc.window = a.window;
+    desc.window_left = a.window_left;
+    desc.window_right = a.window_right;
+    if (a.alibi_slopes) {
+        if ((rc = alibi_mask(a.alibi_slopes, &desc, mask, &slopes_mask))) goto done;
+        const size_t mask_rows[3] = {qs.h * qs.rows * ks.rows, qs.rows * ks.rows, ks.rows};
+        desc.mask.offset = 0;
+        for (int i = 0; i < 3; i++)
+            desc.mask.stride[i] = mask_rows[i];
+        desc.mask_kind = CLATTN_MASK_ADDITIVE;
+        mask = slopes_mask;
     }
     const size_t rows = qs.b * qs.h * qs.rows;
     o = malloc(rows * vs.cols * sizeof *o);
@@ -254,6 +341,7 @@ done:
     free(lse);
     free(weights);
     free(bmask);
+    free(slopes_mask);
     npy_free(&q);
     npy_free(&k);
     npy_free(&v);

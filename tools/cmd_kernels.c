@@ -66,6 +66,23 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
                          &attention.base);
     }
     if (rc) return rc;
+    /* The model variants (softcap, ALiBi, sliding window) change the attention kernels'
+     * code: one prefill at D = 128 with all three keeps them in the GPU budget. */
+    {
+        clattn_attention_desc desc;
+        clattn_attention_plan attention;
+        clattn_attention_desc_init(&desc, 1, 16, 16, 4096, 4096, 128, 128);
+        desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
+        desc.softcap = 50.0f;
+        desc.alibi = 1;
+        desc.window = 1;
+        desc.window_left = 1024;
+        desc.window_right = 0;
+        rc |= print_plan(p, "attention",
+                         "prefill softcap=50 alibi window=1024,0 B=1 H=16 M=N=4096 D=128",
+                         clattn__plan_attention(p, &desc, &attention), &attention.base);
+    }
+    if (rc) return rc;
     clattn_normalize_plan norm;
     rc |= print_plan(p, "normalize", "softmax n=100",
                      clattn__plan_normalize(p, CLATTN_NORM_SOFTMAX, 100, &norm), &norm.base);
