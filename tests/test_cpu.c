@@ -184,6 +184,14 @@ static const attn_case attn_cases[] = {
      0},
 };
 
+/* Model variants applied to every case run while set (the "variants" test). */
+typedef struct attn_extras {
+    float softcap;
+    int alibi, window;
+    long left, right;
+} attn_extras;
+static attn_extras extras;
+
 /* Lays out a [B, H, rows, cols] tensor with `pad` extra elements per row and an offset of
  * `pad`; returns the element count. */
 static size_t layout(clattn_layout *l, size_t b, size_t h, size_t rows, size_t cols, size_t pad) {
@@ -201,6 +209,11 @@ static void run_attention_case(const attn_case *c) {
     desc.mask_kind = c->mask;
     desc.norm = c->norm;
     desc.kv_splits = c->splits;
+    desc.softcap = extras.softcap;
+    desc.alibi = extras.alibi;
+    desc.window = extras.window;
+    desc.window_left = extras.left;
+    desc.window_right = extras.right;
     size_t nq = layout(&desc.q, c->batch, c->q_heads, c->m, c->d, c->pad);
     size_t nk = layout(&desc.k, c->batch, c->kv_heads, c->n, c->d, c->pad);
     size_t nv = layout(&desc.v, c->batch, c->kv_heads, c->n, c->dv, c->pad);
@@ -244,12 +257,17 @@ static void run_attention_case(const attn_case *c) {
      * float sum of n terms of size w_j |v|), exp2 a few ulp. SUM weights s_j / sum s with
      * positive s: the same bounds. */
     const double dd = (double)c->d;
-    const double atol = 2 * dd * sqrt(dd) * TEST_U + ((double)c->n + 64) * TEST_U;
-    char what[128];
+    /* ALiBi's biases reach slope (N + M) with slope <= 1/2: float scores that large carry
+     * an absolute rounding error of about their size times u. */
+    const double alibi_atol = extras.alibi ? 4.0 * (double)(c->n + c->m) * TEST_U : 0.0;
+    const double atol = 2 * dd * sqrt(dd) * TEST_U + ((double)c->n + 64) * TEST_U + alibi_atol;
+    char what[192];
     snprintf(what, sizeof what,
-             "cpu attention %zux%zux%zu m%zu n%zu d%zu dv%zu causal%d mask%d norm%d", c->batch,
-             c->q_heads, c->kv_heads, c->m, c->n, c->d, c->dv, (int)c->causal, (int)c->mask,
-             (int)c->norm);
+             "cpu attention %zux%zux%zu m%zu n%zu d%zu dv%zu causal%d mask%d norm%d softcap %g "
+             "alibi %d window %d (%ld, %ld)",
+             c->batch, c->q_heads, c->kv_heads, c->m, c->n, c->d, c->dv, (int)c->causal,
+             (int)c->mask, (int)c->norm, (double)extras.softcap, extras.alibi, extras.window,
+             extras.left, extras.right);
     CU_ASSERT(test_close(o, o_ref, no, atol, 0, what));
     /* LSE: log of the sum, absolute error about the relative error of the sum. */
     CU_ASSERT(test_close(lse, lse_ref, nl, atol + 1e-6, 1e-6, "cpu attention lse"));
@@ -261,6 +279,22 @@ static void run_attention_case(const attn_case *c) {
 static void test_attention(void) {
     for (size_t i = 0; i < sizeof attn_cases / sizeof *attn_cases; i++)
         run_attention_case(&attn_cases[i]);
+}
+
+/* Softcap, ALiBi and sliding windows (in a key block, across blocks, one-sided, empty rows)
+ * over every case above: odd sizes, GQA, both causal alignments, masks, strides, split-KV. */
+static void test_attention_variants(void) {
+    static const attn_extras variants[] = {
+        {1.5f, 0, 0, 0, 0},  {0.0f, 1, 0, 0, 0},  {0.0f, 0, 1, 5, 0}, {0.0f, 0, 1, 70, 3},
+        {0.0f, 0, 1, -1, 0}, {0.0f, 0, 1, 0, -1}, {0.0f, 0, 1, 0, 0}, {2.0f, 1, 1, 100, 7},
+    };
+    for (size_t x = 0; x < sizeof variants / sizeof *variants; x++) {
+        extras = variants[x];
+        for (size_t i = 0; i < sizeof attn_cases / sizeof *attn_cases; i++)
+            if (attn_cases[i].norm == CLATTN_NORM_SOFTMAX || !extras.alibi)
+                run_attention_case(&attn_cases[i]);
+    }
+    extras = (attn_extras){0.0f, 0, 0, 0, 0};
 }
 
 /* Different thread counts and forced splits give the same result within rounding. */
@@ -366,6 +400,34 @@ static void test_attention_invalid(void) {
     desc.q.stride[2] = 2;
     CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL),
                     CLATTN_ERROR_INVALID_SHAPE);
+    desc.q.stride[2] = 4;
+    /* The model variants' fields. */
+    const float bad_caps[] = {-1.0f, NAN, INFINITY};
+    for (int i = 0; i < 3; i++) {
+        desc.softcap = bad_caps[i];
+        CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL),
+                        CLATTN_ERROR_INVALID_VALUE);
+        CU_ASSERT_EQUAL(clattn_ref_attention(&desc, a, a, a, NULL, a, NULL),
+                        CLATTN_ERROR_INVALID_VALUE);
+    }
+    desc.softcap = 0.0f;
+    desc.window = 1;
+    desc.window_left = -2;
+    CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL),
+                    CLATTN_ERROR_INVALID_VALUE);
+    desc.window_left = 3;
+    desc.window_right = -5;
+    CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL),
+                    CLATTN_ERROR_INVALID_VALUE);
+    desc.window_right = -1;
+    CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL), CLATTN_SUCCESS);
+    /* Unset window: its sizes are not read. */
+    desc.window = 0;
+    desc.window_left = -7;
+    CU_ASSERT_EQUAL(clattn_cpu_attention(&desc, a, a, a, NULL, a, NULL), CLATTN_SUCCESS);
+    /* The weights path takes no variant. */
+    desc.alibi = 1;
+    CU_ASSERT_EQUAL(clattn_ref_attention_weights(&desc, a, a, NULL, a), CLATTN_ERROR_INVALID_VALUE);
 }
 
 static void add_suites(void) {
@@ -377,9 +439,13 @@ static void add_suites(void) {
                                            {"invalid", test_seed_invalid},
                                            {NULL, NULL}};
     static const test_case attn_cases_list[] = {
-        {"attention", test_attention},       {"threads_and_splits", test_attention_threads},
-        {"nan", test_attention_nan},         {"mask_row_broadcast", test_attention_row_broadcast},
-        {"invalid", test_attention_invalid}, {NULL, NULL}};
+        {"attention", test_attention},
+        {"threads_and_splits", test_attention_threads},
+        {"nan", test_attention_nan},
+        {"mask_row_broadcast", test_attention_row_broadcast},
+        {"variants", test_attention_variants},
+        {"invalid", test_attention_invalid},
+        {NULL, NULL}};
     test_add_suite("cpu_seed", seed_cases);
     test_add_suite("cpu_attention", attn_cases_list);
 }
