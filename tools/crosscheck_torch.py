@@ -16,7 +16,10 @@ run with /usr/bin/python3). The references, all float32 like clattn:
   attend: scaled_dot_product_attention (F.scaled_dot_product_attention on PyTorch >= 2,
           F._scaled_dot_product_attention on 1.13) with an explicit mask for bottom-right
           causal alignment and boolean/additive masks; --weights-out (the materialising
-          weights path) against softmax(Q K^T / sqrt(D) + mask).
+          weights path) against softmax(Q K^T / sqrt(D) + mask);
+          `attend --window/--alibi/--alibi-slopes` against SDPA with the window and the ALiBi
+          bias built into an explicit additive mask, `--softcap` (which no mask expresses)
+          against softmax(C tanh(Q K^T / sqrt(D) / C) + bias) V in torch.
 Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
 """
 import os
@@ -216,6 +219,66 @@ def check_attend(tmp, rng, b, hq, hkv, m, n, d, causal, mask_kind):
     report(name + " [weights]", got_w.reshape(ref_w.shape), ref_w)
 
 
+def alibi_slopes(h):
+    """HF's get_alibi_slopes: geometric for a power of two, then the odd ones of 2n."""
+    n = 2 ** int(np.floor(np.log2(h)))
+    s = [2.0 ** (-8.0 * (i + 1) / n) for i in range(n)]
+    return torch.tensor(s + [2.0 ** (-4.0 * (2 * i + 1) / n) for i in range(h - n)])
+
+
+def check_variant(tmp, rng, b, hq, hkv, m, n, d, causal, softcap=0.0, alibi=None, window=None):
+    """alibi: None, "standard" (--alibi) or "given" (--alibi-slopes, random slopes)."""
+    q = rng.standard_normal((b, hq, m, d)).astype(np.float32)
+    k = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    v = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    args = ["attend"]
+    for nm, a in (("q", q), ("k", k), ("v", v)):
+        np.save(os.path.join(tmp, nm + ".npy"), a)
+        args += ["--" + nm, os.path.join(tmp, nm + ".npy")]
+    off = n - m if causal == "bottom-right" else 0
+    i = torch.arange(m)[:, None]
+    j = torch.arange(n)[None, :]
+    allowed = torch.ones(m, n, dtype=torch.bool)
+    if causal:
+        allowed &= j <= i + off
+        args += ["--causal", causal]
+    if window:
+        left, right = window
+        if left >= 0:
+            allowed &= j >= i + off - left
+        if right >= 0:
+            allowed &= j <= i + off + right
+        args += ["--window", f"{left},{right}"]
+    bias = torch.zeros(hq, m, n)
+    if alibi == "standard":
+        bias = alibi_slopes(hq)[:, None, None] * (j - i - off)
+        args += ["--alibi"]
+    elif alibi == "given":
+        slopes = rng.uniform(0.01, 1.0, hq).astype(np.float32)
+        np.save(os.path.join(tmp, "slopes.npy"), slopes)
+        bias = torch.from_numpy(slopes)[:, None, None] * (j - i - off)
+        args += ["--alibi-slopes", os.path.join(tmp, "slopes.npy")]
+    if softcap:
+        args += ["--softcap", repr(softcap)]
+    got = run(args, tmp)
+    rep = hq // hkv
+    Q = torch.from_numpy(q)
+    K = torch.from_numpy(k).repeat_interleave(rep, dim=1)
+    V = torch.from_numpy(v).repeat_interleave(rep, dim=1)
+    full = bias.float().masked_fill(~allowed, float("-inf"))
+    with torch.no_grad():
+        if softcap:
+            s = Q @ K.transpose(-1, -2) / d**0.5
+            ref = torch.softmax(softcap * torch.tanh(s / softcap) + full, dim=-1) @ V
+        else:
+            ref = sdpa(Q, K, V, full)
+    ref = torch.nan_to_num(ref)  # rows with nothing allowed: clattn gives zeros
+    feature = "softcap" if softcap else "alibi" if alibi else "window"
+    name = (f"attend B={b} Hq={hq} Hkv={hkv} M={m} N={n} D={d} causal={causal or 'none'} "
+            f"softcap={softcap} alibi={alibi} window={window}")
+    report(name, got.reshape(ref.shape), ref, feature)
+
+
 def has_command(name):
     return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
 
@@ -242,6 +305,15 @@ def main():
             check_attend(tmp, rng, 1, 2, 2, 64, 64, 32, None, "boolean")
             check_attend(tmp, rng, 1, 2, 2, 64, 96, 32, "top-left", "additive")
             check_attend(tmp, rng, 2, 4, 1, 1, 1000, 64, "bottom-right", None)
+            for causal in (None, "top-left", "bottom-right"):
+                check_variant(tmp, rng, 1, 4, 2, 113, 200, 64, causal, softcap=2.0)
+                check_variant(tmp, rng, 1, 6, 3, 113, 200, 64, causal, alibi="standard")
+                check_variant(tmp, rng, 1, 3, 1, 70, 90, 32, causal, alibi="given")
+                check_variant(tmp, rng, 2, 4, 2, 300, 300, 64, causal, window=(64, 0))
+                check_variant(tmp, rng, 1, 2, 2, 77, 130, 80, causal, window=(10, 5))
+                check_variant(tmp, rng, 1, 8, 2, 1, 1000, 128, causal, window=(100, -1))
+            check_variant(tmp, rng, 1, 4, 4, 128, 128, 64, "bottom-right", softcap=30.0,
+                          alibi="standard", window=(32, 0))
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
     for feature, (cases, worst) in features.items():
