@@ -3,6 +3,7 @@
  * strided outputs, shares with a zero, sizes not divisible by the device count, SUM, bad
  * input; on one device twice, on PoCL sub-devices, and on PoCL with Intel's CPU runtime. */
 #include "test_common.h"
+#include "split.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -336,7 +337,57 @@ static void test_pocl_and_intel(void) {
     clattn_handle_destroy(handles[1]);
 }
 
+/* Whole-problem visibility of key j to row i. */
+static bool visible(clattn_causal causal, size_t m, size_t n, size_t i, size_t j) {
+    if (causal == CLATTN_CAUSAL_TOP_LEFT) return j <= i;
+    if (causal == CLATTN_CAUSAL_BOTTOM_RIGHT)
+        return (long long)j <= (long long)i + (long long)n - (long long)m;
+    return true;
+}
+
+/* Every split of every small problem: the pieces of each device's range see exactly the
+ * whole problem's visible keys, each (row, key) at most once, and the ranges cover the axis. */
+static void test_split_exact(void) {
+    static const clattn_causal causals[] = {CLATTN_CAUSAL_NONE, CLATTN_CAUSAL_TOP_LEFT,
+                                            CLATTN_CAUSAL_BOTTOM_RIGHT};
+    static unsigned char seen[24][24];
+    const double weights[4] = {1, 0, 2.5, 1};
+    size_t failures = 0;
+    for (size_t c = 0; c < 3; c++)
+        for (size_t m = 1; m <= 23; m += 2)
+            for (size_t n = 1; n <= 23; n += 3)
+                for (int axis = 0; axis < 2; axis++) {
+                    clattn_attention_desc d;
+                    clattn_attention_desc_init(&d, 1, 1, 1, m, n, 8, 8);
+                    d.causal = causals[c];
+                    size_t bounds[5];
+                    clattn__split_bounds(&d, (clattn_split_axis)axis, 4, weights, bounds);
+                    const size_t length = axis == CLATTN_SPLIT_ROWS ? m : n;
+                    failures += bounds[0] != 0 || bounds[4] != length || bounds[2] != bounds[1];
+                    memset(seen, 0, sizeof seen);
+                    for (size_t dev = 0; dev < 4; dev++) {
+                        failures += bounds[dev + 1] < bounds[dev];
+                        clattn_attention_piece p[2];
+                        const size_t count =
+                            axis == CLATTN_SPLIT_ROWS
+                                ? clattn__split_pieces(&d, bounds[dev], bounds[dev + 1], 0, n, p)
+                                : clattn__split_pieces(&d, 0, m, bounds[dev], bounds[dev + 1], p);
+                        for (size_t k = 0; k < count; k++)
+                            for (size_t r = 0; r < p[k].rows; r++)
+                                for (size_t jj = 0; jj < p[k].keys; jj++)
+                                    if (visible(p[k].causal, p[k].rows, p[k].keys, r, jj))
+                                        seen[p[k].row0 + r][p[k].key0 + jj]++;
+                    }
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            failures += seen[i][j] != visible(causals[c], m, n, i, j);
+                }
+    CU_ASSERT_EQUAL(failures, 0);
+}
+
 static void add_suites(void) {
+    static const test_case split_cases[] = {{"pieces exact", test_split_exact}, {NULL, NULL}};
+    test_add_suite("multi_split", split_cases);
     static const test_case same_cases[] = {{"two handles", test_same_two},
                                            {"three handles, uneven shares", test_same_three_uneven},
                                            {"probed shares", test_same_probed},
