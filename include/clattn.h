@@ -559,8 +559,9 @@ CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
  * on exactly the keys they see, the rows that see all of them without causal masking, and rows
  * that see none contribute O = 0 with LSE -inf. The devices run concurrently (every part is
  * enqueued before any is waited for). shares: NULL for shares proportional to each device's
- * measured throughput (clattn_probe_device: peak float throughput for a rows split, read
- * bandwidth for a keys split; measured once per device and process, 0.1-1 s), else count
+ * measured attention throughput (a small problem of desc's head dims, shaped as prefill for a
+ * rows split and as decoding for a keys split, timed once per device, axis and head dims for
+ * the process: milliseconds, plus the kernel build the call needs anyway), else count
  * non-negative finite weights, not all 0 (INVALID_VALUE); a weight 0 leaves a device out.
  * Work is balanced by attended keys, so causal triangles split evenly. The partial O and LSE
  * come back to the host, which also holds O and the LSE of the whole problem once (O(B Hq M Dv)

@@ -6,7 +6,8 @@
 #include <math.h>
 
 clattn_status clattn__multi_weights(clattn_handle *const *handles, size_t count,
-                                    const float *shares, clattn_split_axis axis, double *weights) {
+                                    const float *shares, const clattn_attention_desc *desc,
+                                    clattn_split_axis axis, double *weights) {
     double total = 0;
     for (size_t d = 0; d < count; d++) {
         if (shares) {
@@ -17,11 +18,9 @@ clattn_status clattn__multi_weights(clattn_handle *const *handles, size_t count,
                                     d, (double)shares[d]);
             weights[d] = shares[d];
         } else {
-            double gbps = 0, gflops = 0;
-            clattn_status status = clattn_probe_device(handles[d], &gbps, &gflops);
+            clattn_status status =
+                clattn__multi_throughput(handles[d], axis, desc->d, desc->dv, &weights[d]);
             if (status) return status;
-            weights[d] = axis == CLATTN_SPLIT_KEYS ? gbps : gflops;
-            if (!(weights[d] > 0)) weights[d] = 1; /* a probe too fast to time: equal shares */
         }
         total += weights[d];
     }
@@ -48,7 +47,7 @@ clattn_status clattn__multi_plan(clattn_handle *const *handles, size_t count, co
                                 d);
     }
     *axis = clattn__split_axis(desc);
-    clattn_status status = clattn__multi_weights(handles, count, shares, *axis, weights);
+    clattn_status status = clattn__multi_weights(handles, count, shares, desc, *axis, weights);
     if (status) return status;
     clattn__split_bounds(desc, *axis, count, weights, bounds);
     return CLATTN_SUCCESS;
