@@ -26,28 +26,31 @@ typedef struct multi_case {
 static const multi_case cases[] = {
     {"prefill GQA causal top-left", 2, 4, 2, 37, 37, 16, 8, CLATTN_CAUSAL_TOP_LEFT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, NULL, 0},
-    {"decode causal bottom-right", 1, 4, 1, 3, 101, 32, 16, CLATTN_CAUSAL_BOTTOM_RIGHT,
+    {"decode causal bottom-right", 1, 4, 1, 3, 101, 16, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, NULL, 1},
-    {"keys split, causal top-left, M = N", 1, 2, 2, 29, 29, 8, 8, CLATTN_CAUSAL_TOP_LEFT,
+    {"keys split, causal top-left, M = N", 1, 2, 2, 29, 29, 16, 8, CLATTN_CAUSAL_TOP_LEFT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, "keys", 0},
-    {"keys split, causal bottom-right, M < N", 2, 2, 1, 11, 31, 8, 4, CLATTN_CAUSAL_BOTTOM_RIGHT,
+    {"keys split, causal bottom-right, M < N", 2, 2, 1, 11, 31, 16, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, "keys", 1},
-    {"keys split, causal top-left, M > N", 1, 1, 1, 23, 13, 8, 8, CLATTN_CAUSAL_TOP_LEFT,
+    {"keys split, causal top-left, M > N", 1, 1, 1, 23, 13, 16, 8, CLATTN_CAUSAL_TOP_LEFT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, "keys", 0},
-    {"rows split, causal top-left, M > N", 1, 2, 1, 41, 17, 8, 8, CLATTN_CAUSAL_TOP_LEFT,
+    {"rows split, causal top-left, M > N", 1, 2, 1, 41, 17, 16, 8, CLATTN_CAUSAL_TOP_LEFT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, "rows", 1},
-    {"rows split, causal bottom-right, M > N", 1, 2, 2, 41, 17, 8, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
+    {"rows split, causal bottom-right, M > N", 1, 2, 2, 41, 17, 16, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_NONE, 0, "rows", 0},
-    {"rows split, additive mask broadcast", 2, 2, 1, 19, 23, 8, 8, CLATTN_CAUSAL_NONE,
+    {"rows split, additive mask broadcast", 2, 2, 1, 19, 23, 16, 8, CLATTN_CAUSAL_NONE,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_ADDITIVE, 0, "rows", 0},
-    {"keys split, boolean mask per head, causal", 1, 3, 3, 7, 45, 8, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
+    {"keys split, boolean mask per head, causal", 1, 3, 3, 7, 45, 16, 8, CLATTN_CAUSAL_BOTTOM_RIGHT,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_BOOLEAN, 1, "keys", 1},
     {"keys split, additive mask per head", 2, 2, 2, 5, 33, 16, 8, CLATTN_CAUSAL_NONE,
      CLATTN_NORM_SOFTMAX, CLATTN_MASK_ADDITIVE, 1, "keys", 0},
-    {"SUM, causal top-left (rows even when keys asked)", 1, 2, 1, 13, 13, 8, 8,
+    {"SUM, causal top-left (rows even when keys asked)", 1, 2, 1, 13, 13, 16, 8,
      CLATTN_CAUSAL_TOP_LEFT, CLATTN_NORM_SUM, CLATTN_MASK_NONE, 0, "keys", 0},
 };
 #define CASES (sizeof cases / sizeof cases[0])
+
+/* One head-dim pair (D = 16, Dv = 8) throughout: the kernels are specialised by head dims, and
+ * CI runs with cold kernel caches. */
 
 /* The problem's data, its desc, and its outputs from the reference and one device. */
 typedef struct problem {
@@ -307,6 +310,11 @@ static void test_subdevices(void) {
     clReleaseContext(ctx);
 }
 
+/* PoCL and Intel's CPU runtime at once (a subset of the cases: every kernel variant builds cold
+ * on Intel's runtime in CI, at seconds each): both axes, both causal alignments, GQA, strided
+ * outputs, a per-head boolean mask, SUM. */
+static const size_t two_runtime_cases[] = {0, 1, 3, 8, 10};
+
 /* PoCL and Intel's CPU runtime at once: two OpenCL implementations in one call. */
 static void test_pocl_and_intel(void) {
     clattn_device_info info[16];
@@ -330,8 +338,8 @@ static void test_pocl_and_intel(void) {
     CU_ASSERT_FATAL(handles[0] && handles[1]);
     printf("\ndevices: %s + %s\n", info[pocl].name, info[intel].name);
     const float shares[2] = {1, 2};
-    for (size_t i = 0; i < CASES; i++)
-        check_case(&cases[i], handles, 2, shares, "PoCL + Intel");
+    for (size_t i = 0; i < sizeof two_runtime_cases / sizeof two_runtime_cases[0]; i++)
+        check_case(&cases[two_runtime_cases[i]], handles, 2, shares, "PoCL + Intel");
     check_case(&cases[1], handles, 2, NULL, "PoCL + Intel, probed shares");
     clattn_handle_destroy(handles[0]);
     clattn_handle_destroy(handles[1]);
