@@ -14,7 +14,7 @@ static void help(void) {
         "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
         "S.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
-        "                     [--device SEL]\n\n"
+        "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n\n"
         "Q is [M, D], [H, M, D] or [B, H, M, D]; K [.., N, D] and V [.., N, Dv] with the same\n"
         "batch and as many heads as Q or a divisor of it (grouped-query attention: query\n"
         "head h reads K/V head h / (Hq / Hkv)). The scale defaults to 1/sqrt(D), the\n"
@@ -24,7 +24,12 @@ static void help(void) {
         "attends), any other type is added to the scaled scores (-inf masks out).\n"
         "Writes O to --out as .npy (Q's shape with Dv columns), or else prints it as CSV, one\n"
         "row per line. --lse-out writes the log-sum-exp of each row (Q's shape without D);\n"
-        "--weights-out the attention weights [.., M, N] (not with the three options below).\n"
+        "--weights-out the attention weights [.., M, N] (on the first device; not with the\n"
+        "three options below).\n"
+        "--devices splits the work across several devices (all of them, or a list of\n"
+        "selectors as --device takes; one device may appear twice): the keys for few query\n"
+        "rows, else the query rows, in shares proportional to --shares or, without it, to\n"
+        "each device's measured throughput; stderr says which device took which part.\n"
         "--softcap C caps the scaled scores: C tanh(s / C) (before the mask). --window LEFT,RIGHT\n"
         "attends keys i + off - LEFT <= j <= i + off + RIGHT (-1: unbounded; off = N - M with\n"
         "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
@@ -33,7 +38,8 @@ static void help(void) {
 }
 
 typedef struct attend_args {
-    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *alibi_slopes;
+    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
+        *alibi_slopes;
     float softcap;
     int alibi, window;
     long window_left, window_right;
@@ -79,6 +85,10 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->weights_out;
         } else if (cli_option(argc, argv, &i, "--out", &v)) {
             file = &a->out;
+        } else if (cli_option(argc, argv, &i, "--devices", &v)) {
+            file = &a->devices;
+        } else if (cli_option(argc, argv, &i, "--shares", &v)) {
+            file = &a->shares;
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             file = &a->device;
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
@@ -123,6 +133,9 @@ static int parse(int argc, char **argv, attend_args *a) {
     if (!a->q || !a->k || !a->v) return cli_error("attend: --q, --k and --v are required");
     if (a->alibi && a->alibi_slopes)
         return cli_error("attend: --alibi and --alibi-slopes exclude each other");
+    if (a->device && a->devices)
+        return cli_error("attend: --device and --devices exclude each other");
+    if (a->shares && !a->devices) return cli_error("attend: --shares needs --devices");
     return 0;
 }
 
@@ -235,6 +248,7 @@ int cmd_attend(int argc, char **argv) {
     npy_array q = {0}, k = {0}, v = {0}, m = {0};
     shape4 qs, ks, vs;
     clattn_handle *h = NULL;
+    cli_group group = {.count = 0};
     float *o = NULL, *lse = NULL, *weights = NULL;
     unsigned char *bmask = NULL;
     float *slopes_mask = NULL;
@@ -303,7 +317,12 @@ int cmd_attend(int argc, char **argv) {
         rc = cli_error("out of memory");
         goto done;
     }
-    if ((rc = cli_open(a.device, &h))) goto done;
+    if (a.devices) {
+        if ((rc = cli_group_open(a.devices, a.shares, &group))) goto done;
+        h = group.handles[0]; /* for --weights-out; the group owns it */
+    } else if ((rc = cli_open(a.device, &h))) {
+        goto done;
+    }
     clattn_status status;
     /* The weights first: when they cannot be computed (too large for the device), nothing is
      * computed or written. */
@@ -317,7 +336,10 @@ int cmd_attend(int argc, char **argv) {
             goto done;
         }
     }
-    if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
+    if (a.devices) {
+        if ((rc = cli_group_attention(&group, &desc, q.data, k.data, v.data, mask, o, lse)))
+            goto done;
+    } else if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
         rc = cli_status_error("attention", status, h);
         goto done;
     }
@@ -336,7 +358,10 @@ int cmd_attend(int argc, char **argv) {
         print_csv(o, rows, vs.cols);
     }
 done:
-    clattn_handle_destroy(h);
+    if (a.devices)
+        cli_group_close(&group);
+    else
+        clattn_handle_destroy(h);
     free(o);
     free(lse);
     free(weights);
