@@ -18,3 +18,12 @@ endforeach()
 add_test(NAME mpi_ring_fault COMMAND sh "${CMAKE_CURRENT_LIST_DIR}/fault.sh" "${CLATTN_MPIEXEC}"
          $<TARGET_FILE:test_ring>)
 set_tests_properties(mpi_ring_fault PROPERTIES TIMEOUT 120 ENVIRONMENT "${CLATTN_MPI_TEST_ENV}")
+# clattn attend --mpi (whole files read at offsets, --shards, refusals) against NumPy and the
+# single-device CLI; skipped (77) without NumPy.
+if(TARGET clattn_cli AND clattn_python_found)
+    add_test(NAME mpi_cli_attend COMMAND ${clattn_python_found}
+             "${CMAKE_CURRENT_LIST_DIR}/cli_ring_check.py" $<TARGET_FILE:clattn_cli>
+             "${CLATTN_MPIEXEC}")
+    set_tests_properties(mpi_cli_attend PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
+                         ENVIRONMENT "${CLATTN_MPI_TEST_ENV}")
+endif()
