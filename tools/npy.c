@@ -253,14 +253,19 @@ bool npy_read_header(FILE *file, const char *name, npy_header *out, char *error,
                      size_t error_size) {
     unsigned char *buffer = NULL;
     unsigned char start[12];
-    if (fseek(file, 0, SEEK_SET) != 0 || fread(start, 1, sizeof start, file) != sizeof start)
-        FAIL("%s is not a .npy file (too short or unreadable)", name);
-    /* The whole header (at most 4 GiB by its length field), then the strict parser. */
+    if (fseek(file, 0, SEEK_END) != 0) FAIL("%s: cannot seek (not a regular file?)", name);
+    const long end = ftell(file);
+    if (end < 0 || fseek(file, 0, SEEK_SET) != 0 ||
+        fread(start, 1, sizeof start, file) != sizeof start || memcmp(start, "\x93NUMPY", 6) != 0)
+        FAIL("%s is not a .npy file", name);
+    if (start[6] < 1 || start[6] > 3) FAIL("%s: unsupported .npy version %d", name, start[6]);
+    /* The whole header (no longer than the file), then the strict parser. */
     const size_t len_size = start[6] == 1 ? 2 : 4;
     size_t header_len = 0;
     for (size_t i = 0; i < len_size; i++)
         header_len |= (size_t)start[8 + i] << (8 * i);
     const size_t total = 8 + len_size + header_len;
+    if (total > (size_t)end) FAIL("%s: truncated header", name);
     if (!(buffer = malloc(total))) FAIL("%s: out of memory", name);
     if (fseek(file, 0, SEEK_SET) != 0 || fread(buffer, 1, total, file) != total)
         FAIL("%s: truncated header", name);
@@ -268,10 +273,8 @@ bool npy_read_header(FILE *file, const char *name, npy_header *out, char *error,
     free(buffer);
     buffer = NULL;
     /* The file must hold exactly the data the shape says. */
-    if (fseek(file, 0, SEEK_END) != 0) FAIL("%s: cannot seek (not a regular file?)", name);
-    const long end = ftell(file);
-    if (end < 0 || (size_t)end - out->data_offset != out->count * out->elem_size ||
-        (size_t)end < out->data_offset)
+    if ((size_t)end < out->data_offset ||
+        (size_t)end - out->data_offset != out->count * out->elem_size)
         FAIL("%s: %ld bytes, but its header says %zu bytes of header and data", name, end,
              out->data_offset + out->count * out->elem_size);
     return true;
