@@ -31,3 +31,10 @@ if(CLATTN_HAVE_MPI)
     target_link_libraries(clattn_mpi PUBLIC clattn_static MPI::MPI_C PRIVATE m)
     find_program(CLATTN_MPIEXEC NAMES ${MPIEXEC_EXECUTABLE} mpiexec mpirun)
 endif()
+
+# The scaling benchmark (time per ring step, bytes sent per rank): mpirun -np R bench_ring.
+if(CLATTN_HAVE_MPI AND CLATTN_BUILD_BENCH)
+    add_executable(bench_ring bench/bench_ring.c)
+    target_compile_options(bench_ring PRIVATE ${CLATTN_WARNINGS})
+    target_link_libraries(bench_ring PRIVATE clattn_mpi)
+endif()

@@ -4,13 +4,17 @@
 #   tests/sanitize.sh thread  [build-dir]   ThreadSanitizer: the suites that use threads
 #                                           (test_pipeline: two threads sharing a handle, a
 #                                           handle per thread; the CPU backend's thread pool)
-#                                           and the program caches
+#                                           and the program caches (not the mpi_* tests:
+#                                           the ring runs on one thread per rank; they have
+#                                           not been tried under TSan)
 #   tests/sanitize.sh address [build-dir]   AddressSanitizer + UndefinedBehaviorSanitizer,
 #                                           leaks included: every CTest test except the
 #                                           Oclgrind one (a simulator, not our code), the
 #                                           full fault sweep (a subset of it runs instead),
 #                                           the fuzzers (built with their own ASan + UBSan)
-#                                           and the soak test (timed: the plain pass runs it)
+#                                           and the soak test (timed: the plain pass runs it);
+#                                           the mpi_* tests then run without leak detection
+#                                           (Open MPI's own leaks, see below)
 #
 # Exits non-zero on any failure or sanitizer report. PoCL 3.1 needs LSan suppressions with a
 # cold kernel cache (lsan.supp says why);
@@ -43,7 +47,14 @@ else
     export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0 exitcode=66 verify_asan_link_order=0 intercept_tls_get_addr=0"
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp print_suppressions=0"
     export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
-    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak'
+    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak|^mpi_'
+    # The ring attention tests (built when MPI is) under ASan + UBSan with leak detection off:
+    # Open MPI 4.1 leaves ~120 KB at exit, mostly allocated in its dlopen'ed MCA components,
+    # whose frames LeakSanitizer prints as "<unknown module>" (closed before the report), so
+    # no suppression limited to Open MPI's libraries can name them; bad accesses and undefined
+    # behaviour in clattn's ring and CLI code are still caught.
+    ASAN_OPTIONS="$ASAN_OPTIONS detect_leaks=0" \
+        ctest --test-dir "$build" --output-on-failure -R '^mpi_'
     # LeakSanitizer's tracer crashed at exit before intercept_tls_get_addr=0 (issue 10): the
     # benchmark smoke run 50 times in a row must pass every time.
     ctest --test-dir "$build" --output-on-failure -R '^bench_smoke$' --repeat until-fail:50
