@@ -37,7 +37,7 @@ cmake --build "$build" -j2
 
 if [ "$mode" = thread ]; then
     export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$supp/tsan.supp"
-    ctest --test-dir "$build" --output-on-failure -R '^(test_pipeline|test_scratch|test_cache|test_seed|test_cpu|test_cpu_mha|example_pipeline)$'
+    ctest --test-dir "$build" -j2 --output-on-failure -R '^(test_pipeline|test_scratch|test_cache|test_seed|test_cpu|test_cpu_mha|example_pipeline)$'
 else
     # verify_asan_link_order=0: the fault tests preload their shim ahead of the ASan runtime.
     # intercept_tls_get_addr=0: up to GCC 13 / LLVM 16 the runtime's __tls_get_addr interceptor
