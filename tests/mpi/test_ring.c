@@ -193,6 +193,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "rank %d: no device: %s\n", rank, clattn_last_error_message());
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
+    if (rank == 0) printf("device: %s (rank 0 of %d)\n", clattn_handle_device_name(h), ranks);
     int rc = 0;
     if (strcmp(mode, "run") == 0) {
         rc = run_once(h);
