@@ -122,10 +122,12 @@ static double median_host(clattn_handle *h, const size_t *gemm, const clattn_mha
 int main(int argc, char **argv) {
     static const size_t full_gemms[][3] = {{1024, 768, 768}, {4096, 768, 768}, {2048, 2048, 2048}};
     static const size_t tiny_gemms[][3] = {{5, 33, 17}, {40, 7, 64}, {3, 3, 3}};
-    static const clattn_mha_desc full_mhas[] = {
-        {1, 1024, 768, 768, 12, 0}, {1, 1024, 768, 768, 12, 1}, {8, 128, 768, 768, 12, 1}};
-    static const clattn_mha_desc tiny_mhas[] = {
-        {1, 9, 16, 32, 2, 0}, {2, 5, 8, 24, 3, 1}, {1, 1, 4, 4, 1, 1}};
+    static const clattn_mha_desc full_mhas[] = {{1, 1024, 768, 768, 12, 0, CLATTN_MASK_NONE, 0},
+                                                {1, 1024, 768, 768, 12, 1, CLATTN_MASK_NONE, 0},
+                                                {8, 128, 768, 768, 12, 1, CLATTN_MASK_NONE, 0}};
+    static const clattn_mha_desc tiny_mhas[] = {{1, 9, 16, 32, 2, 0, CLATTN_MASK_NONE, 0},
+                                                {2, 5, 8, 24, 3, 1, CLATTN_MASK_NONE, 0},
+                                                {1, 1, 4, 4, 1, 1, CLATTN_MASK_NONE, 0}};
     const bool tiny = argc > 1 && strcmp(argv[1], "--tiny") == 0;
     if (argc > 1 && !tiny) {
         fprintf(stderr, "usage: %s [--tiny]\n", argv[0]);

@@ -281,9 +281,10 @@ typedef enum clattn_mask_kind {
 
 /* Where a 4-D tensor [B, H, rows, cols] lives in its buffer: element (b, h, i, c) is at
  * offset + b * stride[0] + h * stride[1] + i * stride[2] + c (in elements; the last
- * dimension is contiguous). For the mask [M, N], stride[0] and stride[1] may be 0 to
- * broadcast over batch and heads. For the LSE [B, Hq, M], element (b, h, i) is at
- * offset + b * stride[0] + h * stride[1] + i * stride[2]. */
+ * dimension is contiguous). For the mask [M, N], stride[0], stride[1] and stride[2] may be 0
+ * to broadcast over batch, heads and query rows (a key-padding mask [B, N] is strides
+ * {N, 0, 0}); any other mask row stride must be >= N. For the LSE [B, Hq, M], element (b, h, i) is
+ * at offset + b * stride[0] + h * stride[1] + i * stride[2]. */
 typedef struct clattn_layout {
     size_t offset;
     size_t stride[3];
@@ -323,7 +324,8 @@ CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t b
  * - NaN in Q, K, V or the mask propagates to the rows whose attended keys it reaches.
  * - Validation: q_heads a multiple of kv_heads (INVALID_SHAPE); every size > 0 and d, dv
  *   <= 256 (INVALID_SIZE); norm SOFTMAX or SUM, known causal and mask kinds, finite scale
- *   (INVALID_VALUE); the rows of every tensor must not overlap (row stride >= row length)
+ *   (INVALID_VALUE); the rows of every tensor must not overlap (row stride >= row length;
+ *   the mask, only read, may also broadcast one row to all rows with row stride 0)
  *   and no two elements of O or the LSE may share an address (INVALID_SHAPE); O and the LSE
  *   must not overlap each other or Q, K, V or the mask, also not through sub-buffers of one
  *   buffer (INVALID_VALUE: a work-group would read what another already wrote), while Q, K, V
@@ -381,12 +383,33 @@ CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_
  * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
  *   X [B, T, d_in]; Wq, Wk, Wv [d_out, d_in]; bq, bk, bv [d_out] or NULL;
  *   Q = X Wq^T + bq, ... split into `heads` heads of d_out / heads; attention (softmax,
- *   scale 1/sqrt(d_out / heads), causal if asked); concat; out = ctx Wo^T + bo with
- *   Wo [d_out, d_out], bo [d_out] or NULL. Output [B, T, d_out].
+ *   scale 1/sqrt(d_out / heads), causal if asked, an optional mask); concat;
+ *   out = ctx Wo^T + bo with Wo [d_out, d_out], bo [d_out] or NULL. Output [B, T, d_out].
+ * Masks (the *_masked calls): the attention's mask kinds (boolean uint8, non-zero = attend;
+ * or additive float32, -inf masks out), packed, in one of these shapes:
+ *   PER_HEAD [B, H, T, T], PER_BATCH [B, 1, T, T] (broadcast over heads), or KEY_PADDING
+ *   [B, T]: key j of sentence b (0 / -inf = a padding token), broadcast over heads and
+ *   query rows, as PyTorch's nn.MultiheadAttention key_padding_mask (whose boolean True means
+ *   the opposite: "ignore"). A masked key gets weight 0 (with causal masking: a key is
+ *   attended when both allow it). A key-padding mask hides keys only: the output rows of
+ *   padding tokens are computed like any other row (they attend the sentence's real tokens,
+ *   as in PyTorch) and are meant to be ignored. A row whose every key is masked (e.g. a
+ *   left-padded row under causal masking) has a zero context, so its output is exactly bo
+ *   (zeros without bo), where PyTorch gives NaN. A padded batch of sentences thus gives, at
+ *   each real token, what the sentence gives alone (within float rounding).
  * ------------------------------------------------------------------------------------- */
+typedef enum clattn_mha_mask_shape {
+    CLATTN_MHA_MASK_PER_HEAD = 0,   /* [B, H, T, T]: element (b, h, query i, key j) */
+    CLATTN_MHA_MASK_PER_BATCH = 1,  /* [B, 1, T, T]: the same for every head */
+    CLATTN_MHA_MASK_KEY_PADDING = 2 /* [B, T]: key j of batch b, for every head and query */
+} clattn_mha_mask_shape;
+
 typedef struct clattn_mha_desc {
     size_t batch, tokens, d_in, d_out, heads;
     int causal; /* non-zero: top-left causal masking */
+    /* Appended fields; zero (a desc initialised with = {...} or memset) means no mask. */
+    clattn_mask_kind mask_kind;       /* NONE (default), BOOLEAN or ADDITIVE */
+    clattn_mha_mask_shape mask_shape; /* read only when mask_kind is not NONE */
 } clattn_mha_desc;
 
 typedef struct clattn_mha_weights {
@@ -394,10 +417,21 @@ typedef struct clattn_mha_weights {
     const float *bq, *bk, *bv, *bo; /* each may be NULL */
 } clattn_mha_weights;
 
-/* Multi-head attention on host arrays. */
+/* Multi-head attention on host arrays, without a mask (desc->mask_kind must be NONE:
+ * NULL_POINTER otherwise, since there is no mask argument). */
 CLATTN_API clattn_status clattn_mha_forward(clattn_handle *handle, const clattn_mha_desc *desc,
                                             const clattn_mha_weights *weights, const float *x,
                                             float *out);
+
+/* Multi-head attention with the mask of desc->mask_kind and desc->mask_shape: mask points to
+ * the packed mask (uint8 for BOOLEAN, float for ADDITIVE; the mask is input data, so it is an
+ * argument beside x, not a field of the layer's weights). mask may be NULL (and is ignored)
+ * when mask_kind is NONE. Statuses as clattn_mha_forward, plus INVALID_VALUE for an unknown
+ * mask kind or shape and NULL_POINTER for a NULL mask with a kind set. */
+CLATTN_API clattn_status clattn_mha_forward_masked(clattn_handle *handle,
+                                                   const clattn_mha_desc *desc,
+                                                   const clattn_mha_weights *weights,
+                                                   const float *x, const void *mask, float *out);
 
 /* Enqueue form of clattn_mha_forward on device buffers, all packed and at offset 0: x
  * [B, T, d_in], out [B, T, d_out], the weights as in clattn_mha_weights. The projections
@@ -414,6 +448,14 @@ CLATTN_API clattn_status clattn_enqueue_mha_forward(clattn_handle *handle, cl_co
                                                     cl_mem out, cl_uint num_events_in_wait_list,
                                                     const cl_event *event_wait_list,
                                                     cl_event *done);
+
+/* Enqueue form of clattn_mha_forward_masked: mask is a device buffer holding the packed mask
+ * at offset 0 (bytes for BOOLEAN, floats for ADDITIVE; BUFFER_TOO_SMALL when it is short), or
+ * NULL when desc->mask_kind is NONE. out must not be the mask buffer. */
+CLATTN_API clattn_status clattn_enqueue_mha_forward_masked(
+    clattn_handle *handle, cl_command_queue queue, const clattn_mha_desc *desc,
+    const clattn_mha_buffers *weights, cl_mem x, cl_mem mask, cl_mem out,
+    cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *done);
 
 /* ---------------------------------------------------------------------------------------
  * Scratch memory. Some operations need temporary device memory (partial reductions). By
@@ -511,6 +553,11 @@ CLATTN_API clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, c
 CLATTN_API clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights, const float *x,
                                                 float *out);
+/* As clattn_mha_forward_masked. */
+CLATTN_API clattn_status clattn_cpu_mha_forward_masked(const clattn_mha_desc *desc,
+                                                       const clattn_mha_weights *weights,
+                                                       const float *x, const void *mask,
+                                                       float *out);
 
 /* ---------------------------------------------------------------------------------------
  * CPU reference: plain C, double accumulation, no OpenCL; the oracle of the tests. The same
@@ -541,6 +588,11 @@ CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, c
 CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights, const float *x,
                                                 float *out);
+/* As clattn_mha_forward_masked. */
+CLATTN_API clattn_status clattn_ref_mha_forward_masked(const clattn_mha_desc *desc,
+                                                       const clattn_mha_weights *weights,
+                                                       const float *x, const void *mask,
+                                                       float *out);
 
 /* ---------------------------------------------------------------------------------------
  * Device probes: what the handle's device can do, for roofline figures. A short measurement

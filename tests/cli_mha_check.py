@@ -1,8 +1,9 @@
 """clattn mha against an independent float64 NumPy multi-head attention layer (the
 projections y = x W^T + b, heads split from the projected features, softmax attention with
 scale 1/sqrt(head dim), top-left causal masking, concatenation, output projection), for 2-D
-and 3-D X, with and without biases, through .npy output and the CSV printout; and the CLI's
-shape errors.
+and 3-D X, with and without biases, through .npy output and the CSV printout; --mask (a
+[B, T] key-padding mask, [B, H, T, T] and [B, 1, T, T], boolean and additive, with causal);
+and the CLI's shape errors.
 usage: cli_mha_check.py path/to/clattn   (exits 77, skipped, without NumPy)"""
 import os, subprocess, sys, tempfile
 try:
@@ -16,7 +17,7 @@ os.chdir(tempfile.mkdtemp(prefix="clattn_mha_"))
 TOL = 2e-5  # float32 kernels vs float64 with weights scaled 1/sqrt(fan-in): errors ~1e-6
 
 
-def mha(x, w, heads, causal):
+def mha(x, w, heads, causal, mask=None):
     x = x.astype(np.float64)
     lin = lambda a, wn, bn: a @ w[wn].astype(np.float64).T + (w[bn] if bn in w else 0)
     q, k, v = lin(x, "wq", "bq"), lin(x, "wk", "bk"), lin(x, "wv", "bv")
@@ -26,8 +27,14 @@ def mha(x, w, heads, causal):
     s = split(q) @ np.swapaxes(split(k), -1, -2) / np.sqrt(hd)
     if causal:
         s = np.where(np.tril(np.ones((t, t), bool)), s, -np.inf)
-    e = np.exp(s - s.max(-1, keepdims=True))
-    ctx = np.swapaxes((e / e.sum(-1, keepdims=True)) @ split(v), -2, -3).reshape(q.shape)
+    if mask is not None:
+        m = mask.reshape(mask.shape[:-1] + (1, 1, t)) if mask.ndim == 2 else mask  # key padding
+        s = np.where(m, s, -np.inf) if m.dtype == bool else s + m
+    top = s.max(-1, keepdims=True)
+    e = np.exp(s - np.where(np.isinf(top), 0, top))  # a fully masked row: all zeros
+    total = e.sum(-1, keepdims=True)
+    p = np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+    ctx = np.swapaxes(p @ split(v), -2, -3).reshape(q.shape)
     return lin(ctx, "wo", "bo")
 
 
@@ -71,6 +78,43 @@ for xshape, d_out, heads, causal, bias in [((9, 12), 16, 4, False, True),
     print(f"X {xshape} d_out {d_out} heads {heads} causal {causal} bias {bias}: max abs error {err:.2e}")
     worst = max(worst, err)
 
+# Masks: key padding [B, T] (sentences of lengths 7, 4 and 2 (left-padded)), per batch and
+# per head, boolean and additive, with and without causal masking; a 2-D X takes [1, T].
+def padding(b, t, lengths, left):
+    real = np.zeros((b, t), bool)
+    for i, (n, l) in enumerate(zip(lengths, left)):
+        if l:
+            real[i, t - n:] = True
+        else:
+            real[i, :n] = True
+    return real
+
+
+mask_cases = []
+kp = padding(3, 7, (7, 4, 2), (False, False, True))
+mask_cases += [((3, 7, 12), 16, 4, c, kp) for c in (False, True)]
+mask_cases.append(((3, 7, 12), 16, 4, True, np.where(kp, 0.0, -np.inf).astype(np.float32)))
+mask_cases.append(((5, 8), 8, 2, False, padding(1, 5, (3,), (False,))))
+pair = rng.uniform(size=(2, 1, 9, 9)) < 0.7
+mask_cases.append(((2, 9, 10), 12, 3, True, pair))
+additive = rng.uniform(-2, 1, (2, 3, 9, 9)).astype(np.float32)
+additive[rng.uniform(size=additive.shape) < 0.2] = -np.inf
+mask_cases.append(((2, 9, 10), 12, 3, False, additive))
+for xshape, d_out, heads, causal, mask in mask_cases:
+    d_in = xshape[-1]
+    x = rng.uniform(-1, 1, xshape).astype(np.float32)
+    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
+         for n in ("wq", "wk", "wv")}
+    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    w["bo"] = rng.uniform(-0.5, 0.5, d_out).astype(np.float32)
+    np.save("mask.npy", mask)
+    args = files(x, w) + ["--heads", str(heads), "--mask", "mask.npy"] + (["--causal"] if causal else [])
+    want = mha(x.reshape((-1,) + xshape[-2:]), w, heads, causal, mask).reshape(xshape[:-1] + (d_out,))
+    run(args + ["--out", "o.npy"])
+    err = np.abs(np.load("o.npy") - want).max()
+    print(f"X {xshape} heads {heads} causal {causal} mask {mask.dtype} {mask.shape}: max abs error {err:.2e}")
+    worst = max(worst, err)
+
 # Shape errors: Wo or Wk of another shape, heads not dividing d_out, a bias of the wrong length.
 x = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
 w = {n: rng.uniform(-1, 1, (8, 6)).astype(np.float32) for n in ("wq", "wk", "wv")}
@@ -82,5 +126,9 @@ assert "--wk" in run(["--wk", "bad.npy"] + [a for a in args if a not in ("--wk",
 assert "does not divide" in run(args + ["--heads", "3"], ok=False).stderr
 np.save("b3.npy", np.zeros(3, np.float32))
 assert "--bo" in run(args + ["--heads", "2", "--bo", "b3.npy"], ok=False).stderr
+np.save("m.npy", np.ones((4, 7), bool))  # [T, T + 3]: no mask shape of a 2-D X of 4 rows
+assert "--mask (m.npy) must be [B, T] = [1, 4]" in run(args + ["--heads", "2", "--mask", "m.npy"], ok=False).stderr
+np.save("m.npy", np.ones((1, 3, 4, 4), np.float32))  # 3 heads, not 2 or 1
+assert "--mask" in run(args + ["--heads", "2", "--mask", "m.npy"], ok=False).stderr
 print(f"worst {worst:.2e} (tolerance {TOL})")
 sys.exit(0 if worst <= TOL else 1)

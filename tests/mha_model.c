@@ -24,6 +24,15 @@ void make_model(const mcase *c, model *m, uint64_t seed) {
     m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo};
 }
 
+clattn_mha_desc mha_desc_of(const mcase *c) {
+    return (clattn_mha_desc){.batch = c->b,
+                             .tokens = c->t,
+                             .d_in = c->d_in,
+                             .d_out = c->d_out,
+                             .heads = c->heads,
+                             .causal = c->causal};
+}
+
 void free_model(model *m) {
     free(m->x), free(m->wq), free(m->wk), free(m->wv), free(m->wo);
     free(m->bq), free(m->bk), free(m->bv), free(m->bo);

@@ -17,6 +17,8 @@ typedef struct model {
 /* Inputs in [-1, 1]; weights like a trained layer's initialisation, uniform in
  * +-1/sqrt(fan_in), so every stage keeps values of order 1. */
 void make_model(const mcase *c, model *m, uint64_t seed);
+/* The desc of a case, without a mask. */
+clattn_mha_desc mha_desc_of(const mcase *c);
 void free_model(model *m);
 
 /* Absolute tolerance of the layer's output: each float32 stage adds at most (reduction

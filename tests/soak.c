@@ -191,8 +191,12 @@ static void run_linear(worker *t) {
 }
 
 static void run_mha(worker *t, bool long_sequence) {
-    clattn_mha_desc desc = {1, long_sequence ? 24 : 5, linear_k[pick(&t->r, 0, 2)], 32,
-                            2, (int)pick(&t->r, 0, 1)};
+    clattn_mha_desc desc = {.batch = 1,
+                            .tokens = long_sequence ? 24 : 5,
+                            .d_in = linear_k[pick(&t->r, 0, 2)],
+                            .d_out = 32,
+                            .heads = 2,
+                            .causal = (int)pick(&t->r, 0, 1)};
     const size_t proj = desc.d_out * desc.d_in;
     for (int i = 0; i < 8; i++)
         fill(&t->r, t->w[i],

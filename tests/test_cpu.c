@@ -294,6 +294,50 @@ static void test_attention_nan(void) {
     CU_ASSERT(isnan(lse[1]));
 }
 
+/* A mask row broadcast to every query row (row stride 0: a key-padding mask [B, N]) gives the
+ * same bits as the same rows written out [B, M, N], in the CPU backend and the reference; a
+ * row stride between 0 and N is still a layout mistake. */
+static void test_attention_row_broadcast(void) {
+    const size_t b = 2, h = 3, m = 37, n = 45, d = 16;
+    float *q = alloc_fill(b * h * m * d, -1, 1), *k = alloc_fill(b * h * n * d, -1, 1);
+    float *v = alloc_fill(b * h * n * d, -1, 1), *rows = alloc_fill(b * n, -1, 1);
+    float *full = malloc(b * m * n * sizeof *full), *o = malloc(b * h * m * d * sizeof *o);
+    float *o_full = malloc(b * h * m * d * sizeof *o_full);
+    unsigned char *brows = malloc(b * n), *bfull = malloc(b * m * n);
+    CU_ASSERT_FATAL(full && o && o_full && brows && bfull);
+    for (size_t j = 0; j < b * n; j++) {
+        brows[j] = rows[j] > -0.5f;
+        if (!brows[j]) rows[j] = -INFINITY;
+    }
+    for (size_t bi = 0; bi < b; bi++)
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                full[(bi * m + i) * n + j] = rows[bi * n + j];
+                bfull[(bi * m + i) * n + j] = brows[bi * n + j];
+            }
+    clattn_status (*const impl[2])(const clattn_attention_desc *, const float *, const float *,
+                                   const float *, const void *, float *,
+                                   float *) = {clattn_cpu_attention, clattn_ref_attention};
+    for (int f = 0; f < 2; f++)
+        for (int kind = CLATTN_MASK_ADDITIVE; kind <= CLATTN_MASK_BOOLEAN; kind++) {
+            const bool boolean = kind == CLATTN_MASK_BOOLEAN;
+            clattn_attention_desc desc;
+            clattn_attention_desc_init(&desc, b, h, h, m, n, d, d);
+            desc.causal = CLATTN_CAUSAL_TOP_LEFT;
+            desc.mask_kind = (clattn_mask_kind)kind;
+            desc.mask = (clattn_layout){0, {n, 0, 0}};
+            CU_ASSERT_EQUAL(impl[f](&desc, q, k, v, boolean ? (void *)brows : rows, o, NULL), 0);
+            desc.mask = (clattn_layout){0, {m * n, 0, n}};
+            CU_ASSERT_EQUAL(impl[f](&desc, q, k, v, boolean ? (void *)bfull : full, o_full, NULL),
+                            0);
+            CU_ASSERT(memcmp(o, o_full, b * h * m * d * sizeof *o) == 0);
+            desc.mask = (clattn_layout){0, {n, 0, 1}};
+            CU_ASSERT_EQUAL(impl[f](&desc, q, k, v, rows, o, NULL), CLATTN_ERROR_INVALID_SHAPE);
+        }
+    free(q), free(k), free(v), free(rows), free(full), free(o), free(o_full), free(brows);
+    free(bfull);
+}
+
 static void test_attention_invalid(void) {
     clattn_attention_desc desc;
     clattn_attention_desc_init(&desc, 1, 2, 1, 4, 4, 4, 4);
@@ -332,11 +376,10 @@ static void add_suites(void) {
                                            {"context_and_pipeline", test_context_and_pipeline},
                                            {"invalid", test_seed_invalid},
                                            {NULL, NULL}};
-    static const test_case attn_cases_list[] = {{"attention", test_attention},
-                                                {"threads_and_splits", test_attention_threads},
-                                                {"nan", test_attention_nan},
-                                                {"invalid", test_attention_invalid},
-                                                {NULL, NULL}};
+    static const test_case attn_cases_list[] = {
+        {"attention", test_attention},       {"threads_and_splits", test_attention_threads},
+        {"nan", test_attention_nan},         {"mask_row_broadcast", test_attention_row_broadcast},
+        {"invalid", test_attention_invalid}, {NULL, NULL}};
     test_add_suite("cpu_seed", seed_cases);
     test_add_suite("cpu_attention", attn_cases_list);
 }

@@ -1,7 +1,9 @@
 /* The fast CPU linear layer and multi-head attention (clattn_cpu_linear,
  * clattn_cpu_mha_forward) against the double-accumulating references: odd sizes, with and
  * without biases, causal and not, B > 1, heads 1/2/12, 1 and 2 threads (same bits), NaN
- * propagation, and invalid arguments. No OpenCL. */
+ * propagation, and invalid arguments; masks of every kind and shape, a padded batch of
+ * sentences, bad masks. No OpenCL. */
+#include "mha_masked.h"
 #include "mha_model.h"
 #include "test_common.h"
 
@@ -145,7 +147,7 @@ static void run_case(const mcase *c) {
     const size_t on = c->b * c->t * c->d_out;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
     CU_ASSERT_FATAL(got && want);
-    clattn_mha_desc desc = {c->b, c->t, c->d_in, c->d_out, c->heads, c->causal};
+    clattn_mha_desc desc = mha_desc_of(c);
     CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), CLATTN_SUCCESS);
     memset(got, 0xff, on * sizeof *got);
     clattn_status status = clattn_cpu_mha_forward(&desc, &m.w, m.x, got);
@@ -191,7 +193,7 @@ static void test_mha_threads(void) {
     const size_t on = c.b * c.t * c.d_out;
     float *one = malloc(on * sizeof *one), *two = malloc(on * sizeof *two);
     CU_ASSERT_FATAL(one && two);
-    clattn_mha_desc desc = {c.b, c.t, c.d_in, c.d_out, c.heads, c.causal};
+    clattn_mha_desc desc = mha_desc_of(&c);
     clattn_cpu_set_threads(1);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&desc, &m.w, m.x, one), CLATTN_SUCCESS);
     run_case(&c);
@@ -207,7 +209,7 @@ static void test_mha_threads(void) {
 static void test_mha_invalid(void) {
     float a[64] = {0}, out[64];
     clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
-    clattn_mha_desc ok = {1, 2, 4, 4, 2, 0}, bad;
+    clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, &w, a, out), CLATTN_SUCCESS);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, NULL, a, out), CLATTN_ERROR_NULL_POINTER);
@@ -233,6 +235,31 @@ static void test_mha_invalid(void) {
     CU_ASSERT(strlen(clattn_last_error_message()) > 0);
 }
 
+static clattn_status cpu_masked(void *unused, const clattn_mha_desc *desc,
+                                const clattn_mha_weights *w, const float *x, const void *mask,
+                                float *out) {
+    (void)unused;
+    return clattn_cpu_mha_forward_masked(desc, w, x, mask, out);
+}
+
+static clattn_status cpu_plain(void *unused, const clattn_mha_desc *desc,
+                               const clattn_mha_weights *w, const float *x, float *out) {
+    (void)unused;
+    return clattn_cpu_mha_forward(desc, w, x, out);
+}
+
+static void test_mha_padded_batch(void) {
+    check_mha_padded_batch(cpu_masked, NULL, "cpu");
+}
+
+static void test_mha_mask_shapes(void) {
+    check_mha_mask_shapes(cpu_masked, NULL, "cpu");
+}
+
+static void test_mha_mask_invalid(void) {
+    check_mha_mask_invalid(cpu_masked, NULL, cpu_plain);
+}
+
 static void add_suites(void) {
     static const test_case linear_cases[] = {{"sizes", test_linear_sizes},
                                              {"threads", test_linear_threads},
@@ -243,6 +270,9 @@ static void add_suites(void) {
                                           {"layer_sizes", test_mha_layer_sizes},
                                           {"threads", test_mha_threads},
                                           {"invalid", test_mha_invalid},
+                                          {"padded_batch", test_mha_padded_batch},
+                                          {"mask_shapes", test_mha_mask_shapes},
+                                          {"mask_invalid", test_mha_mask_invalid},
                                           {NULL, NULL}};
     test_add_suite("cpu_linear", linear_cases);
     test_add_suite("cpu_mha", mha_cases);

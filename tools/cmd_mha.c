@@ -8,19 +8,25 @@
 static void help(void) {
     printf("usage: clattn mha --x X.npy --wq Wq.npy --wk Wk.npy --wv Wv.npy --wo Wo.npy\n"
            "                  --heads H [--bq B.npy] [--bk B.npy] [--bv B.npy] [--bo B.npy]\n"
-           "                  [--causal] [--out O.npy] [--device SEL]\n\n"
+           "                  [--causal] [--mask M.npy] [--out O.npy] [--device SEL]\n\n"
            "X is [T, d_in] or [B, T, d_in]; Wq, Wk, Wv are [d_out, d_in] and Wo is\n"
            "[d_out, d_out] (a linear layer's weight: y = x W^T + b); biases are [d_out].\n"
            "Computes Q, K, V = X Wq^T + bq, ...; splits them into H heads of d_out / H;\n"
            "softmax attention with scale 1/sqrt(d_out / H) (top-left causal with --causal);\n"
            "concatenates the heads and applies Wo, bo. The output has X's rank with d_out\n"
            "columns: written to --out as .npy, or printed as CSV, one row per line.\n"
+           "--mask: a boolean .npy is a boolean mask (true attends), any other type is added\n"
+           "to the scaled scores (-inf masks out). [B, T] is a key-padding mask (key j of\n"
+           "sentence b, for every head and query row; B = 1 for a 2-D X); [B, H, T, T] or\n"
+           "[B, 1, T, T] masks each (query, key) pair per head or for all heads. A padding\n"
+           "token's own output row attends the real tokens (as in PyTorch); a row with no key\n"
+           "to attend gives bo (zeros without --bo).\n"
            "Inputs are .npy (float32/float64) or text files (one row per line).\n");
 }
 
-enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, INPUTS };
+enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, INPUTS };
 static const char *const option_names[INPUTS] = {"--x",  "--wq", "--wk", "--wv", "--wo",
-                                                 "--bq", "--bk", "--bv", "--bo"};
+                                                 "--bq", "--bk", "--bv", "--bo", "--mask"};
 
 typedef struct mha_args {
     const char *path[INPUTS];
@@ -83,6 +89,29 @@ static int expect_shape(const mha_args *a, const npy_array *m, int k, int ndim, 
                      rows, cols, got);
 }
 
+/* The mask's kind (from its type) and shape: [B, T], [B, H, T, T] or [B, 1, T, T]. */
+static int mask_desc(const npy_array *m, const char *path, clattn_mha_desc *desc) {
+    const size_t b = desc->batch, t = desc->tokens, h = desc->heads;
+    desc->mask_kind = m->was_bool ? CLATTN_MASK_BOOLEAN : CLATTN_MASK_ADDITIVE;
+    if (m->ndim == 2 && m->shape[0] == b && m->shape[1] == t) {
+        desc->mask_shape = CLATTN_MHA_MASK_KEY_PADDING;
+        return 0;
+    }
+    if (m->ndim == 4 && m->shape[0] == b && (m->shape[1] == h || m->shape[1] == 1) &&
+        m->shape[2] == t && m->shape[3] == t) {
+        desc->mask_shape = m->shape[1] == 1 ? CLATTN_MHA_MASK_PER_BATCH : CLATTN_MHA_MASK_PER_HEAD;
+        return 0;
+    }
+    char got[128] = "";
+    for (int i = 0; i < m->ndim; i++) {
+        size_t used = strlen(got);
+        snprintf(got + used, sizeof got - used, "%s%zu", i ? ", " : "", m->shape[i]);
+    }
+    return cli_error("--mask (%s) must be [B, T] = [%zu, %zu] (key padding), [B, H, T, T] = "
+                     "[%zu, %zu, %zu, %zu] or [B, 1, T, T]; it has [%s]",
+                     path, b, t, b, h, t, t, got);
+}
+
 static int write_output(const mha_args *a, const float *out, const npy_array *x, size_t rows,
                         size_t d_out) {
     if (a->out) {
@@ -108,6 +137,7 @@ int cmd_mha(int argc, char **argv) {
     memset(m, 0, sizeof m);
     clattn_handle *h = NULL;
     float *out = NULL;
+    unsigned char *bmask = NULL;
     for (int k = 0; k < INPUTS && !rc; k++) {
         char error[512];
         if (a.path[k] && !load_array(a.path[k], &m[k], error, sizeof error))
@@ -144,10 +174,29 @@ int cmd_mha(int argc, char **argv) {
         goto done;
     }
     if ((rc = cli_open(a.device, &h))) goto done;
-    clattn_mha_desc desc = {batch, tokens, d_in, d_out, a.heads, a.causal};
+    clattn_mha_desc desc = {.batch = batch,
+                            .tokens = tokens,
+                            .d_in = d_in,
+                            .d_out = d_out,
+                            .heads = a.heads,
+                            .causal = a.causal};
+    const void *mask = NULL;
+    if (a.path[MASK]) {
+        if ((rc = mask_desc(&m[MASK], a.path[MASK], &desc))) goto done;
+        mask = m[MASK].data;
+        if (desc.mask_kind == CLATTN_MASK_BOOLEAN) { /* loaded as 0 / 1 floats: to bytes */
+            if (!(bmask = malloc(m[MASK].count))) {
+                rc = cli_error("out of memory");
+                goto done;
+            }
+            for (size_t i = 0; i < m[MASK].count; i++)
+                bmask[i] = m[MASK].data[i] != 0.0f;
+            mask = bmask;
+        }
+    }
     clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data, m[WO].data,
                             m[BQ].data, m[BK].data, m[BV].data, m[BO].data};
-    clattn_status status = clattn_mha_forward(h, &desc, &w, m[X].data, out);
+    clattn_status status = clattn_mha_forward_masked(h, &desc, &w, m[X].data, mask, out);
     if (status)
         rc = cli_status_error("mha", status, h);
     else
@@ -155,6 +204,7 @@ int cmd_mha(int argc, char **argv) {
 done:
     clattn_handle_destroy(h);
     free(out);
+    free(bmask);
     for (int k = 0; k < INPUTS; k++)
         npy_free(&m[k]);
     return rc;

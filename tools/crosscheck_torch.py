@@ -7,7 +7,12 @@ PyTorch on random inputs, causal and not. Not a CI dependency.
 Needs PyTorch and NumPy (on Debian 12: apt-get install python3-torch python3-numpy, then
 run with /usr/bin/python3). The references, all float32 like clattn:
   mha:    torch.nn.MultiheadAttention loaded with the same weights (when d_in == d_out),
-          and the same layer written out with F.linear + scaled-dot-product attention.
+          and the same layer written out with F.linear + scaled-dot-product attention;
+          `mha --mask`: a padded batch of sentences against nn.MultiheadAttention with
+          key_padding_mask (True = padding there, the opposite of clattn's boolean mask),
+          causal and not, boolean and additive; a per-head [B, H, T, T] additive mask against
+          F.linear + SDPA. Where PyTorch gives NaN (a row with no key to attend), clattn's
+          documented output is bo.
   attend: scaled_dot_product_attention (F.scaled_dot_product_attention on PyTorch >= 2,
           F._scaled_dot_product_attention on 1.13) with an explicit mask for bottom-right
           causal alignment and boolean/additive masks; --weights-out (the materialising
@@ -44,12 +49,18 @@ def run(args, tmp, weights=False):
     return (np.load(out), np.load(w)) if weights else np.load(out)
 
 
-def report(name, got, want):
+features = {}  # feature -> (cases, worst error), for the summary
+
+
+def report(name, got, want, feature=None):
     global failures
     err = float(np.max(np.abs(got - want.detach().numpy())))
     ok = err <= TOLERANCE
     failures += not ok
     print(f"{name:58s} max abs error {err:.3e} {'ok' if ok else 'FAIL'}")
+    feature = feature or name.split()[0]
+    cases, worst = features.get(feature, (0, 0.0))
+    features[feature] = (cases + 1, max(worst, err))
 
 
 def check_mha(tmp, rng, b, t, d_in, d_out, heads, causal, bias):
@@ -87,6 +98,81 @@ def check_mha(tmp, rng, b, t, d_in, d_out, heads, causal, bias):
             # need_weights=True keeps 1.13 off its fast path, which fails without biases.
             ref, _ = layer(X, X, X, attn_mask=None if mask is None else ~mask, need_weights=True)
             report(name + " [nn.MultiheadAttention]", got, ref)
+
+
+def layer_args(tmp, rng, b, t, d_in, d_out, bias):
+    """Random X and weights saved for `clattn mha`: (x, w, bs, args)."""
+    f32 = lambda *shape, s=1.0: (rng.uniform(-s, s, shape)).astype(np.float32)
+    x = f32(b, t, d_in)
+    w = {n: f32(d_out, d_in, s=d_in**-0.5) for n in ("wq", "wk", "wv")}
+    w["wo"] = f32(d_out, d_out, s=d_out**-0.5)
+    bs = {n: f32(d_out, s=0.5) if bias else None for n in ("bq", "bk", "bv", "bo")}
+    np.save(os.path.join(tmp, "x.npy"), x)
+    args = ["mha", "--x", os.path.join(tmp, "x.npy")]
+    for n, a in list(w.items()) + list(bs.items()):
+        if a is not None:
+            np.save(os.path.join(tmp, n + ".npy"), a)
+            args += ["--" + n, os.path.join(tmp, n + ".npy")]
+    return x, w, bs, args
+
+
+def report_masked(name, got, ref, bo):
+    """Rows PyTorch leaves NaN (nothing to attend) must be bo in clattn; the rest as usual."""
+    ref = ref.detach().numpy()
+    empty = np.isnan(ref).any(-1)
+    want = np.where(empty[..., None], bo if bo is not None else 0.0, ref)
+    report(f"{name} ({int(empty.sum())} empty rows)", got, torch.from_numpy(want), "mha --mask")
+
+
+def check_mha_padding(tmp, rng, lengths, left, d, heads, causal, kind, bias=True):
+    """A padded batch with a [B, T] key-padding mask vs nn.MultiheadAttention."""
+    b, t = len(lengths), max(lengths)
+    x, w, bs, args = layer_args(tmp, rng, b, t, d, d, bias)
+    real = np.zeros((b, t), bool)
+    for i, (n, l) in enumerate(zip(lengths, left)):
+        if l:
+            real[i, t - n:] = True  # left padding: the real tokens at the end
+        else:
+            real[i, :n] = True
+    mask = real if kind == "boolean" else np.where(real, 0.0, -np.inf).astype(np.float32)
+    np.save(os.path.join(tmp, "mask.npy"), mask)
+    args += ["--heads", str(heads), "--mask", os.path.join(tmp, "mask.npy")]
+    got = run(args + (["--causal"] if causal else []), tmp)
+    T = lambda a: None if a is None else torch.from_numpy(a)
+    layer = torch.nn.MultiheadAttention(d, heads, bias=bias, batch_first=True)
+    with torch.no_grad():
+        layer.in_proj_weight.copy_(torch.cat([T(w["wq"]), T(w["wk"]), T(w["wv"])]))
+        layer.out_proj.weight.copy_(T(w["wo"]))
+        if bias:
+            layer.in_proj_bias.copy_(torch.cat([T(bs["bq"]), T(bs["bk"]), T(bs["bv"])]))
+            layer.out_proj.bias.copy_(T(bs["bo"]))
+        causal_mask = ~torch.ones(t, t, dtype=torch.bool).tril() if causal else None
+        X = T(x)
+        ref, _ = layer(X, X, X, key_padding_mask=T(~real), attn_mask=causal_mask, need_weights=True)
+    name = f"mha --mask [B,T] {kind} lengths={lengths} left={left} H={heads} causal={int(causal)}"
+    report_masked(name + " [nn.MultiheadAttention key_padding_mask]", got, ref, bs["bo"])
+
+
+def check_mha_head_mask(tmp, rng, b, t, d_in, d_out, heads, causal):
+    """A per-head additive [B, H, T, T] mask (some -inf) vs F.linear + SDPA."""
+    x, w, bs, args = layer_args(tmp, rng, b, t, d_in, d_out, True)
+    mask = rng.uniform(-2, 1, (b, heads, t, t)).astype(np.float32)
+    mask[rng.uniform(size=mask.shape) < 0.2] = -np.inf
+    np.save(os.path.join(tmp, "mask.npy"), mask)
+    args += ["--heads", str(heads), "--mask", os.path.join(tmp, "mask.npy")]
+    got = run(args + (["--causal"] if causal else []), tmp)
+    T = lambda a: None if a is None else torch.from_numpy(a)
+    full = T(mask)
+    if causal:
+        full = full.masked_fill(~torch.ones(t, t, dtype=torch.bool).tril(), float("-inf"))
+    with torch.no_grad():
+        hd = d_out // heads
+        split = lambda y: y.view(b, t, heads, hd).transpose(1, 2)
+        q, k, v = (split(F.linear(T(x), T(w[n]), T(bs[m]))) for n, m in (("wq", "bq"), ("wk", "bk"), ("wv", "bv")))
+        ctx = sdpa(q, k, v, full).transpose(1, 2).reshape(b, t, d_out)
+        ref = F.linear(torch.nan_to_num(ctx), T(w["wo"]), T(bs["bo"]))
+    name = f"mha --mask [B,H,T,T] additive B={b} T={t} H={heads} causal={int(causal)}"
+    report(name + " [F.linear+sdpa]", got, ref, "mha --mask")
 
 
 def check_attend(tmp, rng, b, hq, hkv, m, n, d, causal, mask_kind):
@@ -144,6 +230,10 @@ def main():
             check_mha(tmp, rng, 3, 37, 64, 64, 4, causal, False)
             check_mha(tmp, rng, 1, 100, 48, 96, 2, causal, True)
             check_mha(tmp, rng, 2, 9, 20, 20, 1, causal, True)
+            for kind in ("boolean", "additive"):
+                check_mha_padding(tmp, rng, (13, 8, 5, 1), (False, False, True, False), 64, 4, causal, kind)
+            check_mha_padding(tmp, rng, (40, 17, 33), (False, True, False), 768, 12, causal, "boolean")
+            check_mha_head_mask(tmp, rng, 2, 37, 48, 64, 4, causal)
         if has_command("attend"):
             for causal in (None, "top-left", "bottom-right"):
                 check_attend(tmp, rng, 2, 4, 4, 113, 113, 64, causal, None)
@@ -154,6 +244,8 @@ def main():
             check_attend(tmp, rng, 2, 4, 1, 1, 1000, 64, "bottom-right", None)
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
+    for feature, (cases, worst) in features.items():
+        print(f"{feature:14s} {cases:3d} cases, worst max abs error {worst:.3e}")
     print(f"{failures} case(s) over tolerance {TOLERANCE}")
     return 1 if failures else 0
 

@@ -45,8 +45,9 @@ typedef struct tensor {
     const clattn_layout *layout;
     size_t size[3]; /* B, H, rows */
     size_t cols;
-    bool output;      /* no two elements may share an address */
-    const char *path; /* for messages: "attention" or "attention weights" */
+    bool output;         /* no two elements may share an address */
+    const char *path;    /* for messages: "attention" or "attention weights" */
+    bool rows_broadcast; /* row stride 0 allowed: one row read for all (only the mask) */
 } tensor;
 
 bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, size_t rows,
@@ -64,8 +65,10 @@ bool clattn__layout_extent(const clattn_layout *l, size_t batch, size_t heads, s
 }
 
 static clattn_status check_tensor(const tensor *t, size_t *extent) {
-    /* Rows of one head must not overlap (for inputs too: it would be a layout mistake). */
-    if (t->size[2] > 1 && t->layout->stride[2] < t->cols)
+    /* Rows of one head must not overlap (for inputs too: it would be a layout mistake),
+     * except a mask's row stride 0, which broadcasts one row of keys (key padding). */
+    const bool broadcast = t->rows_broadcast && t->layout->stride[2] == 0;
+    if (t->size[2] > 1 && t->layout->stride[2] < t->cols && !broadcast)
         return clattn__fail(CLATTN_ERROR_INVALID_SHAPE,
                             "%s: %s row stride %zu is smaller than its row length %zu", t->path,
                             t->name, t->layout->stride[2], t->cols);
@@ -142,12 +145,12 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW,
                             "attention weights: B * Hq * M * N overflows size_t");
     const tensor tensors[] = {
-        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false, path},
-        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false, path},
-        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false, path},
-        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true, path},
-        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false, path},
-        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true, path},
+        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false, path, false},
+        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false, path, false},
+        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false, path, false},
+        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true, path, false},
+        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false, path, true},
+        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true, path, false},
     };
     enum { Q, K, V, O, MASK, LSE };
     size_t *out[] = {&e.q, &e.k, &e.v, &e.o, &e.mask, &e.lse};

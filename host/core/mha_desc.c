@@ -7,6 +7,52 @@
 
 #include <math.h>
 
+/* The mask's kind and shape, and its size in elements (p->rows = B * T is known). */
+static clattn_status check_mask(const clattn_mha_desc *desc, clattn_mha_shape *p) {
+    p->mask_count = 0;
+    p->mask_elem = 0;
+    if (desc->mask_kind == CLATTN_MASK_NONE) return CLATTN_SUCCESS;
+    if (desc->mask_kind != CLATTN_MASK_BOOLEAN && desc->mask_kind != CLATTN_MASK_ADDITIVE)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: unknown mask kind %d",
+                            (int)desc->mask_kind);
+    size_t per_key_row; /* mask rows of T keys per (batch, token): one per head, one, or none */
+    switch (desc->mask_shape) {
+    case CLATTN_MHA_MASK_PER_HEAD:
+        per_key_row = desc->heads;
+        break;
+    case CLATTN_MHA_MASK_PER_BATCH:
+        per_key_row = 1;
+        break;
+    case CLATTN_MHA_MASK_KEY_PADDING:
+        per_key_row = 0; /* [B, T]: one row of keys per batch */
+        break;
+    default:
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: unknown mask shape %d",
+                            (int)desc->mask_shape);
+    }
+    p->mask_elem = desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    size_t square, bytes;
+    if (!per_key_row)
+        p->mask_count = p->rows; /* no larger than out_count, whose bytes fit */
+    else if (!clattn__mul_size(p->rows, desc->tokens, &square) ||
+             !clattn__mul_size(square, per_key_row, &p->mask_count) ||
+             !clattn__mul_size(p->mask_count, p->mask_elem, &bytes))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: the mask's size overflows size_t");
+    return CLATTN_SUCCESS;
+}
+
+size_t clattn__mha_mask_index(const clattn_mha_desc *desc, size_t b, size_t h, size_t i, size_t j) {
+    const size_t t = desc->tokens;
+    switch (desc->mask_shape) {
+    case CLATTN_MHA_MASK_PER_HEAD:
+        return ((b * desc->heads + h) * t + i) * t + j;
+    case CLATTN_MHA_MASK_PER_BATCH:
+        return (b * t + i) * t + j;
+    default: /* KEY_PADDING */
+        return b * t + j;
+    }
+}
+
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_shape *plan) {
     if (!desc) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: desc is NULL");
     if (!desc->batch || !desc->tokens || !desc->d_in || !desc->d_out || !desc->heads)
@@ -35,6 +81,8 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_sha
         !clattn__mul_size(p.w_count, sizeof(float), &three) ||
         !clattn__mul_size(p.wo_count, sizeof(float), &three))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: sizes overflow size_t");
+    clattn_status status = check_mask(desc, &p);
+    if (status) return status;
     *plan = p;
     return CLATTN_SUCCESS;
 }
@@ -51,13 +99,30 @@ void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_a
     ad->k = (clattn_layout){d_out, {t * ld, hd, ld}};
     ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
     ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
+    ad->mask_kind = desc->mask_kind;
+    switch (desc->mask_shape) { /* the packed layouts of clattn__mha_mask_index */
+    case CLATTN_MHA_MASK_PER_HEAD:
+        ad->mask = (clattn_layout){0, {desc->heads * t * t, t * t, t}};
+        break;
+    case CLATTN_MHA_MASK_PER_BATCH:
+        ad->mask = (clattn_layout){0, {t * t, 0, t}};
+        break;
+    default: /* KEY_PADDING: one row of keys per sentence, for every head and query row */
+        ad->mask = (clattn_layout){0, {t, 0, 0}};
+        break;
+    }
 }
 
 clattn_status clattn__check_mha_call(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
-                                     const float *x, const float *out, clattn_mha_shape *shape) {
+                                     const float *x, const void *mask, const float *out,
+                                     clattn_mha_shape *shape) {
     clattn_status status = clattn__check_mha_desc(desc, shape);
     if (status) return status;
     if (!weights || !weights->wq || !weights->wk || !weights->wv || !weights->wo || !x || !out)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: NULL pointer");
+    if (desc->mask_kind != CLATTN_MASK_NONE && !mask)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "mha: mask_kind is set but the mask is NULL (pass it to the "
+                            "*_mha_forward_masked call)");
     return CLATTN_SUCCESS;
 }

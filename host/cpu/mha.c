@@ -1,7 +1,8 @@
 /* Fast CPU multi-head attention (clattn_cpu_mha_forward): the same steps as the device path
  * (host/mha.c) on host arrays: three projections by clattn_cpu_linear's GEMM into one
  * interleaved QKV buffer [B*T, 3*d_out], clattn_cpu_attention over the heads through
- * strided layouts (no transposes) into the context [B*T, d_out], the output projection. */
+ * strided layouts (no transposes; the mask's shape as strides) into the context [B*T, d_out],
+ * the output projection. */
 #include "status.h"
 #include "mha_desc.h"
 #include "cpu.h"
@@ -10,8 +11,14 @@
 
 clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc, const clattn_mha_weights *weights,
                                      const float *x, float *out) {
+    return clattn_cpu_mha_forward_masked(desc, weights, x, NULL, out);
+}
+
+clattn_status clattn_cpu_mha_forward_masked(const clattn_mha_desc *desc,
+                                            const clattn_mha_weights *weights, const float *x,
+                                            const void *mask, float *out) {
     clattn_mha_shape p;
-    clattn_status status = clattn__check_mha_call(desc, weights, x, out, &p);
+    clattn_status status = clattn__check_mha_call(desc, weights, x, mask, out, &p);
     if (status) return status;
     const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
     /* The desc check proved 3 * out_count * sizeof(float) fits in size_t. */
@@ -28,7 +35,8 @@ clattn_status clattn_cpu_mha_forward(const clattn_mha_desc *desc, const clattn_m
     if (status) goto out;
     clattn_attention_desc ad;
     clattn__mha_attention_desc(desc, p.head_dim, &ad);
-    if ((status = clattn_cpu_attention(&ad, qkv, qkv, qkv, NULL, ctx, NULL))) goto out;
+    if (!p.mask_count) mask = NULL; /* ignored without a mask kind */
+    if ((status = clattn_cpu_attention(&ad, qkv, qkv, qkv, mask, ctx, NULL))) goto out;
     status = clattn__cpu_linear_strided(rows, d_out, d_out, ctx, d_out, weights->wo, d_out,
                                         weights->bo, out, d_out);
     if (!status) clattn__clear_error();

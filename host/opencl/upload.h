@@ -6,7 +6,7 @@
 
 /* The device buffers of one blocking call, released together. */
 typedef struct clattn_buffers {
-    cl_mem mem[10]; /* the most any call makes: MHA's x, 4 weights, 4 biases, output */
+    cl_mem mem[11]; /* the most any call makes: MHA's x, 4 weights, 4 biases, mask, output */
     int count;
 } clattn_buffers;
 

@@ -20,9 +20,24 @@ static clattn_status check_layer_weight(clattn_handle *h, cl_mem buf, size_t cou
     return status;
 }
 
+/* The mask buffer: present and large enough when the desc has a mask kind (before
+ * anything is enqueued), and not the output. */
+static clattn_status check_mask(clattn_handle *h, const clattn_mha_desc *desc,
+                                const clattn_mha_shape *p, cl_mem mask, cl_mem out) {
+    if (desc->mask_kind == CLATTN_MASK_NONE) return CLATTN_SUCCESS;
+    if (!mask)
+        return clattn__fail(CLATTN_ERROR_NULL_POINTER,
+                            "mha: mask_kind is set but the mask is NULL (pass it to "
+                            "clattn_enqueue_mha_forward_masked)");
+    clattn_status status = clattn__check_elements(h, mask, 0, p->mask_count, p->mask_elem, "mask");
+    if (!status && mask == out)
+        status = clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: out is the same buffer as mask");
+    return status;
+}
+
 static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc,
                                    const clattn_mha_shape *p, const clattn_mha_buffers *w, cl_mem x,
-                                   cl_mem out) {
+                                   cl_mem mask, cl_mem out) {
     if (!w) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: weights is NULL");
     const cl_mem biases[3] = {w->bq, w->bk, w->bv};
     const char *bias_names[3] = {"bq", "bk", "bv"};
@@ -33,7 +48,8 @@ static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc
         (status = check_layer_weight(h, w->wk, p->w_count, "wk", out)) ||
         (status = check_layer_weight(h, w->wv, p->w_count, "wv", out)) ||
         (status = check_layer_weight(h, w->wo, p->wo_count, "wo", out)) ||
-        (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, "bo", out))))
+        (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, "bo", out))) ||
+        (status = check_mask(h, desc, p, mask, out)))
         return status;
     for (int i = 0; i < 3; i++)
         if (biases[i] &&
@@ -58,12 +74,20 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
                                          const clattn_mha_desc *desc, const clattn_mha_buffers *w,
                                          cl_mem x, cl_mem out, cl_uint num_wait,
                                          const cl_event *wait, cl_event *done) {
+    return clattn_enqueue_mha_forward_masked(h, queue, desc, w, x, NULL, out, num_wait, wait, done);
+}
+
+clattn_status clattn_enqueue_mha_forward_masked(clattn_handle *h, cl_command_queue queue,
+                                                const clattn_mha_desc *desc,
+                                                const clattn_mha_buffers *w, cl_mem x, cl_mem mask,
+                                                cl_mem out, cl_uint num_wait, const cl_event *wait,
+                                                cl_event *done) {
     clattn_mha_shape p;
     clattn_status status;
     size_t scratch_bytes = 0;
     if ((status = clattn__enqueue_begin(h, &queue, num_wait, wait)) ||
         (status = clattn__check_mha_desc(desc, &p)) ||
-        (status = check_buffers(h, desc, &p, w, x, out)) ||
+        (status = check_buffers(h, desc, &p, w, x, mask, out)) ||
         (status = clattn__mha_scratch_bytes(h, desc, &scratch_bytes)) ||
         (status = clattn__scratch_check(h, scratch_bytes))) /* before enqueueing anything */
         return status;
@@ -83,7 +107,8 @@ clattn_status clattn_enqueue_mha_forward(clattn_handle *h, cl_command_queue queu
     if (status) goto out;
     clattn_attention_desc ad;
     clattn__mha_attention_desc(desc, p.head_dim, &ad);
-    if ((status = clattn_enqueue_attention(h, queue, &ad, qkv, qkv, qkv, NULL, ctx, NULL, 3, proj,
+    if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL; /* ignored, as documented */
+    if ((status = clattn_enqueue_attention(h, queue, &ad, qkv, qkv, qkv, mask, ctx, NULL, 3, proj,
                                            &attended)))
         goto out;
     status = clattn__enqueue_linear(h, queue, rows, d_out, d_out, ctx, 0, d_out, w->wo, 0, d_out,
@@ -103,30 +128,40 @@ out:
 
 clattn_status clattn_mha_forward(clattn_handle *h, const clattn_mha_desc *desc,
                                  const clattn_mha_weights *weights, const float *x, float *out) {
+    return clattn_mha_forward_masked(h, desc, weights, x, NULL, out);
+}
+
+clattn_status clattn_mha_forward_masked(clattn_handle *h, const clattn_mha_desc *desc,
+                                        const clattn_mha_weights *weights, const float *x,
+                                        const void *mask, float *out) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
     clattn_mha_shape p;
-    clattn_status status = clattn__check_mha_call(desc, weights, x, out, &p);
+    clattn_status status = clattn__check_mha_call(desc, weights, x, mask, out, &p);
     if (status) return status;
 
-    enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, OUT, COUNT };
-    const float *data[COUNT] = {x,           weights->wq, weights->wk, weights->wv, weights->wo,
-                                weights->bq, weights->bk, weights->bv, weights->bo, NULL};
-    const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,   p.w_count,   p.wo_count,
-                                  desc->d_out, desc->d_out, desc->d_out, desc->d_out, p.out_count};
+    enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, OUT, COUNT };
+    const void *data[COUNT] = {
+        x,           weights->wq, weights->wk, weights->wv, weights->wo,
+        weights->bq, weights->bk, weights->bv, weights->bo, p.mask_count ? mask : NULL,
+        NULL};
+    const size_t counts[COUNT] = {p.x_count,   p.w_count,    p.w_count,   p.w_count,
+                                  p.wo_count,  desc->d_out,  desc->d_out, desc->d_out,
+                                  desc->d_out, p.mask_count, p.out_count};
     cl_mem mem[COUNT] = {NULL};
     clattn_buffers bufs = {.count = 0};
     for (int i = 0; i < COUNT && !status; i++) {
-        if (!data[i] && i != OUT) continue; /* an absent bias */
-        status = clattn__upload(h, &bufs, data[i], counts[i], sizeof(float), i != OUT, &mem[i]);
+        if (!data[i] && i != OUT) continue; /* an absent bias or mask */
+        const size_t elem = i == MASK ? p.mask_elem : sizeof(float);
+        status = clattn__upload(h, &bufs, data[i], counts[i], elem, i != OUT, &mem[i]);
     }
     cl_event done = NULL;
     const clattn_mha_buffers buffers = {mem[WQ], mem[WK], mem[WV], mem[WO],
                                         mem[BQ], mem[BK], mem[BV], mem[BO]};
     if (!status)
-        status =
-            clattn_enqueue_mha_forward(h, NULL, desc, &buffers, mem[X], mem[OUT], 0, NULL, &done);
+        status = clattn_enqueue_mha_forward_masked(h, NULL, desc, &buffers, mem[X], mem[MASK],
+                                                   mem[OUT], 0, NULL, &done);
     if (!status)
         status = clattn__cl(clEnqueueReadBuffer(h->queue, mem[OUT], CL_TRUE, 0,
                                                 p.out_count * sizeof(float), out, 1, &done, NULL),
