@@ -30,8 +30,9 @@ if(CLATTN_BENCH_PEERS)
 endif()
 
 if(CLATTN_BUILD_BENCH)
-    # Stand-alone programs: the fused attention sweep, and the linear layer and MHA timings.
-    foreach(program bench_attention bench_linear_mha)
+    # Stand-alone programs: the fused attention sweep, the linear layer and MHA timings, and
+    # multi-device attention against each device alone.
+    foreach(program bench_attention bench_linear_mha bench_multi)
         add_executable(${program} bench/${program}.c)
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
         target_link_libraries(${program} PRIVATE clattn_static m)

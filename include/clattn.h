@@ -595,6 +595,37 @@ CLATTN_API clattn_status clattn_ref_mha_forward_masked(const clattn_mha_desc *de
                                                        float *out);
 
 /* ---------------------------------------------------------------------------------------
+ * Multi-device attention: one problem split across the devices of several handles (one per
+ * device; two handles on one device, or sub-devices of one, are a valid group too).
+ * ------------------------------------------------------------------------------------- */
+/* clattn_attention on host arrays laid out as desc says, computed by `count` handles at once
+ * (blocking; same validation and statuses as clattn_attention, plus NULL_POINTER for a NULL
+ * handles array, a NULL handle or one without a queue, INVALID_SIZE for count 0). Each device
+ * gets a contiguous part of one axis, and only the inputs that part reads:
+ * - the keys (few query rows, decoding: Q, O and the LSE smaller than K and V): each device
+ *   computes every row against its chunk of keys with its LSE, and the partials are merged
+ *   exactly by the online-softmax merge (in double);
+ * - the query rows (many rows, and always for norm SUM, whose partials cannot be merged): each
+ *   device computes its rows against the keys they attend.
+ * CLATTN_MULTI_SPLIT=rows|keys forces the axis (keys is ignored for SUM). Causal masking stays
+ * exact in both: a part's rows that see only some of its keys run with bottom-right alignment
+ * on exactly the keys they see, the rows that see all of them without causal masking, and rows
+ * that see none contribute O = 0 with LSE -inf. The devices run concurrently (every part is
+ * enqueued before any is waited for). shares: NULL for shares proportional to each device's
+ * measured attention throughput (a small problem of desc's head dims, shaped as prefill for a
+ * rows split and as decoding for a keys split, timed once per device, axis and head dims for
+ * the process: milliseconds, plus the kernel build the call needs anyway), else count
+ * non-negative finite weights, not all 0 (INVALID_VALUE); a weight 0 leaves a device out.
+ * Work is balanced by attended keys, so causal triangles split evenly. The partial O and LSE
+ * come back to the host, which also holds O and the LSE of the whole problem once (O(B Hq M Dv)
+ * host memory besides o). Not for concurrent use of the same handles from several threads. */
+CLATTN_API clattn_status clattn_attention_multi(clattn_handle *const *handles, size_t count,
+                                                const float *shares,
+                                                const clattn_attention_desc *desc, const float *q,
+                                                const float *k, const float *v, const void *mask,
+                                                float *o, float *lse);
+
+/* ---------------------------------------------------------------------------------------
  * Device probes: what the handle's device can do, for roofline figures. A short measurement
  * (a streaming-read kernel for global-memory bandwidth; 8 independent float16 FMA chains
  * per work-item for peak float throughput), timed with profiling events on a queue of its

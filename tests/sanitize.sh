@@ -51,7 +51,9 @@ else
     # test_attention_subgroups is left to the plain pass and the matrix: it runs Intel's CPU
     # runtime, whose compiler under ASan's allocator took 181 s of stop 17's CI (over 900 s on a
     # busy machine), and the host code it reaches is test_attention's and test_plan's, run here.
-    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak|^test_attention_subgroups$|^mpi_'
+    # test_multi_multi_two_runtimes likewise (173 s cold under ASan here); the multi-device host
+    # code it reaches runs here in test_multi's other suites and cli_attend_devices.
+    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak|^test_attention_subgroups$|^test_multi_multi_two_runtimes$|^mpi_'
     # The ring attention tests (built when MPI is) under ASan + UBSan with leak detection off:
     # Open MPI 4.1 leaves ~120 KB at exit, mostly allocated in its dlopen'ed MCA components,
     # whose frames LeakSanitizer prints as "<unknown module>" (closed before the report), so

@@ -31,6 +31,22 @@ bool cli_parse_size(const char *text, size_t *out);
 /* Creates a handle for --device (NULL: CLATTN_DEVICE or the default). */
 int cli_open(const char *device, clattn_handle **handle);
 
+/* clattn attend --devices (attend_multi.c): a group of handles, one per selected device. */
+#define CLI_MAX_DEVICES 16
+typedef struct cli_group {
+    clattn_handle *handles[CLI_MAX_DEVICES];
+    size_t count;
+    float shares[CLI_MAX_DEVICES];
+    bool has_shares;
+} cli_group;
+/* Opens "all" or a comma-separated list of selectors (as --device takes) and parses the
+ * optional comma-separated weights (one per device). Close the group even after a failure. */
+int cli_group_open(const char *devices, const char *shares, cli_group *g);
+void cli_group_close(cli_group *g);
+/* Reports the split (stderr) and runs clattn_attention_multi. */
+int cli_group_attention(cli_group *g, const clattn_attention_desc *desc, const float *q,
+                        const float *k, const float *v, const void *mask, float *o, float *lse);
+
 /* The device type as a word ("GPU", "CPU", ...). */
 const char *cli_device_type(cl_device_type type);
 

@@ -10,7 +10,7 @@ static void help(void) {
         "usage: clattn attend --q Q.npy --k K.npy --v V.npy [--causal [top-left|bottom-right]]\n"
         "                     [--scale S] [--norm softmax|sum] [--mask M.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
-        "                     [--device SEL]\n"
+        "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
         "--help)\n\n"
         "Q is [M, D], [H, M, D] or [B, H, M, D]; K [.., N, D] and V [.., N, Dv] with the same\n"
@@ -22,11 +22,15 @@ static void help(void) {
         "attends), any other type is added to the scaled scores (-inf masks out).\n"
         "Writes O to --out as .npy (Q's shape with Dv columns), or else prints it as CSV, one\n"
         "row per line. --lse-out writes the log-sum-exp of each row (Q's shape without D);\n"
-        "--weights-out the attention weights [.., M, N].\n");
+        "--weights-out the attention weights [.., M, N] (on the first device).\n"
+        "--devices splits the work across several devices (all of them, or a list of\n"
+        "selectors as --device takes; one device may appear twice): the keys for few query\n"
+        "rows, else the query rows, in shares proportional to --shares or, without it, to\n"
+        "each device's measured throughput; stderr says which device took which part.\n");
 }
 
 typedef struct attend_args {
-    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device;
+    const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares;
     clattn_causal causal;
     clattn_norm norm;
     float scale;
@@ -69,6 +73,10 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->weights_out;
         } else if (cli_option(argc, argv, &i, "--out", &v)) {
             file = &a->out;
+        } else if (cli_option(argc, argv, &i, "--devices", &v)) {
+            file = &a->devices;
+        } else if (cli_option(argc, argv, &i, "--shares", &v)) {
+            file = &a->shares;
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             file = &a->device;
         } else if (cli_option(argc, argv, &i, "--scale", &v)) {
@@ -91,6 +99,9 @@ static int parse(int argc, char **argv, attend_args *a) {
         }
     }
     if (!a->q || !a->k || !a->v) return cli_error("attend: --q, --k and --v are required");
+    if (a->device && a->devices)
+        return cli_error("attend: --device and --devices exclude each other");
+    if (a->shares && !a->devices) return cli_error("attend: --shares needs --devices");
     return 0;
 }
 
@@ -174,6 +185,7 @@ int cmd_attend(int argc, char **argv) {
     npy_array q = {0}, k = {0}, v = {0}, m = {0};
     shape4 qs, ks, vs;
     clattn_handle *h = NULL;
+    cli_group group = {.count = 0};
     float *o = NULL, *lse = NULL, *weights = NULL;
     unsigned char *bmask = NULL;
     if ((rc = load4(a.q, "--q", &q, &qs)) || (rc = load4(a.k, "--k", &k, &ks)) ||
@@ -227,7 +239,12 @@ int cmd_attend(int argc, char **argv) {
         rc = cli_error("out of memory");
         goto done;
     }
-    if ((rc = cli_open(a.device, &h))) goto done;
+    if (a.devices) {
+        if ((rc = cli_group_open(a.devices, a.shares, &group))) goto done;
+        h = group.handles[0]; /* for --weights-out; the group owns it */
+    } else if ((rc = cli_open(a.device, &h))) {
+        goto done;
+    }
     clattn_status status;
     /* The weights first: when they cannot be computed (too large for the device), nothing is
      * computed or written. */
@@ -241,7 +258,10 @@ int cmd_attend(int argc, char **argv) {
             goto done;
         }
     }
-    if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
+    if (a.devices) {
+        if ((rc = cli_group_attention(&group, &desc, q.data, k.data, v.data, mask, o, lse)))
+            goto done;
+    } else if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
         rc = cli_status_error("attention", status, h);
         goto done;
     }
@@ -260,7 +280,10 @@ int cmd_attend(int argc, char **argv) {
         print_csv(o, rows, vs.cols);
     }
 done:
-    clattn_handle_destroy(h);
+    if (a.devices)
+        cli_group_close(&group);
+    else
+        clattn_handle_destroy(h);
     free(o);
     free(lse);
     free(weights);

@@ -148,6 +148,15 @@ clattn_status clattn_handle_create_from(cl_context context, cl_device_id device,
     bool found = false;
     for (cl_uint i = 0; !err && i < num; i++)
         found = found || ids[i] == device;
+    /* PoCL lists a context made of sub-devices by their root device: accept a sub-device
+     * whose ancestor is listed. */
+    for (cl_device_id d = device; !err && !found && d;) {
+        cl_device_id parent = NULL;
+        if (clGetDeviceInfo(d, CL_DEVICE_PARENT_DEVICE, sizeof parent, &parent, NULL)) break;
+        for (cl_uint i = 0; parent && i < num; i++)
+            found = found || ids[i] == parent;
+        d = parent;
+    }
     free(ids);
     if (err) return clattn__cl(err, "clGetContextInfo");
     if (!found)

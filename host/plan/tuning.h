@@ -11,7 +11,8 @@
  *       the portable local-memory path; khr or intel allows only that sub-group shuffle
  *       (cl_khr_subgroup_shuffle, cl_intel_subgroups) where the device offers it; unset (or
  *       anything else): the device's, khr first.
- * Other variables of the library (not tuning): CLATTN_DEVICE, CLATTN_CACHE_DIR,
+ * Other variables of the library (not tuning): CLATTN_MULTI_SPLIT=rows|keys (the axis
+ * clattn_attention_multi splits; host/multi/split.c), CLATTN_DEVICE, CLATTN_CACHE_DIR,
  * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), and CLATTN_CL_STD="1.2"|"3.0": the
  * OpenCL C version the kernels are built as (-cl-std; default 1.2; 3.0 only where the device
  * offers it, else handle creation fails with CLATTN_ERROR_UNSUPPORTED; host/opencl/cl_std.c),

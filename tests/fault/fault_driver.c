@@ -3,7 +3,9 @@
  * half-write an output, or leave the handle unusable.
  *
  *   fault_driver OP      OP: demo, seed_context, normalize, context, attention_mask_lse,
- *                        attention_split_kv, mha; CLATTN_FAULT_VARIANT=gpu for GPU-shaped kernels
+ *                        attention_split_kv, attention_multi_rows, attention_multi_keys
+ *                        (clattn_attention_multi on the handle twice), mha;
+ *                        CLATTN_FAULT_VARIANT=gpu for GPU-shaped kernels
  *
  * Exits 0 when the run (with or without an injected failure) met every rule, 1 otherwise. Inputs
  * are large enough that their kernels are still running when a later call fails, and they are
@@ -176,6 +178,26 @@ static clattn_status attention_run(clattn_handle *h, output *o) {
     return st;
 }
 
+/* The same problems split across the handle twice (rows for the first, keys for the second):
+ * a failure in any part leaves both outputs untouched. */
+static clattn_status attention_multi_run(clattn_handle *h, output *o) {
+    o[0].want = ac.o_ref, o[0].count = ac.no, o[0].name = "O";
+    o[1].want = ac.lse_ref, o[1].count = ac.nl, o[1].name = "LSE";
+    if (!h) return 0;
+    float *q = copy(ac.q, ac.nq), *k = copy(ac.k, ac.nk), *v = copy(ac.v, ac.nv);
+    unsigned char *mask = NULL;
+    if (ac.mask) {
+        mask = malloc(ac.nm);
+        memcpy(mask, ac.mask, ac.nm);
+    }
+    clattn_handle *const group[2] = {h, h};
+    const float shares[2] = {1, 2};
+    clattn_status st =
+        clattn_attention_multi(group, 2, shares, &ac.desc, q, k, v, mask, o[0].got, o[1].got);
+    free(q), free(k), free(v), free(mask);
+    return st;
+}
+
 /* ---- multi-head attention with projections ---- */
 static clattn_mha_desc md = {
     .batch = 2, .tokens = 33, .d_in = 48, .d_out = 64, .heads = 4, .causal = 1};
@@ -207,6 +229,8 @@ static const scenario scenarios[] = {
     {"context", context_setup, context_run, 1, 1e-5},
     {"attention_mask_lse", attention_mask_lse_setup, attention_run, 2, 1e-4},
     {"attention_split_kv", attention_split_kv_setup, attention_run, 2, 1e-4},
+    {"attention_multi_rows", attention_mask_lse_setup, attention_multi_run, 2, 1e-4},
+    {"attention_multi_keys", attention_split_kv_setup, attention_multi_run, 2, 1e-4},
     {"mha", mha_setup, mha_run, 1, 1e-4},
 };
 
