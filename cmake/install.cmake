@@ -10,6 +10,10 @@ install(TARGETS clattn clattn_static EXPORT clattnTargets
     ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
     INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(FILES include/clattn.h DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+if(TARGET clattn_mpi) # ring attention on MPI: clattn::clattn_mpi (static)
+    install(TARGETS clattn_mpi EXPORT clattnTargets ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+    install(FILES include/clattn_mpi.h DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
 if(TARGET clattn_cli)
     install(TARGETS clattn_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 endif()

@@ -81,7 +81,8 @@ enum clattn_status_code {
     CLATTN_ERROR_UNSUPPORTED = -20009,        /* the device lacks a feature the call needs */
     CLATTN_ERROR_INVALID_SHAPE = -20010,      /* shapes disagree (heads, strides, mask) */
     CLATTN_ERROR_INVALID_HANDLE = -20011,     /* queue or buffer not of the handle's context */
-    CLATTN_ERROR_INTERNAL = -20012            /* a bug in clattn: please report it */
+    CLATTN_ERROR_INTERNAL = -20012,           /* a bug in clattn: please report it */
+    CLATTN_ERROR_COMMUNICATION = -20013       /* a peer rank failed or timed out, or MPI did */
 };
 
 /* A short constant name for any status, ours or OpenCL's ("CL_OUT_OF_RESOURCES"). */

@@ -2,7 +2,7 @@
 # cli_attend_devices.sh CLI: `clattn attend --devices` against the single-device output: a
 # decoding shape (keys split) and a prefill shape (rows split), causal, on the default device
 # twice with uneven shares, and on every device (all) with measured shares; the split report
-# on stderr; bad --devices/--shares refused. Run through run_multi.sh: with Intel's runtime
+# on stderr; bad --devices/--shares refused. Run through with_intel_opencl.sh: with Intel's runtime
 # registered, "all" is PoCL + Intel.
 set -u
 cli=$1

@@ -7,8 +7,8 @@
 #   2. test_attention's small and mask suites (both kernel shapes; the GPU shape then takes the
 #      khr shuffles), the small suite again with CLATTN_SUBGROUPS=intel (Intel's shuffle) and
 #      with CLATTN_SUBGROUPS=0 (the local-memory path in the same runtime).
-# Finds the runtime among the registered ICDs, else registers python3's libintelocl.so in a
-# temporary vendors directory beside the system's. Skips (exit 77) when there is none.
+# CTest runs it through with_intel_opencl.sh, which registers the runtime where tools/setup.sh
+# installed it. Skips (exit 77) when there is none.
 set -u
 cli=$1 test_plan=$2 test_attention=$3
 
@@ -18,20 +18,6 @@ intel_platform() { # the platform index of Intel's OpenCL runtime, or nothing
 }
 
 platform=$(intel_platform)
-if [ -z "$platform" ]; then
-    lib=$(python3 -c 'import sys; print(sys.prefix)' 2>/dev/null)/lib/libintelocl.so
-    if [ -f "$lib" ]; then
-        vendors=$(mktemp -d)
-        trap 'rm -rf "$vendors"' EXIT
-        for icd in "${OCL_ICD_VENDORS:-/etc/OpenCL/vendors}"/*.icd; do
-            [ -f "$icd" ] && cp "$icd" "$vendors/"
-        done
-        echo "$lib" >"$vendors/intel-subgroups-test.icd"
-        OCL_ICD_VENDORS=$vendors
-        export OCL_ICD_VENDORS
-        platform=$(intel_platform)
-    fi
-fi
 if [ -z "$platform" ]; then
     echo "SKIPPED: Intel's CPU OpenCL runtime is not registered (no 'Intel(R) OpenCL' platform;"
     echo "  pip install intel-opencl-rt, then list its lib/libintelocl.so in an ICD file)"

@@ -4,14 +4,18 @@
 #   tests/sanitize.sh thread  [build-dir]   ThreadSanitizer: the suites that use threads
 #                                           (test_pipeline: two threads sharing a handle, a
 #                                           handle per thread; the CPU backend's thread pool)
-#                                           and the program caches
+#                                           and the program caches (not the mpi_* tests:
+#                                           the ring runs on one thread per rank; they have
+#                                           not been tried under TSan)
 #   tests/sanitize.sh address [build-dir]   AddressSanitizer + UndefinedBehaviorSanitizer,
 #                                           leaks included: every CTest test except the
 #                                           Oclgrind one (a simulator, not our code),
 #                                           test_attention_subgroups (Intel's runtime: slow), the
 #                                           full fault sweep (a subset of it runs instead),
 #                                           the fuzzers (built with their own ASan + UBSan)
-#                                           and the soak test (timed: the plain pass runs it)
+#                                           and the soak test (timed: the plain pass runs it);
+#                                           the mpi_* tests then run without leak detection
+#                                           (Open MPI's own leaks, see below)
 #
 # Exits non-zero on any failure or sanitizer report. PoCL 3.1 needs LSan suppressions with a
 # cold kernel cache (lsan.supp says why);
@@ -49,7 +53,14 @@ else
     # busy machine), and the host code it reaches is test_attention's and test_plan's, run here.
     # test_multi_multi_two_runtimes likewise (173 s cold under ASan here); the multi-device host
     # code it reaches runs here in test_multi's other suites and cli_attend_devices.
-    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak|^test_attention_subgroups$|^test_multi_multi_two_runtimes$'
+    ctest --test-dir "$build" --output-on-failure -j2 -E 'oclgrind|fault_sweep|fuzz_|soak|^test_attention_subgroups$|^test_multi_multi_two_runtimes$|^mpi_'
+    # The ring attention tests (built when MPI is) under ASan + UBSan with leak detection off:
+    # Open MPI 4.1 leaves ~120 KB at exit, mostly allocated in its dlopen'ed MCA components,
+    # whose frames LeakSanitizer prints as "<unknown module>" (closed before the report), so
+    # no suppression limited to Open MPI's libraries can name them; bad accesses and undefined
+    # behaviour in clattn's ring and CLI code are still caught.
+    ASAN_OPTIONS="$ASAN_OPTIONS detect_leaks=0" \
+        ctest --test-dir "$build" --output-on-failure -R '^mpi_'
     # LeakSanitizer's tracer crashed at exit before intercept_tls_get_addr=0 (issue 10): the
     # benchmark smoke run 50 times in a row must pass every time.
     ctest --test-dir "$build" --output-on-failure -R '^bench_smoke$' --repeat until-fail:50

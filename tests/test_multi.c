@@ -327,7 +327,7 @@ static void test_pocl_and_intel(void) {
     }
     if (pocl < 0 || intel < 0) {
         printf("\nSKIPPED: needs PoCL and Intel's CPU runtime registered together (found%s%s; "
-               "tests/run_multi.sh registers tools/setup.sh's install)\n",
+               "tests/with_intel_opencl.sh registers tools/setup.sh's install)\n",
                pocl < 0 ? "" : " PoCL", intel < 0 ? "" : " Intel");
         return;
     }

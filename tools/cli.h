@@ -14,6 +14,8 @@ int cmd_scores(int argc, char **argv);
 int cmd_mha(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
+/* clattn attend --mpi (cmd_attend_mpi.c, only in builds with MPI). */
+int cmd_attend_mpi(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 
 /* Prints "clattn: message" to stderr and returns 1. */

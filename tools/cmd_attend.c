@@ -14,7 +14,9 @@ static void help(void) {
         "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
         "S.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
-        "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n\n"
+        "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
+        "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
+        "--help)\n\n"
         "Q is [M, D], [H, M, D] or [B, H, M, D]; K [.., N, D] and V [.., N, Dv] with the same\n"
         "batch and as many heads as Q or a divisor of it (grouped-query attention: query\n"
         "head h reads K/V head h / (Hq / Hkv)). The scale defaults to 1/sqrt(D), the\n"
@@ -241,6 +243,15 @@ static void print_csv(const float *o, size_t rows, size_t cols) {
 }
 
 int cmd_attend(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--mpi") == 0) {
+#ifdef CLATTN_CLI_MPI
+            return cmd_attend_mpi(argc, argv);
+#else
+            return cli_error("attend --mpi: this clattn was built without MPI (configure with "
+                             "-DCLATTN_WITH_MPI=ON; Debian: libopenmpi-dev openmpi-bin)");
+#endif
+        }
     attend_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;

@@ -104,11 +104,16 @@ fi
 #                         fault_work_group_info tests do run here)
 #   soak                  60 s of random shapes for leaks and reference counts; run once, on
 #                         PoCL, for CI time
+#   test_attention_subgroups  runs on Intel's runtime in the plain pass already (through
+#                         tests/with_intel_opencl.sh)
+#   mpi_*                 ring attention over MPI: host-side code around clattn_attention,
+#                         which the other suites test here; the ranks' cold compiles cost ~45 s
+#                         on Intel (passed there by hand, 2026-11-30), run on PoCL only for CI time
 # test_reliability_max_alloc and cli_hostile's max-allocation case pin themselves to PoCL
 # (only PoCL's limit can be lowered by an environment variable).
 if [ "$have_intel" -eq 1 ]; then
     run_entry intel "CLATTN_DEVICE=Intel" \
-        -E '^(check_layers|kernel_report_budget|fault_sweep|soak)$|^fuzz_|^oclgrind_'
+        -E '^(check_layers|kernel_report_budget|fault_sweep|soak|test_attention_subgroups)$|^fuzz_|^oclgrind_|^mpi_'
 else
     echo "matrix: intel: Intel's CPU runtime is not installed (tools/setup.sh): failed"
     summaries+=("matrix: intel: not installed: 0 passed, 1 failed, 0 skipped")

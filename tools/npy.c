@@ -2,6 +2,7 @@
 #include "npy.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,9 +137,10 @@ static bool parse_descr(const char *text, elem_type *type, size_t *size) {
     return false;
 }
 
-bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
-               char *error, size_t error_size) {
+bool npy_parse_header(const unsigned char *data, size_t size, const char *name, npy_header *out,
+                      char *error, size_t error_size) {
     memset(out, 0, sizeof *out);
+    npy_array shape = {0};
     if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0) FAIL("%s is not a .npy file", name);
     const int major = data[6];
     if (major < 1 || major > 3) FAIL("%s: unsupported .npy version %d", name, major);
@@ -174,7 +176,7 @@ bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_arr
             if (!word(&h, "False")) FAIL("%s: fortran_order is neither True nor False", name);
         } else if (strcmp(key, "shape") == 0 && !seen_shape) {
             seen_shape = true;
-            if (!parse_shape(&h, out)) FAIL("%s: malformed or too large shape", name);
+            if (!parse_shape(&h, &shape)) FAIL("%s: malformed or too large shape", name);
         } else {
             FAIL("%s: unexpected or repeated key '%s' in the header", name, key);
         }
@@ -187,32 +189,117 @@ bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_arr
     if (h.p != h.end) FAIL("%s: malformed header (text after the '}')", name);
     if (!seen_descr || !seen_order || !seen_shape)
         FAIL("%s: the header lacks descr, fortran_order or shape", name);
-    if (out->count == 0) FAIL("%s: the array is empty", name);
-    /* The data must be exactly what the shape says, checked before allocating anything. */
-    const size_t data_start = header_start + header_len, have = size - data_start;
-    if (out->count > SIZE_MAX / 8 || have / elem_size < out->count)
-        FAIL("%s: file is shorter than its shape says (%zu bytes of data for %zu elements)", name,
-             have, out->count);
-    if (have != out->count * elem_size)
-        FAIL("%s: %zu bytes after the data its shape says (a wrong header length?)", name,
-             have - out->count * elem_size);
+    if (shape.count == 0) FAIL("%s: the array is empty", name);
+    if (shape.count > SIZE_MAX / 8) FAIL("%s: malformed or too large shape", name);
+    out->ndim = shape.ndim;
+    memcpy(out->shape, shape.shape, sizeof out->shape);
+    out->count = shape.count;
+    out->data_offset = header_start + header_len;
+    out->elem_size = elem_size;
+    out->elem_type = (int)type;
+    out->is_bool = type == T_B1;
+    return true;
+fail:
+    return false;
+}
 
-    out->data = malloc(out->count * sizeof(float));
-    if (!out->data) FAIL("%s: out of memory", name);
-    const unsigned char *raw = data + data_start;
-    for (size_t i = 0; i < out->count; i++) {
-        if (type == T_F8) { /* float64 beyond float32's range would silently become inf */
+/* count elements at raw into out, refusing float64 values beyond float32's range (they would
+ * silently become inf); first numbers them in messages. */
+static bool convert_all(const unsigned char *raw, const npy_header *h, size_t first, size_t count,
+                        const char *name, float *out, char *error, size_t error_size) {
+    const elem_type type = (elem_type)h->elem_type;
+    for (size_t i = 0; i < count; i++) {
+        if (type == T_F8) {
             double v;
             memcpy(&v, raw + i * 8, 8);
             if (isfinite(v) && fabs(v) > FLT_MAX)
-                FAIL("%s: element %zu (%g) is beyond float32's range", name, i, v);
+                FAIL("%s: element %zu (%g) is beyond float32's range", name, first + i, v);
         }
-        out->data[i] = convert(raw + i * elem_size, type);
+        out[i] = convert(raw + i * h->elem_size, type);
     }
-    out->was_bool = type == T_B1;
+    return true;
+fail:
+    return false;
+}
+
+bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
+               char *error, size_t error_size) {
+    memset(out, 0, sizeof *out);
+    npy_header h;
+    if (!npy_parse_header(data, size, name, &h, error, error_size)) return false;
+    /* The data must be exactly what the shape says, checked before allocating anything. */
+    const size_t have = size - h.data_offset;
+    if (have / h.elem_size < h.count)
+        FAIL("%s: file is shorter than its shape says (%zu bytes of data for %zu elements)", name,
+             have, h.count);
+    if (have != h.count * h.elem_size)
+        FAIL("%s: %zu bytes after the data its shape says (a wrong header length?)", name,
+             have - h.count * h.elem_size);
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof out->shape);
+    out->count = h.count;
+    out->data = malloc(out->count * sizeof(float));
+    if (!out->data) FAIL("%s: out of memory", name);
+    if (!convert_all(data + h.data_offset, &h, 0, h.count, name, out->data, error, error_size))
+        goto fail;
+    out->was_bool = h.is_bool;
     return true;
 fail:
     npy_free(out);
+    return false;
+}
+
+bool npy_read_header(FILE *file, const char *name, npy_header *out, char *error,
+                     size_t error_size) {
+    unsigned char *buffer = NULL;
+    unsigned char start[12];
+    if (fseek(file, 0, SEEK_END) != 0) FAIL("%s: cannot seek (not a regular file?)", name);
+    const long end = ftell(file);
+    if (end < 0 || fseek(file, 0, SEEK_SET) != 0 ||
+        fread(start, 1, sizeof start, file) != sizeof start || memcmp(start, "\x93NUMPY", 6) != 0)
+        FAIL("%s is not a .npy file", name);
+    if (start[6] < 1 || start[6] > 3) FAIL("%s: unsupported .npy version %d", name, start[6]);
+    /* The whole header (no longer than the file), then the strict parser. */
+    const size_t len_size = start[6] == 1 ? 2 : 4;
+    size_t header_len = 0;
+    for (size_t i = 0; i < len_size; i++)
+        header_len |= (size_t)start[8 + i] << (8 * i);
+    const size_t total = 8 + len_size + header_len;
+    if (total > (size_t)end) FAIL("%s: truncated header", name);
+    if (!(buffer = malloc(total))) FAIL("%s: out of memory", name);
+    if (fseek(file, 0, SEEK_SET) != 0 || fread(buffer, 1, total, file) != total)
+        FAIL("%s: truncated header", name);
+    if (!npy_parse_header(buffer, total, name, out, error, error_size)) goto fail;
+    free(buffer);
+    buffer = NULL;
+    /* The file must hold exactly the data the shape says. */
+    if ((size_t)end < out->data_offset ||
+        (size_t)end - out->data_offset != out->count * out->elem_size)
+        FAIL("%s: %ld bytes, but its header says %zu bytes of header and data", name, end,
+             out->data_offset + out->count * out->elem_size);
+    return true;
+fail:
+    free(buffer);
+    return false;
+}
+
+bool npy_read_elements(FILE *file, const char *name, const npy_header *h, size_t first,
+                       size_t count, float *out, char *error, size_t error_size) {
+    unsigned char *raw = NULL;
+    if (first > h->count || count > h->count - first)
+        FAIL("%s: elements %zu..%zu are beyond its %zu elements", name, first, first + count,
+             h->count);
+    const size_t offset = h->data_offset + first * h->elem_size;
+    if (offset > (size_t)LONG_MAX || fseek(file, (long)offset, SEEK_SET) != 0)
+        FAIL("%s: cannot seek to element %zu", name, first);
+    if (!(raw = malloc(count * h->elem_size + 1))) FAIL("%s: out of memory", name);
+    if (fread(raw, h->elem_size, count, file) != count)
+        FAIL("%s: cannot read elements %zu..%zu", name, first, first + count);
+    if (!convert_all(raw, h, first, count, name, out, error, error_size)) goto fail;
+    free(raw);
+    return true;
+fail:
+    free(raw);
     return false;
 }
 

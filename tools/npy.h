@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define NPY_MAX_DIMS 8
 
@@ -20,6 +21,26 @@ typedef struct npy_array {
  * shape. name is used in messages. On failure returns false and writes a message to error. */
 bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
                char *error, size_t error_size);
+/* What a .npy header says: the shape and where and how the data lie. */
+typedef struct npy_header {
+    int ndim;
+    size_t shape[NPY_MAX_DIMS];
+    size_t count;       /* product of shape, > 0 */
+    size_t data_offset; /* bytes from the start of the file to the first element */
+    size_t elem_size;   /* bytes per element */
+    int elem_type;      /* npy.c's element type */
+    bool is_bool;
+} npy_header;
+/* Parses the header at the start of data (size bytes: at least the whole header), with the
+ * same strict rules as npy_parse; the data after it is not looked at. */
+bool npy_parse_header(const unsigned char *data, size_t size, const char *name, npy_header *out,
+                      char *error, size_t error_size);
+/* Reads only the header of an open .npy file and checks that the file's length is exactly
+ * header + data (so that reads at an offset cannot run past the end). */
+bool npy_read_header(FILE *file, const char *name, npy_header *out, char *error, size_t error_size);
+/* Reads elements [first, first + count) of the data (C order) as float32 into out. */
+bool npy_read_elements(FILE *file, const char *name, const npy_header *h, size_t first,
+                       size_t count, float *out, char *error, size_t error_size);
 /* Saves float32 data of the given shape. */
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
               size_t error_size);

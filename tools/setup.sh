@@ -6,8 +6,9 @@
 # the kernels offline for NVIDIA and AMD GPUs (tools/kernel-report.sh; ptxas comes with the
 # CUDA toolkit; Intel's ocloc is unpacked by tools/setup-ocloc.sh); clang-19 with
 # libclang-rt-19-dev (libFuzzer's runtime) builds the fuzz_* tests; python3-numpy lets
-# cli_attend_check and cli_mha_check compare the CLI with NumPy. Extra package names may be
-# given as arguments.
+# cli_attend_check and cli_mha_check compare the CLI with NumPy; Open MPI (libopenmpi-dev,
+# openmpi-bin) builds clattn_mpi and clattn attend --mpi (ring attention) and runs the mpi_*
+# tests. Extra package names may be given as arguments.
 #
 # Intel's CPU OpenCL runtime (a second, independent OpenCL compiler for tools/matrix.sh)
 # comes from PyPI (intel-opencl-rt, intel-cmplr-lib-rt) into a virtual environment of the
@@ -21,7 +22,8 @@ bash "$(dirname "$0")/setup-ocloc.sh"
 
 packages=(cmake make gcc pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
           libcunit1-dev oclgrind clinfo clang-19 libclc-19 libclc-19-dev rocm-device-libs
-          libclang-rt-19-dev python3 python3-numpy python3-venv python3-pip "$@")
+          libclang-rt-19-dev python3 python3-numpy python3-venv python3-pip
+          libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,10 @@
 #!/bin/sh
-# run_multi.sh PROGRAM ARGS...: runs PROGRAM with Intel's CPU OpenCL runtime registered beside
-# the system's ICDs (PoCL), so that the multi-device tests can use two OpenCL implementations
-# at once. Intel's runtime is found as tools/matrix.sh finds it (tools/setup.sh installs it in
+# with_intel_opencl.sh PROGRAM ARGS...: runs PROGRAM with Intel's CPU OpenCL runtime registered
+# beside the system's ICDs (PoCL): for the tests that need a second OpenCL implementation (the
+# multi-device tests, the sub-group shuffles). Intel's runtime is found as tools/matrix.sh finds it (tools/setup.sh installs it in
 # $CLATTN_INTEL_OPENCL_DIR, default ~/.cache/clattn/intel-opencl), else in python3's prefix
 # (pip install intel-opencl-rt). When it is already registered, or absent, PROGRAM runs with
-# the ICDs as they are (its two-runtime test then says that it skipped, and why).
+# the ICDs as they are (a test that needs it then says that it skipped, and why).
 set -u
 vendors_in="${OCL_ICD_VENDORS:-/etc/OpenCL/vendors}"
 if [ -d "$vendors_in" ] && grep -qs libintelocl "$vendors_in"/*.icd; then
@@ -27,7 +27,7 @@ if [ -d "$vendors_in" ]; then
         [ -f "$icd" ] && cp "$icd" "$vendors/"
     done
 fi
-echo "$lib" >"$vendors/intel-multi-test.icd"
+echo "$lib" >"$vendors/intel-test.icd"
 OCL_ICD_VENDORS=$vendors
 export OCL_ICD_VENDORS
 "$@"
