@@ -24,28 +24,6 @@
 #error "attention.cl needs -DHEAD_D -DHEAD_DV -DNORM (host/plan/plan_attention.c)"
 #endif
 
-/* Model variants (host/plan/plan_attention.c): SOFTCAP (the cap, a float literal; absent =
- * off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding window, -1 = unbounded).
- * Softcap applies to every score (in base 2: the natural score is capped), ALiBi and the
- * window where the masks do. */
-#ifndef ALIBI
-#define ALIBI 0
-#endif
-#ifndef WIN_LEFT
-#define WIN_LEFT (-1L)
-#endif
-#ifndef WIN_RIGHT
-#define WIN_RIGHT (-1L)
-#endif
-
-/* The keys row i may see: [visible_begin, visible_end) (causal: j <= i + diag; the window). */
-static inline long visible_end(long i, long n, int causal, long diag) {
-    return window_end(i, n, causal, diag, WIN_RIGHT);
-}
-static inline long visible_begin(long i, long n, long diag) {
-    return window_begin(i, n, diag, WIN_LEFT);
-}
-
 /* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
 static inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j) {
     if (kind == MASK_ADDITIVE) return ((__global const float *)mask)[base + j] * LOG2E;

@@ -120,28 +120,6 @@ static inline bool shuffles_usable(__local int *layout_ok, uint lid) {
 #define ROW_PART    4
 #define ROW_OFFSETS 5
 
-/* Model variants (host/plan/plan_attention.c): SOFTCAP (the cap, a float literal; absent =
- * off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding window, -1 = unbounded).
- * Softcap applies to every score (in base 2: the natural score is capped), ALiBi and the
- * window where the masks do. */
-#ifndef ALIBI
-#define ALIBI 0
-#endif
-#ifndef WIN_LEFT
-#define WIN_LEFT (-1L)
-#endif
-#ifndef WIN_RIGHT
-#define WIN_RIGHT (-1L)
-#endif
-
-/* The keys row i may see: [visible_begin, visible_end) (causal: j <= i + diag; the window). */
-static inline long visible_end(long i, long n, int causal, long diag) {
-    return window_end(i, n, causal, diag, WIN_RIGHT);
-}
-static inline long visible_begin(long i, long n, long diag) {
-    return window_begin(i, n, diag, WIN_LEFT);
-}
-
 /* Score s of key j for a row whose keys end at `end`, after the mask: -inf (selected, not
  * added) for keys it may not see, for boolean-masked keys and for an additive -inf; other
  * additive values add in base 2 (as the reference does: a NaN score stays NaN unless an -inf

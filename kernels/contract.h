@@ -328,15 +328,29 @@ static inline float alibi_slope(uint h, uint heads) {
     return h < n ? exp2(-8.0f * (float)(h + 1) / (float)n)
                  : exp2(-4.0f * (float)(2 * (h - n) + 1) / (float)n);
 }
-/* The first key row i attends under a sliding window of `left` keys (-1: unbounded). */
-static inline long window_begin(long i, long n, long diag, long left) {
-    return left < 0 ? 0 : clamp(i + diag - left, 0L, n);
+/* Model variants of the attention kernels (host/plan/plan_attention.c): SOFTCAP (the cap, a
+ * float literal; absent = off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding
+ * window, -1 = unbounded). Softcap applies to every score (in base 2: the natural score is
+ * capped), ALiBi and the window where the masks do. */
+#ifndef ALIBI
+#define ALIBI 0
+#endif
+#ifndef WIN_LEFT
+#define WIN_LEFT (-1L)
+#endif
+#ifndef WIN_RIGHT
+#define WIN_RIGHT (-1L)
+#endif
+/* The keys row i may see: [visible_begin, visible_end). The first, under a window of WIN_LEFT
+ * keys to the left of the diagonal i + diag. */
+static inline long visible_begin(long i, long n, long diag) {
+    return WIN_LEFT < 0 ? 0 : clamp(i + diag - WIN_LEFT, 0L, n);
 }
-/* The end (exclusive) of the keys row i attends: causal j <= i + diag, and the window's
- * right side j <= i + diag + right (-1: unbounded). */
-static inline long window_end(long i, long n, int causal, long diag, long right) {
+/* The end (exclusive): causal j <= i + diag, and the window's right side
+ * j <= i + diag + WIN_RIGHT. */
+static inline long visible_end(long i, long n, int causal, long diag) {
     long end = causal ? i + diag + 1 : n;
-    if (right >= 0) end = min(end, i + diag + right + 1);
+    if (WIN_RIGHT >= 0) end = min(end, i + diag + WIN_RIGHT + 1);
     return clamp(end, 0L, n);
 }
 #else
