@@ -5,7 +5,8 @@
 # benchmark programs too.
 option(CLATTN_BENCH_PEERS "clattn bench: compare with CLBlast and OpenBLAS when found" ON)
 add_library(clattn_bench STATIC bench/run.c bench/output.c bench/timing.c bench/compare.c
-    bench/launch_count.c bench/stream.c bench/peers_clblast.c bench/peers_openblas.c)
+    bench/launch_count.c bench/stream.c bench/peers_clblast.c bench/peers_openblas.c
+    bench/models.c bench/device_time.c bench/peer_torch.c)
 target_include_directories(clattn_bench PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}/bench")
 target_compile_options(clattn_bench PRIVATE ${CLATTN_WARNINGS})
 target_compile_definitions(clattn_bench PRIVATE _POSIX_C_SOURCE=200809L)

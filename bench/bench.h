@@ -13,7 +13,8 @@ typedef enum bench_op {
     BENCH_SCORES = 0,
     BENCH_ATTENTION = 1,
     BENCH_DECODE = 2,
-    BENCH_SEED = 3
+    BENCH_SEED = 3,
+    BENCH_MODEL = 4 /* a model's shape (bench/models.c): bench_result.model names it */
 } bench_op;
 
 /* Backend bits for --backends. */
@@ -22,7 +23,8 @@ enum {
     BACKEND_CPU = 2,
     BACKEND_OPENCL = 4,
     BACKEND_CLBLAST = 8,
-    BACKEND_OPENBLAS = 16
+    BACKEND_OPENBLAS = 16,
+    BACKEND_TORCH = 32 /* PyTorch in a child process (--torch PYTHON; model rows only) */
 };
 
 /* One problem size. scores/seed: n, d. attention/decode: batch, heads, m, n, d, causal. */
@@ -60,6 +62,8 @@ typedef struct bench_result {
     const char *err_vs; /* "ref" or "cpu": what max_abs_err compares with */
     int launches;       /* seed example: kernel launches per call; 0 otherwise */
     const char *note;
+    const char *model; /* BENCH_MODEL: the model row's name (bench_model_find) */
+    char detail[96];   /* model rows: what the backend ran (torch: version and SDPA backend) */
 } bench_result;
 
 typedef struct bench_config {
@@ -73,6 +77,7 @@ typedef struct bench_config {
     /* The host's peaks for the host backends: the probe of a CPU OpenCL device (PoCL on the
      * same cores), from the devices or opened for this alone; NAN when there is none. */
     double host_gbps, host_gflops;
+    struct bench_torch *torch; /* the PyTorch peer (bench/peer_torch.c), or NULL */
 } bench_config;
 
 typedef struct bench_results {
@@ -132,5 +137,56 @@ const char *bench_clblast_run(const bench_config *cfg, const bench_device *dev,
                               bench_result *r);
 const char *bench_openblas_run(const bench_config *cfg, const bench_shape *s,
                                const float *const *inputs, float *output, bench_result *r);
+
+/* ---- model rows (bench/models.c) ---------------------------------------------------------- */
+
+typedef enum bench_model_kind {
+    BENCH_MODEL_ATTENTION = 0, /* the fused attention (prefill or decode) */
+    BENCH_MODEL_LINEAR = 1,    /* y = x W^T + b */
+    BENCH_MODEL_MHA = 2        /* clattn_mha_forward: projections, attention, out projection */
+} bench_model_kind;
+
+typedef struct bench_model {
+    const char *name, *about;
+    bench_model_kind kind;
+    /* attention: [batch, q_heads / kv_heads, m, n, d]; mha: batch, q_heads, tokens m, width d */
+    size_t batch, q_heads, kv_heads, m, n, d;
+    int causal;           /* top-left */
+    long window;          /* sliding window: keys i - window .. i (with causal); 0: none */
+    int padding;          /* a key-padding mask from bench_padded_length */
+    size_t rows, cols, k; /* linear */
+    int hidden;           /* a test-only row: not listed, not in the sweep */
+} bench_model;
+
+/* The model table (ends with a row whose name is NULL) and lookup by name (NULL if unknown). */
+const bench_model *bench_models(void);
+const bench_model *bench_model_find(const char *name);
+/* Real tokens of sentence b of a padded batch of length n (right padding). */
+size_t bench_padded_length(size_t b, size_t n);
+/* Runs one model row on the fast CPU path, each OpenCL device and PyTorch (when cfg->torch),
+ * alternately, and appends the results. Returns 0 or non-zero after printing an error. */
+int bench_run_model(const bench_config *cfg, const bench_model *model, bench_results *out);
+/* A model row's flops actually needed (causal, window and padding count only visible pairs)
+ * and the bytes it moves at the least. */
+double bench_model_flops(const bench_model *m);
+double bench_model_bytes(const bench_model *m);
+
+/* Device time (ms) of one enqueued operation: enqueue(ctx, queue, 1, &start, &done) behind a
+ * gate, so the host's enqueue work is not counted (bench/device_time.c). */
+typedef clattn_status (*bench_enqueue_fn)(const void *ctx, clattn_handle *h, cl_command_queue queue,
+                                          cl_uint waits, const cl_event *wait, cl_event *done);
+clattn_status bench_device_time(clattn_handle *h, bench_enqueue_fn enqueue, const void *ctx,
+                                double *ms);
+
+/* ---- the PyTorch peer (bench/peer_torch.c): tools/torch_peer.py in a child process ------- */
+
+typedef struct bench_torch bench_torch;
+/* Starts `python script --threads T` and reads its greeting; NULL after printing why. */
+bench_torch *bench_torch_start(const char *python, const char *script, unsigned threads);
+void bench_torch_stop(bench_torch *t);
+const char *bench_torch_version(const bench_torch *t);
+/* Sends one request line, returns the reply line (without "ok "), or NULL after printing the
+ * peer's error. The reply lives until the next call. */
+const char *bench_torch_request(bench_torch *t, const char *request);
 
 #endif

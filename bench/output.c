@@ -17,13 +17,18 @@ static void cell(char *buf, size_t size, const char *format, double v) {
         snprintf(buf, size, format, v);
 }
 
+static void print_models(const bench_results *r);
+
 void bench_print_table(const bench_results *r) {
     printf("%-12s %-9s %-30s %-34s %10s %10s %10s %9s %8s %6s %9s\n", "op", "backend", "device",
            "shape", "median_ms", "min_ms", "device_ms", "GFLOP/s", "GB/s", "%peak", "max_err");
     for (size_t i = 0; i < r->count; i++) {
         const bench_result *x = &r->items[i];
         char shape[96], med[32], mn[32], dev[32], gf[32], gb[32], pk[32], err[32];
-        bench_shape_string(&x->shape, shape, sizeof shape);
+        if (x->model)
+            snprintf(shape, sizeof shape, "%s", x->model);
+        else
+            bench_shape_string(&x->shape, shape, sizeof shape);
         if (x->launches) {
             size_t len = strlen(shape);
             snprintf(shape + len, sizeof shape - len, " (%d launch%s)", x->launches,
@@ -56,7 +61,7 @@ void bench_print_table(const bench_results *r) {
     header = false;
     for (size_t i = 0; i < r->count; i++) {
         const bench_result *x = &r->items[i];
-        if (isnan(x->fma_fraction)) continue;
+        if (isnan(x->fma_fraction) || x->model) continue;
         if (!header)
             printf("\nattention GFLOP/s against the FMA kernel's on the same device, alternately "
                    "(median ratio):\n");
@@ -65,6 +70,40 @@ void bench_print_table(const bench_results *r) {
         bench_shape_string(&x->shape, shape, sizeof shape);
         printf("  %s %s on %s: %.0f%%\n", bench_op_name(x->shape.op), shape, x->device,
                x->fma_fraction * 100);
+    }
+    print_models(r);
+}
+
+/* Model rows: the backends run alternately on one model's shape, each against the peak probed
+ * beside it, and their times against PyTorch's (and the fast CPU path's) of the same run. */
+static void print_models(const bench_results *r) {
+    bool header = false;
+    for (size_t i = 0; i < r->count; i++) {
+        const bench_result *x = &r->items[i];
+        if (!x->model) continue;
+        if (!header)
+            printf("\nmodel rows, backends run alternately (%%peak: of the probe run beside each; "
+                   "x torch / x cpu: time of torch / cpu over this backend's):\n"
+                   "%-19s %-7s %10s %9s %8s %6s %9s %8s %7s  %s\n",
+                   "model", "backend", "median_ms", "GFLOP/s", "GB/s", "%peak", "max_err",
+                   "x torch", "x cpu", "detail");
+        header = true;
+        double torch_ms = NAN, cpu_ms = NAN;
+        for (size_t j = 0; j < r->count; j++)
+            if (r->items[j].model && strcmp(r->items[j].model, x->model) == 0) {
+                if (strcmp(r->items[j].backend, "torch") == 0) torch_ms = r->items[j].median_ms;
+                if (strcmp(r->items[j].backend, "cpu") == 0) cpu_ms = r->items[j].median_ms;
+            }
+        char med[32], gf[32], gb[32], pk[32], err[32], vt[32], vc[32];
+        cell(med, sizeof med, "%.4g", x->median_ms);
+        cell(gf, sizeof gf, "%.1f", x->gflops);
+        cell(gb, sizeof gb, "%.2f", x->gbps);
+        cell(pk, sizeof pk, "%.0f%%", x->peak_fraction * 100);
+        cell(err, sizeof err, "%.1e", x->max_abs_err);
+        cell(vt, sizeof vt, "%.2f", torch_ms / x->median_ms);
+        cell(vc, sizeof vc, "%.2f", cpu_ms / x->median_ms);
+        printf("%-19s %-7s %10s %9s %8s %6s %9s %8s %7s  %s\n", x->model, x->backend, med, gf, gb,
+               pk, err, vt, vc, x->detail);
     }
 }
 
@@ -210,6 +249,12 @@ int bench_write_json(const char *path, const bench_config *cfg, const bench_resu
         else
             fputs("null", f);
         if (x->launches) fprintf(f, ", \"launches\": %d", x->launches);
+        if (x->model) {
+            fprintf(f, ", \"model\": ");
+            json_string(f, x->model);
+            fprintf(f, ", \"detail\": ");
+            json_string(f, x->detail);
+        }
         if (x->note) {
             fprintf(f, ", \"note\": ");
             json_string(f, x->note);

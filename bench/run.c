@@ -9,7 +9,7 @@
 #include <string.h>
 
 const char *bench_op_name(bench_op op) {
-    static const char *const names[] = {"scores", "attention", "decode", "seed_example"};
+    static const char *const names[] = {"scores", "attention", "decode", "seed_example", "model"};
     return names[op];
 }
 

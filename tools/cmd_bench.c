@@ -12,7 +12,8 @@ static void help(void) {
     printf("usage: clattn bench [--op scores|attention|decode|seed|all] [--n N] [--d D] [--m M]\n"
            "                    [--causal] [--batch B] [--heads H] [--backends LIST] [--reps K]\n"
            "                    [--device SEL]... [--threads T] [--quick] [--json FILE]\n"
-           "                    [--csv FILE] [--plot FILE.png]\n\n"
+           "                    [--csv FILE] [--plot FILE.png] [--model NAME|all|list]...\n"
+           "                    [--torch PYTHON [--torch-peer SCRIPT]]\n\n"
            "Runs each operation over a sweep of sizes (or the one size given by --n/--d/--m) on\n"
            "the CPU reference (small sizes), the fast CPU path, each OpenCL device and the peers\n"
            "CLBlast and OpenBLAS (when built with them). Per run: median and min of K repetitions\n"
@@ -27,7 +28,14 @@ static void help(void) {
            "  --reps K       timed repetitions (default 5, --quick 3)\n"
            "  --device SEL   an OpenCL device (repeatable; default: CLATTN_DEVICE or the default)\n"
            "  --threads T    threads of the fast CPU path (default: all cores)\n"
-           "  --quick        a short sweep (about a minute on 2 cores)\n"
+           "  --quick        a short sweep (about a minute on 2 cores; no model rows)\n"
+           "  --model NAME   a model's shapes (repeatable; all: every one; list: print them):\n"
+           "                 the fast CPU path, the devices and PyTorch run alternately, errors\n"
+           "                 against the reference on a subset of heads and rows. The default\n"
+           "                 sweep (no --op, --quick or size) ends with every model row\n"
+           "  --torch PY     PyTorch as a peer on the model rows: PY (a Python with torch 2.x)\n"
+           "                 runs tools/torch_peer.py (or --torch-peer SCRIPT) in a child\n"
+           "                 process with the same threads, data and masks\n"
            "  --json/--csv   write the results; --plot FILE.png draws them with gnuplot\n\n"
            "OpenBLAS 0.3.21 misdetects some AVX-512 CPUs: set OPENBLAS_CORETYPE=SkylakeX there.\n");
 }
@@ -42,7 +50,35 @@ typedef struct bench_args {
     unsigned backends;
     int reps;
     unsigned threads;
+    const bench_model *models[32];
+    size_t model_count;
+    bool list_models;
+    const char *torch, *torch_peer;
 } bench_args;
+
+static int add_model(bench_args *a, const char *name) {
+    if (name && strcmp(name, "list") == 0) {
+        a->list_models = true;
+        return 0;
+    }
+    const bool all = name && strcmp(name, "all") == 0;
+    for (const bench_model *m = bench_models(); m->name; m++) {
+        if (all ? m->hidden : strcmp(m->name, name ? name : "") != 0) continue;
+        if (a->model_count == sizeof a->models / sizeof a->models[0])
+            return cli_error("too many --model options");
+        a->models[a->model_count++] = m;
+        if (!all) return 0;
+    }
+    return all ? 0
+               : cli_error("--model: unknown model '%s' (--model list shows them)",
+                           name ? name : "");
+}
+
+static void list_models(void) {
+    printf("%-20s %s\n", "model", "shape");
+    for (const bench_model *m = bench_models(); m->name; m++)
+        if (!m->hidden) printf("%-20s %s\n", m->name, m->about);
+}
 
 static int parse_backends(const char *list, unsigned *out) {
     *out = 0;
@@ -59,9 +95,11 @@ static int parse_backends(const char *list, unsigned *out) {
             *out |= BACKEND_CLBLAST;
         else if (strcmp(t, "openblas") == 0)
             *out |= BACKEND_OPENBLAS;
+        else if (strcmp(t, "torch") == 0)
+            *out |= BACKEND_TORCH;
         else
             return cli_error(
-                "--backends: unknown backend '%s' (ref, cpu, opencl, clblast, openblas)", t);
+                "--backends: unknown backend '%s' (ref, cpu, opencl, clblast, openblas, torch)", t);
     }
     return *out ? 0 : cli_error("--backends needs at least one backend");
 }
@@ -75,7 +113,9 @@ static int parse_size_option(const char *name, const char *v, size_t *out) {
 static int parse(int argc, char **argv, bench_args *a) {
     memset(a, 0, sizeof *a);
     a->batch = a->heads = 1;
-    a->backends = BACKEND_REF | BACKEND_CPU | BACKEND_OPENCL | BACKEND_CLBLAST | BACKEND_OPENBLAS;
+    a->backends = BACKEND_REF | BACKEND_CPU | BACKEND_OPENCL | BACKEND_CLBLAST | BACKEND_OPENBLAS |
+                  BACKEND_TORCH;
+    bool has_op = false;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int rc = 0;
@@ -86,7 +126,14 @@ static int parse(int argc, char **argv, bench_args *a) {
             a->quick = true;
         } else if (strcmp(argv[i], "--causal") == 0) {
             a->causal = true;
+        } else if (cli_option(argc, argv, &i, "--model", &v)) {
+            rc = add_model(a, v);
+        } else if (cli_option(argc, argv, &i, "--torch", &v)) {
+            if (!(a->torch = v)) return cli_error("--torch needs a Python interpreter");
+        } else if (cli_option(argc, argv, &i, "--torch-peer", &v)) {
+            if (!(a->torch_peer = v)) return cli_error("--torch-peer needs a script");
         } else if (cli_option(argc, argv, &i, "--op", &v)) {
+            has_op = true;
             if (v && strcmp(v, "scores") == 0)
                 a->ops |= 1u << BENCH_SCORES;
             else if (v && strcmp(v, "attention") == 0)
@@ -139,7 +186,12 @@ static int parse(int argc, char **argv, bench_args *a) {
         }
         if (rc) return rc;
     }
-    if (!a->ops) a->ops = 0xf;
+    /* The default sweep ends with the model rows; --model alone runs only those. */
+    if (!has_op && !a->model_count && !a->list_models && !a->quick && !a->has_n && !a->has_d &&
+        !a->has_m)
+        add_model(a, "all");
+    if (!a->ops && !a->model_count) a->ops = 0xf;
+    if (a->torch_peer && !a->torch) return cli_error("--torch-peer needs --torch PYTHON");
     if (!a->reps) a->reps = a->quick ? 3 : 5;
     return 0;
 }
@@ -251,6 +303,10 @@ int cmd_bench(int argc, char **argv) {
     bench_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
+    if (a.list_models) {
+        list_models();
+        if (!a.model_count) return 0;
+    }
     if (a.threads) clattn_cpu_set_threads(a.threads);
     if ((a.backends & BACKEND_OPENBLAS) && bench_have_openblas() && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "clattn bench: note: OPENBLAS_CORETYPE is not set (OpenBLAS 0.3.21 "
@@ -283,6 +339,15 @@ int cmd_bench(int argc, char **argv) {
             cfg.host_gbps = cfg.host_gflops = NAN;
         clattn_handle_destroy(probe);
     }
+    if (a.torch && a.model_count && (a.backends & BACKEND_TORCH)) {
+        const char *script = a.torch_peer ? a.torch_peer : CLATTN_TORCH_PEER;
+        if (!(cfg.torch = bench_torch_start(a.torch, script, clattn_cpu_threads()))) {
+            rc = cli_error("bench: the PyTorch peer did not start (--torch %s, script %s)", a.torch,
+                           script);
+            goto out;
+        }
+        fprintf(stderr, "clattn bench: PyTorch peer: torch %s\n", bench_torch_version(cfg.torch));
+    }
     shape_list *shapes = malloc(sizeof *shapes);
     if (!shapes) return cli_error("out of memory");
     build_sweep(&a, shapes);
@@ -300,6 +365,11 @@ int cmd_bench(int argc, char **argv) {
                 bench_op_name(shapes->items[i].op), shape, bench_now() - start, tty ? "" : "\n");
         rc = bench_run_shape(&cfg, &shapes->items[i], &results);
     }
+    for (size_t i = 0; !rc && i < a.model_count; i++) {
+        fprintf(stderr, "%s[model %zu/%zu] %s (%.0f s)%s", tty ? "\r\033[K" : "", i + 1,
+                a.model_count, a.models[i]->name, bench_now() - start, tty ? "" : "\n");
+        rc = bench_run_model(&cfg, a.models[i], &results);
+    }
     if (tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "clattn bench: %zu results in %.1f s\n", results.count, bench_now() - start);
     if (!rc && results.count == 0) /* every size impossible or skipped: not a success */
@@ -311,6 +381,7 @@ int cmd_bench(int argc, char **argv) {
     free(results.items);
     free(shapes);
 out:
+    bench_torch_stop(cfg.torch);
     for (size_t i = 0; i < cfg.device_count; i++)
         clattn_handle_destroy(cfg.devices[i].handle);
     return rc;
