@@ -63,7 +63,7 @@ clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_pro
     cl_device_type type = 0;
     size_t max_wg = 0;
     cl_ulong local = 0, alloc = 0;
-    cl_uint units = 0, align_bits = 0;
+    cl_uint units = 0, align_bits = 0, float_width = 0;
     char vendor[128] = "", version[128] = "";
     cl_int err = clGetDeviceInfo(device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (!err)
@@ -76,6 +76,9 @@ clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_pro
     if (!err)
         err = clGetDeviceInfo(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
                               NULL);
+    if (!err)
+        err = clGetDeviceInfo(device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof float_width,
+                              &float_width, NULL);
     if (!err) err = clGetDeviceInfo(device, CL_DEVICE_NAME, sizeof out->name - 1, out->name, NULL);
     if (!err) err = clGetDeviceInfo(device, CL_DEVICE_VENDOR, sizeof vendor - 1, vendor, NULL);
     if (!err)
@@ -95,6 +98,7 @@ clattn_status clattn__profile_from_device(cl_device_id device, clattn_device_pro
     out->max_alloc_size = alloc;
     out->compute_units = units;
     out->mem_base_addr_align = align_bits / 8;
+    out->native_float_width = float_width;
     unsigned major = 1, minor = 2;
     if (sscanf(version, "OpenCL C %u.%u", &major, &minor) == 2)
         out->opencl_c_major = major, out->opencl_c_minor = minor;

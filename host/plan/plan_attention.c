@@ -97,7 +97,10 @@ static void tile_override(clattn_attention_plan *a) {
 static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
                       clattn_attention_plan *a) {
     const clattn_attention_tuning *t = &clattn_attention_tune;
-    a->rows = t->cpu_rows, a->kv = t->cpu_kv, a->vc = t->cpu_vc;
+    if (p->native_float_width && p->native_float_width <= 8) /* 16 registers of 8 floats */
+        a->rows = t->narrow_rows, a->kv = t->narrow_kv, a->vc = t->narrow_vc;
+    else
+        a->rows = t->cpu_rows, a->kv = t->cpu_kv, a->vc = t->cpu_vc;
     a->head_dv = clattn__round_up(d->dv, HEAD_PAD * a->vc); /* whole chunks of VC float16 */
     /* Several tiles share each K/V block from the cache; fewer when the head is wide (the
      * accumulators must stay in L1); four times more when one head's K and V outgrow the

@@ -59,6 +59,10 @@ typedef struct clattn_device_profile {
     /* The OpenCL C version the kernels are built as (-cl-std): 12, also when 0 as in the
      * built-in profiles, or 30 (CLATTN_CL_STD=3.0 on a device offering it: opencl/cl_std.c). */
     unsigned build_cl_std;
+    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: floats in one SIMD register (CPU runtimes: 8 with
+     * AVX2's 16 registers, 16 with AVX-512's 32); 0 = unknown (the built-in profiles), which
+     * the planners read as the wide case. */
+    unsigned native_float_width;
 } clattn_device_profile;
 
 /* The built-in profile called name ("cpu", "sm_80", "sm_90", "gfx90a", "gfx1100",

@@ -73,7 +73,9 @@ typedef struct clattn_linear_tuning {
 extern const clattn_linear_tuning clattn_linear_tune;
 
 typedef struct clattn_attention_tuning {
-    size_t cpu_rows, cpu_kv, cpu_vc;   /* CPU register tile (-DROWS -DKV -DVC) */
+    size_t cpu_rows, cpu_kv, cpu_vc; /* CPU register tile (-DROWS -DKV -DVC) */
+    /* The tile where a SIMD register holds at most 8 floats (AVX2: 16 registers) */
+    size_t narrow_rows, narrow_kv, narrow_vc;
     size_t direct_max_rows;            /* CPU: M at most for reading K/V in place (-DDIRECT) */
     size_t direct_kv;                  /* CPU: key vectors per block when direct */
     size_t large_kv_bytes;             /* CPU: K + V of a head beyond this: 4x the row tiles */
