@@ -339,6 +339,8 @@ int cmd_bench(int argc, char **argv) {
             cfg.host_gbps = cfg.host_gflops = NAN;
         clattn_handle_destroy(probe);
     }
+    if (a.torch && !a.model_count)
+        fprintf(stderr, "clattn bench: note: --torch runs on the model rows only (--model)\n");
     if (a.torch && a.model_count && (a.backends & BACKEND_TORCH)) {
         const char *script = a.torch_peer ? a.torch_peer : CLATTN_TORCH_PEER;
         if (!(cfg.torch = bench_torch_start(a.torch, script, clattn_cpu_threads()))) {
