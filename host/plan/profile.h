@@ -6,6 +6,7 @@
 #define CLATTN_PLAN_PROFILE_H
 
 #include "clattn.h"
+#include "tuned.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,10 @@ typedef struct clattn_device_profile {
     /* The OpenCL C version the kernels are built as (-cl-std): 12, also when 0 as in the
      * built-in profiles, or 30 (CLATTN_CL_STD=3.0 on a device offering it: opencl/cl_std.c). */
     unsigned build_cl_std;
+    /* The device's tuned values (`clattn tune`; host/opencl/tune_table.c reads them from the
+     * cache folder): empty in the built-in profiles, whose defaults per device family live
+     * in tuning.c. */
+    clattn_tuned_table tuned;
 } clattn_device_profile;
 
 /* The built-in profile called name ("cpu", "sm_80", "sm_90", "gfx90a", "gfx1100",
