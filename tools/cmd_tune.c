@@ -261,10 +261,17 @@ static int show(clattn_handle *h, const tune_args *a) {
         clattn_tuned_entry e;
         clattn_status status = planned_tile(profile, &desc, &e);
         if (status) return cli_status_error("planning", status, h);
-        const bool tuned = clattn__tuned_find(&profile->tuned, e.op, e.head_d) != NULL;
+        const bool cpu = e.op == CLATTN_TUNED_ATTENTION_CPU;
+        const char *env = getenv(cpu ? "CLATTN_ATTENTION_CPU_TILE" : "CLATTN_ATTENTION_GPU_TILE");
+        unsigned v[4];
+        const char *source = env && sscanf(env, "%u,%u,%u,%u", &v[0], &v[1], &v[2], &v[3]) == 4 &&
+                                     memcmp(v, e.value, sizeof v) == 0
+                                 ? "environment"
+                             : clattn__tuned_find(&profile->tuned, e.op, e.head_d) ? "tuned"
+                                                                                   : "default";
         printf("plan: %s d=%zu m=%zu n=%zu %s=%u,%u,%u,%u (%s)\n", clattn__tuned_op_name(e.op),
-               a->dims[i], a->m, a->n, value_names(e.op == CLATTN_TUNED_ATTENTION_CPU), e.value[0],
-               e.value[1], e.value[2], e.value[3], tuned ? "tuned" : "default");
+               a->dims[i], a->m, a->n, value_names(cpu), e.value[0], e.value[1], e.value[2],
+               e.value[3], source);
     }
     return 0;
 }
