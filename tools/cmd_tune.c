@@ -328,6 +328,7 @@ int cmd_tune(int argc, char **argv) {
     tune_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each candidate's line as it is measured */
     if (!a.show) /* they would win over every candidate */
         for (int i = 0; i < 2; i++) {
             const char *name = i ? "CLATTN_ATTENTION_GPU_TILE" : "CLATTN_ATTENTION_CPU_TILE";
