@@ -36,6 +36,7 @@
 #endif
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -367,6 +368,46 @@ CLATTN_API clattn_status clattn_attention(clattn_handle *handle, const clattn_at
                                           const float *q, const float *k, const float *v,
                                           const void *mask, float *o, float *lse);
 
+/* The tensors of one attention call, for the forms that take every feature
+ * (clattn_enqueue_attention_ex and its blocking and CPU forms): q, k, v and o are required;
+ * the others are NULL when not used. The model features that need more than Q, K, V and a
+ * mask read their tensors from here:
+ * - sinks: [Hq] float, attention sinks (see the desc's sink fields);
+ * - cu_seqlens_q, cu_seqlens_k: [B + 1] int32, a packed variable-length batch (desc.varlen);
+ * - block_table: [B, max_pages] int32 and seqlens_k: [B] int32, a paged KV cache
+ *   (desc.page_size). */
+typedef struct clattn_attention_buffers {
+    cl_mem q, k, v, mask, o, lse;
+    cl_mem sinks;
+    cl_mem cu_seqlens_q, cu_seqlens_k;
+    cl_mem block_table, seqlens_k;
+} clattn_attention_buffers;
+
+/* The same tensors as host arrays (clattn_attention_ex, clattn_cpu_attention_ex,
+ * clattn_ref_attention_ex). */
+typedef struct clattn_attention_arrays {
+    const float *q, *k, *v;
+    const void *mask;
+    float *o, *lse;
+    const float *sinks;
+    const int32_t *cu_seqlens_q, *cu_seqlens_k;
+    const int32_t *block_table, *seqlens_k;
+} clattn_attention_arrays;
+
+/* clattn_enqueue_attention with every tensor a feature may need (clattn_attention_buffers);
+ * clattn_enqueue_attention is this call with the extra tensors NULL. */
+CLATTN_API clattn_status clattn_enqueue_attention_ex(clattn_handle *handle, cl_command_queue queue,
+                                                     const clattn_attention_desc *desc,
+                                                     const clattn_attention_buffers *tensors,
+                                                     cl_uint num_events_in_wait_list,
+                                                     const cl_event *event_wait_list,
+                                                     cl_event *done);
+
+/* The blocking form of clattn_enqueue_attention_ex on host arrays. */
+CLATTN_API clattn_status clattn_attention_ex(clattn_handle *handle,
+                                             const clattn_attention_desc *desc,
+                                             const clattn_attention_arrays *tensors);
+
 /* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
  * debugging: W = norm(scale * Q K^T + mask). Details: the same masking, SUM and NaN rules as the
  * fused attention (a masked key gets weight 0, a row with no attended key is all zeros, a NaN among
@@ -564,6 +605,9 @@ CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const fl
 CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
+/* As clattn_attention_ex. */
+CLATTN_API clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
+                                                 const clattn_attention_arrays *tensors);
 /* As clattn_ref_linear (packed x [rows, k], W [cols, k], bias [cols] or NULL, y [rows,
  * cols]; y must not overlap x, W or bias): a cache-blocked, register-tiled GEMM in float
  * on a temporary packed copy of W (cols * k floats, columns rounded up to 32); below 24 rows
@@ -600,6 +644,9 @@ CLATTN_API clattn_status clattn_ref_context(size_t n, size_t d, const float *wei
 CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,
                                               float *o, float *lse);
+/* As clattn_attention_ex. */
+CLATTN_API clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
+                                                 const clattn_attention_arrays *tensors);
 /* As clattn_attention_weights. */
 CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc,
                                                       const float *q, const float *k,

@@ -254,6 +254,36 @@ static void cl_std_override(void) {
     free(saved);
 }
 
+/* The forms that take every feature's tensors refuse a NULL tensor set and a tensor that no
+ * feature of the desc reads (it would be silently ignored). */
+static void attention_extra_tensors(void) {
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, 1, 1, 1, 2, 2, 2, 2);
+    float x[4] = {1, 2, 3, 4}, o[4];
+    EXPECT(clattn_attention_ex(h, &desc, NULL), CLATTN_ERROR_NULL_POINTER);
+    EXPECT(clattn_cpu_attention_ex(&desc, NULL), CLATTN_ERROR_NULL_POINTER);
+    EXPECT(clattn_ref_attention_ex(&desc, NULL), CLATTN_ERROR_NULL_POINTER);
+    EXPECT(clattn_enqueue_attention_ex(h, NULL, &desc, NULL, 0, NULL, NULL),
+           CLATTN_ERROR_NULL_POINTER);
+    const int32_t table[2] = {0, 0};
+    clattn_attention_arrays a = {.q = x, .k = x, .v = x, .o = o, .block_table = table};
+    EXPECT(clattn_attention_ex(h, &desc, &a), CLATTN_ERROR_INVALID_VALUE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(clattn_last_error_message(), "block_table"));
+    EXPECT(clattn_cpu_attention_ex(&desc, &a), CLATTN_ERROR_INVALID_VALUE);
+    EXPECT(clattn_ref_attention_ex(&desc, &a), CLATTN_ERROR_INVALID_VALUE);
+    clattn_attention_buffers b = {
+        .q = big_buf, .k = big_buf, .v = big_buf, .o = small_buf, .seqlens_k = big_buf};
+    EXPECT(clattn_enqueue_attention_ex(h, NULL, &desc, &b, 0, NULL, NULL),
+           CLATTN_ERROR_INVALID_VALUE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(clattn_last_error_message(), "seqlens_k"));
+    /* Without extra tensors the forms compute what clattn_attention does. */
+    a.block_table = NULL;
+    float want[4];
+    CU_ASSERT_EQUAL(clattn_attention(h, &desc, x, x, x, NULL, want, NULL), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL(clattn_attention_ex(h, &desc, &a), CLATTN_SUCCESS);
+    CU_ASSERT(memcmp(o, want, sizeof o) == 0);
+}
+
 static void status_strings(void) {
     CU_ASSERT_STRING_EQUAL(clattn_status_string(CLATTN_SUCCESS), "CLATTN_SUCCESS");
     CU_ASSERT_STRING_EQUAL(clattn_status_string(CLATTN_ERROR_BUFFER_TOO_SMALL),
@@ -280,6 +310,7 @@ static void add_suites(void) {
                                       {"objects of another context", foreign_objects},
                                       {"build failure and log", build_failure_log},
                                       {"OpenCL C version override", cl_std_override},
+                                      {"attention's extra tensors", attention_extra_tensors},
                                       {"status strings and messages", status_strings},
                                       {NULL, NULL}};
     CU_pSuite suite = CU_add_suite("errors", setup, teardown);

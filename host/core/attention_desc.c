@@ -199,3 +199,26 @@ double clattn__alibi_slope(size_t h, size_t heads) {
     if (h < n) return exp2(-8.0 * (double)(h + 1) / (double)n);
     return exp2(-4.0 * (double)(2 * (h - n) + 1) / (double)n);
 }
+
+clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, unsigned given) {
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } extras[] = {{CLATTN_EXTRA_SINKS, "sinks"},
+                  {CLATTN_EXTRA_CU_SEQLENS_Q, "cu_seqlens_q"},
+                  {CLATTN_EXTRA_CU_SEQLENS_K, "cu_seqlens_k"},
+                  {CLATTN_EXTRA_BLOCK_TABLE, "block_table"},
+                  {CLATTN_EXTRA_SEQLENS_K, "seqlens_k"}};
+    (void)desc;
+    const unsigned needed = 0u; /* the features that read extra tensors add their flags here */
+    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
+        if ((needed & extras[i].flag) && !(given & extras[i].flag))
+            return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: %s is required by the desc",
+                                extras[i].name);
+        if (!(needed & extras[i].flag) && (given & extras[i].flag))
+            return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                                "attention: %s was given but no feature of the desc reads it",
+                                extras[i].name);
+    }
+    return CLATTN_SUCCESS;
+}

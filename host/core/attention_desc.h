@@ -55,6 +55,30 @@ long long clattn__attention_offset(const clattn_attention_desc *desc);
 void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, long long *begin,
                                  long long *end);
 
+/* The tensors beyond Q, K, V, the mask, O and the LSE that a call was given (non-NULL members
+ * of clattn_attention_buffers / clattn_attention_arrays). */
+enum clattn_attention_extra {
+    CLATTN_EXTRA_SINKS = 1u,
+    CLATTN_EXTRA_CU_SEQLENS_Q = 2u,
+    CLATTN_EXTRA_CU_SEQLENS_K = 4u,
+    CLATTN_EXTRA_BLOCK_TABLE = 8u,
+    CLATTN_EXTRA_SEQLENS_K = 16u
+};
+
+/* Checks that the extra tensors given (a combination of clattn_attention_extra) are exactly
+ * those the desc's features read: a missing one is NULL_POINTER, one no feature reads is
+ * INVALID_VALUE (a tensor silently ignored would be a wrong answer). */
+clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, unsigned given);
+
+/* The extra tensors given as host arrays. */
+static inline unsigned clattn__attention_arrays_given(const clattn_attention_arrays *t) {
+    return (t->sinks ? CLATTN_EXTRA_SINKS : 0u) |
+           (t->cu_seqlens_q ? CLATTN_EXTRA_CU_SEQLENS_Q : 0u) |
+           (t->cu_seqlens_k ? CLATTN_EXTRA_CU_SEQLENS_K : 0u) |
+           (t->block_table ? CLATTN_EXTRA_BLOCK_TABLE : 0u) |
+           (t->seqlens_k ? CLATTN_EXTRA_SEQLENS_K : 0u);
+}
+
 /* ALiBi's standard slope of query head h out of `heads` (see clattn_attention_desc). */
 double clattn__alibi_slope(size_t h, size_t heads);
 

@@ -459,7 +459,18 @@ static clattn_status validate(const clattn_attention_desc *d, const float *q, co
 clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
+    const clattn_attention_arrays t = {.q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
+    return clattn_cpu_attention_ex(desc, &t);
+}
+
+clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
+                                      const clattn_attention_arrays *t) {
+    if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
+    const float *q = t->q, *k = t->k, *v = t->v;
+    const void *mask = t->mask;
+    float *o = t->o, *lse = t->lse;
     clattn_status status = validate(desc, q, k, v, mask, o, lse);
+    if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (status) return status;
     const clattn_attention_desc *d = desc;
     attn_job job = {.desc = d, .q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};

@@ -165,14 +165,35 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
     return clattn__launch_planned(chain, merge, &p->base.launch[p->merge]);
 }
 
+/* The extra tensors given (clattn__attention_extras_check). */
+static unsigned extras_given(const clattn_attention_buffers *t) {
+    return (t->sinks ? CLATTN_EXTRA_SINKS : 0u) |
+           (t->cu_seqlens_q ? CLATTN_EXTRA_CU_SEQLENS_Q : 0u) |
+           (t->cu_seqlens_k ? CLATTN_EXTRA_CU_SEQLENS_K : 0u) |
+           (t->block_table ? CLATTN_EXTRA_BLOCK_TABLE : 0u) |
+           (t->seqlens_k ? CLATTN_EXTRA_SEQLENS_K : 0u);
+}
+
 clattn_status clattn_enqueue_attention(clattn_handle *h, cl_command_queue queue,
                                        const clattn_attention_desc *desc, cl_mem q, cl_mem k,
                                        cl_mem v, cl_mem mask, cl_mem o, cl_mem lse,
                                        cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    const clattn_attention_buffers t = {.q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
+    return clattn_enqueue_attention_ex(h, queue, desc, &t, num_wait, wait, done);
+}
+
+clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue queue,
+                                          const clattn_attention_desc *desc,
+                                          const clattn_attention_buffers *t, cl_uint num_wait,
+                                          const cl_event *wait, cl_event *done) {
     clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
     if (status) return status;
+    if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
+    cl_mem q = t->q, k = t->k, v = t->v, mask = t->mask, o = t->o, lse = t->lse;
     clattn_attention_extents e;
-    if ((status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e))) return status;
+    if ((status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e)) ||
+        (status = clattn__attention_extras_check(desc, extras_given(t))))
+        return status;
     if (desc->mask_kind != CLATTN_MASK_NONE && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");

@@ -12,11 +12,22 @@
 clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *desc, const float *q,
                                const float *k, const float *v, const void *mask, float *o,
                                float *lse) {
+    const clattn_attention_arrays t = {.q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
+    return clattn_attention_ex(h, desc, &t);
+}
+
+clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc *desc,
+                                  const clattn_attention_arrays *t) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
+    if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
+    const float *q = t->q, *k = t->k, *v = t->v;
+    const void *mask = t->mask;
+    float *o = t->o, *lse = t->lse;
     clattn_attention_extents e;
     clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e);
+    if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (status) return status;
     if (!q || !k || !v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
@@ -41,8 +52,11 @@ clattn_status clattn_attention(clattn_handle *h, const clattn_attention_desc *de
         !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
         !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
         !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
-        !(status =
-              clattn_enqueue_attention(h, NULL, desc, qb, kb, vb, mb, ob, lb, 0, NULL, &done))) {
+        !(status = clattn_enqueue_attention_ex(
+              h, NULL, desc,
+              &(clattn_attention_buffers){
+                  .q = qb, .k = kb, .v = vb, .mask = mb, .o = ob, .lse = lb},
+              0, NULL, &done))) {
         cl_int err =
             clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
         if (!err && lse)
