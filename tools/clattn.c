@@ -22,6 +22,7 @@ static const command commands[] = {
     {"attend", cmd_attend, "full attention O = norm(scale Q K^T + mask) V from .npy files"},
     {"kernels", cmd_kernels,
      "every program the planners would build and launch on a device profile"},
+    {"tune", cmd_tune, "search the attention tile on a device and save the fastest per head dim"},
 };
 
 static void usage(FILE *out) {

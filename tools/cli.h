@@ -17,6 +17,7 @@ int cmd_attend(int argc, char **argv);
 /* clattn attend --mpi (cmd_attend_mpi.c, only in builds with MPI). */
 int cmd_attend_mpi(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Prints "clattn: message" to stderr and returns 1. */
 int cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -1,5 +1,6 @@
 /* Handle lifetime: own or borrowed context, device and queue, and the device's limits. */
 #include "handle.h"
+#include "tune_table.h"
 #include "status.h"
 #include "program.h"
 #include "launch.h"
@@ -58,6 +59,8 @@ static clattn_status read_device_limits(clattn_handle *h, const clattn_options *
     h->profile.max_work_group_size = h->max_work_group_size;
     if (h->profile.max_unannotated_work_group_size > h->max_work_group_size)
         h->profile.max_unannotated_work_group_size = h->max_work_group_size;
+    /* Last: the tuned entries are checked against the limits above. */
+    clattn__tune_table_load(h);
     return CLATTN_SUCCESS;
 }
 

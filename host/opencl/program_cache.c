@@ -29,8 +29,7 @@ static uint64_t fnv1a_str(uint64_t hash, const char *s) {
     return clattn__fnv1a(hash, s, strlen(s) + 1);
 }
 
-/* The cache directory into buf; false when disabled or unknown. */
-static bool cache_dir(char *buf, size_t size) {
+bool clattn__cache_dir(char *buf, size_t size) {
     const char *dir = getenv("CLATTN_CACHE_DIR");
     int len;
     if (dir && strcmp(dir, "off") == 0) return false;
@@ -46,8 +45,7 @@ static bool cache_dir(char *buf, size_t size) {
     return len > 0 && (size_t)len < size;
 }
 
-/* mkdir -p; errors are ignored (writing then fails and the cache stays read-only). */
-static void make_dirs(char *path) {
+void clattn__cache_make_dirs(char *path) {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
@@ -91,13 +89,12 @@ uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *co
 
 static bool file_path(uint64_t key, char *buf, size_t size) {
     char dir[4000];
-    if (!cache_dir(dir, sizeof dir)) return false;
+    if (!clattn__cache_dir(dir, sizeof dir)) return false;
     int len = snprintf(buf, size, "%s/%016llx.clbin", dir, (unsigned long long)key);
     return len > 0 && (size_t)len < size;
 }
 
-/* Opens path for reading only if it is a regular file: never blocks on a FIFO or device. */
-static FILE *open_regular(const char *path, long *size) {
+FILE *clattn__cache_open_regular(const char *path, long *size) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return NULL;
     struct stat st;
@@ -115,7 +112,7 @@ static FILE *open_regular(const char *path, long *size) {
 static unsigned char *read_binary(const char *path, uint64_t key, const char *options,
                                   size_t *length) {
     long size = 0;
-    FILE *f = open_regular(path, &size);
+    FILE *f = clattn__cache_open_regular(path, &size);
     if (!f) return NULL;
     unsigned char *file = NULL;
     const unsigned char *binary = NULL;
@@ -163,7 +160,7 @@ cl_program clattn__cache_load(clattn_handle *h, uint64_t key, const char *option
 
 void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl_program program) {
     char path[4096], temp[4200], dir[4000];
-    if (!file_path(key, path, sizeof path) || !cache_dir(dir, sizeof dir)) return;
+    if (!file_path(key, path, sizeof path) || !clattn__cache_dir(dir, sizeof dir)) return;
     size_t length = 0;
     if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof length, &length, NULL) !=
             CL_SUCCESS ||
@@ -184,7 +181,7 @@ void clattn__cache_store(clattn_handle *h, uint64_t key, const char *options, cl
     }
     const size_t options_length = hd.options_length;
 
-    make_dirs(dir);
+    clattn__cache_make_dirs(dir);
     /* A name no other thread or process uses: pid, handle address and a counter. */
     static atomic_uint counter;
     snprintf(temp, sizeof temp, "%s.%ld.%p.%u.tmp", path, (long)getpid(), (void *)h,

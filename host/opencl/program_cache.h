@@ -4,6 +4,16 @@
 
 #include "handle.h"
 
+#include <stdio.h>
+
+/* The cache folder into buf (also the tuned table's, tune_table.c); false when disabled
+ * (CLATTN_CACHE_DIR=off) or unknown. */
+bool clattn__cache_dir(char *buf, size_t size);
+/* mkdir -p; errors are ignored (writing then fails and the cache stays read-only). */
+void clattn__cache_make_dirs(char *path);
+/* Opens path for reading only if it is a regular file (never blocks on a FIFO or a device);
+ * *size is its size. NULL when it cannot. */
+FILE *clattn__cache_open_regular(const char *path, long *size);
 /* The cache key of a program: its sources, options, the device, driver, platform and library. */
 uint64_t clattn__cache_key(const clattn_handle *h, cl_uint count, const char *const *texts,
                            const size_t *lengths, const char *options);

@@ -23,6 +23,24 @@ static size_t gpu_local_bytes(const clattn_attention_plan *a) {
            a->bm * 6 * sizeof(cl_ulong);
 }
 
+/* The kernel's rules for a GPU tile (tools/kernel-report.sh, test_plan): rows a multiple of
+ * the rows per work-item, row groups of TPR = wg * rpt / bm work-items dividing bn and Dv. */
+static bool gpu_tile_rules(size_t head_dv, unsigned wg, unsigned bm, unsigned bn, unsigned rpt) {
+    return wg >= 1 && wg <= 1024 && bm >= 1 && bm <= 256 && bn >= 1 && bn <= 256 && rpt >= 1 &&
+           rpt <= 4 && bm % rpt == 0 && (wg * rpt) % bm == 0 && bn % ((wg * rpt) / bm) == 0 &&
+           head_dv % ((wg * rpt) / bm) == 0;
+}
+
+/* A tuned GPU tile within the device's limits as it is (not halved): work-items and local
+ * memory. */
+static bool gpu_tile_fits(const clattn_device_profile *p, clattn_attention_plan a,
+                          const unsigned v[CLATTN_TUNED_VALUES]) {
+    if (!gpu_tile_rules(a.head_dv, v[0], v[1], v[2], v[3])) return false;
+    a.wg = v[0], a.bm = v[1], a.bn = v[2], a.rpt = v[3], a.slice = 16, a.vch = 16;
+    if (a.vch > a.bn || a.bn % a.vch) a.vch = a.bn;
+    return a.wg <= clattn__profile_group_limit(p, true) && gpu_local_bytes(&a) <= p->local_mem_size;
+}
+
 static void gpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
                       clattn_attention_plan *a) {
     const clattn_attention_gpu_tile *f = clattn__attention_gpu_tile(p->vendor);
@@ -33,12 +51,18 @@ static void gpu_tiles(const clattn_device_profile *p, const clattn_attention_des
     a->wg = f->group, a->rpt = 1, a->slice = 16, a->vch = 16;
     a->bm = decode ? f->decode_bm : f->bm;
     a->bn = decode ? f->decode_bn : f->bn;
+    /* Precedence: the environment, then the device's tuned table (prefill only: the winner
+     * was measured there), then the family's tile. */
     const char *env = getenv("CLATTN_ATTENTION_GPU_TILE");
+    const clattn_tuned_entry *tuned =
+        decode ? NULL : clattn__tuned_find(&p->tuned, CLATTN_TUNED_ATTENTION_GPU, d->d);
     unsigned wg, bm, bn, rpt;
-    if (env && sscanf(env, "%u,%u,%u,%u", &wg, &bm, &bn, &rpt) == 4 && wg >= 1 && wg <= 1024 &&
-        bm >= 1 && bm <= 256 && bn >= 1 && bn <= 256 && rpt >= 1 && rpt <= 4 && bm % rpt == 0 &&
-        (wg * rpt) % bm == 0 && bn % ((wg * rpt) / bm) == 0 && a->head_dv % ((wg * rpt) / bm) == 0)
+    if (env && sscanf(env, "%u,%u,%u,%u", &wg, &bm, &bn, &rpt) == 4 &&
+        gpu_tile_rules(a->head_dv, wg, bm, bn, rpt))
         a->wg = wg, a->bm = bm, a->bn = bn, a->rpt = rpt;
+    else if (tuned && gpu_tile_fits(p, *a, tuned->value))
+        a->wg = tuned->value[0], a->bm = tuned->value[1], a->bn = tuned->value[2],
+        a->rpt = tuned->value[3];
     for (;;) {
         if (a->vch > a->bn || a->bn % a->vch) a->vch = a->bn;
         if ((a->wg <= max_wg && gpu_local_bytes(a) <= budget) || a->wg <= 16) break;
@@ -83,15 +107,46 @@ static void choose_splits(const clattn_device_profile *p, const clattn_attention
     a->splits = (d->n + a->chunk - 1) / a->chunk;
 }
 
-/* CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles" (documented in tuning.h). */
-static void tile_override(clattn_attention_plan *a) {
+/* The ranges of a CPU register tile (rows, kv, vc, tiles), as tuning.h documents them. */
+static bool cpu_tile_rules(const unsigned v[CLATTN_TUNED_VALUES]) {
+    return v[0] >= 1 && v[0] <= 16 && v[1] >= 1 && v[1] <= 4 && v[2] >= 1 && v[2] <= 4 &&
+           v[3] >= 1 && v[3] <= 16;
+}
+
+/* A tuned CPU tile within the device's limits: one key block's weights in local memory. */
+static bool cpu_tile_fits(const clattn_device_profile *p, const unsigned v[CLATTN_TUNED_VALUES]) {
+    return cpu_tile_rules(v) &&
+           (uint64_t)v[0] * HEAD_PAD * v[1] * sizeof(float) <= p->local_mem_size;
+}
+
+/* CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles" (documented in tuning.h), else the device's
+ * tuned entry for this head dim when it fits. */
+static void tile_override(const clattn_device_profile *p, const clattn_attention_desc *d,
+                          clattn_attention_plan *a) {
     const char *tile = getenv("CLATTN_ATTENTION_CPU_TILE");
-    unsigned r, k, v, t;
-    if (tile && sscanf(tile, "%u,%u,%u,%u", &r, &k, &v, &t) == 4 && r >= 1 && r <= 16 && k >= 1 &&
-        k <= 4 && v >= 1 && v <= 4 && t >= 1 && t <= 16) {
-        a->rows = r, a->kv = k, a->vc = v, a->tiles = t;
+    const clattn_tuned_entry *tuned =
+        clattn__tuned_find(&p->tuned, CLATTN_TUNED_ATTENTION_CPU, d->d);
+    unsigned v[CLATTN_TUNED_VALUES];
+    bool use =
+        tile && sscanf(tile, "%u,%u,%u,%u", &v[0], &v[1], &v[2], &v[3]) == 4 && cpu_tile_rules(v);
+    if (!use && tuned && cpu_tile_fits(p, tuned->value)) {
+        memcpy(v, tuned->value, sizeof v);
+        use = true;
+    }
+    if (use) {
+        a->rows = v[0], a->kv = v[1], a->vc = v[2], a->tiles = v[3];
         a->head_dv = clattn__round_up(a->head_dv, HEAD_PAD * a->vc);
     }
+}
+
+bool clattn__attention_tuned_fits(const clattn_device_profile *p, const clattn_tuned_entry *e) {
+    if (e->head_d < 1 || e->head_d > CLATTN_TUNED_MAX_HEAD_DIM) return false;
+    if (e->op == CLATTN_TUNED_ATTENTION_CPU) return cpu_tile_fits(p, e->value);
+    if (e->op != CLATTN_TUNED_ATTENTION_GPU) return false;
+    clattn_attention_plan a;
+    memset(&a, 0, sizeof a);
+    a.head_d = a.head_dv = clattn__round_up(e->head_d, HEAD_PAD);
+    return gpu_tile_fits(p, a, e->value);
 }
 
 static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_desc *d,
@@ -108,7 +163,7 @@ static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_des
     const size_t width = a->head_d + a->head_dv;
     a->tiles = width <= 128 ? 4 : width <= 256 ? 2 : 1;
     if (d->n * width * sizeof(float) > t->large_kv_bytes) a->tiles *= 4;
-    tile_override(a);
+    tile_override(p, d, a);
     /* No tile beyond the rows, and enough work-groups for every compute unit. */
     while (a->tiles > 1 && (a->tiles / 2) * a->rows >= d->m)
         a->tiles /= 2;

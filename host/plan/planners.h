@@ -81,6 +81,9 @@ typedef struct clattn_attention_plan {
     /* Indices into base.launch (-1 when absent). */
     int pack, attention, merge;
 } clattn_attention_plan;
+/* Whether a tuned attention entry (tuned.h) fits profile p: the kernel's rules and ranges,
+ * the work-group limit and local memory (the planner applies only such entries). */
+bool clattn__attention_tuned_fits(const clattn_device_profile *p, const clattn_tuned_entry *e);
 clattn_status clattn__plan_attention(const clattn_device_profile *p,
                                      const clattn_attention_desc *desc, clattn_attention_plan *out);
 

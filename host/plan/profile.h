@@ -6,6 +6,7 @@
 #define CLATTN_PLAN_PROFILE_H
 
 #include "clattn.h"
+#include "tuned.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,10 @@ typedef struct clattn_device_profile {
      * AVX2's 16 registers, 16 with AVX-512's 32); 0 = unknown (the built-in profiles), which
      * the planners read as the wide case. */
     unsigned native_float_width;
+    /* The device's tuned values (`clattn tune`; host/opencl/tune_table.c reads them from the
+     * cache folder): empty in the built-in profiles, whose defaults per device family live
+     * in tuning.c. */
+    clattn_tuned_table tuned;
 } clattn_device_profile;
 
 /* The built-in profile called name ("cpu", "sm_80", "sm_90", "gfx90a", "gfx1100",

@@ -1,6 +1,24 @@
 /* Tuning tables: every tile size, rows per work-item, work-group size and split limit the
  * planners use, one named table per operation (values in tuning.c, each with why).
  *
+ * Where a tuned value comes from, first match wins:
+ *   1. the environment overrides below (CLATTN_ATTENTION_CPU_TILE, CLATTN_ATTENTION_GPU_TILE),
+ *      when well-formed and within the kernel's rules;
+ *   2. the device's tuned table, written by `clattn tune` (tools/cmd_tune.c) to
+ *      <cache folder>/tune-<hash of device name and driver>.txt (format: host/opencl/
+ *      tune_file.h; the cache folder is the program cache's: CLATTN_CACHE_DIR, else
+ *      $XDG_CACHE_HOME/clattn, else ~/.cache/clattn; "off" disables both). The opencl layer
+ *      reads it when a handle is created (host/opencl/tune_table.c) and hands its entries
+ *      down in the profile (profile.h: tuned); a corrupt, truncated or foreign table is
+ *      ignored whole, an entry out of range or beyond the device's limits alone
+ *      (clattn__attention_tuned_fits: work-group limit, local memory, the kernel's rules).
+ *      Entries exist for the attention tiles (CPU and GPU shape, prefill) per head dim D;
+ *   3. the defaults per device family: the CPU register tile in clattn_attention_tune
+ *      (cpu_rows, cpu_kv, cpu_vc; row tiles from the head width), the GPU tile per vendor in
+ *      tuning.c's gpu_tiles (clattn__attention_gpu_tile), halved by the planner where the
+ *      device allows fewer work-items or less local memory; every other operation's values
+ *      in the tables below (not tuned per device yet).
+ *
  * Environment overrides (read by the planners; the only ones the library has):
  *   CLATTN_ATTENTION_CPU_TILE="rows,kv,vc,tiles"  the attention CPU shape's register tile:
  *       query rows per tile (1-16), float16 key vectors per block (1-4), float16 output

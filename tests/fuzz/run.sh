@@ -18,7 +18,7 @@ src=$(cd "$here/../.." && pwd)
 case "$target" in
 npy) sources="$src/tools/npy.c" ;;
 text) sources="$src/tools/matrix_io.c $src/tools/npy.c" ;;
-cache_file) sources="$src/host/opencl/cache_file.c" ;;
+cache_file) sources="$src/host/opencl/cache_file.c $src/host/opencl/tune_file.c $src/host/plan/tuned.c" ;;
 *)
     echo "usage: $0 npy|text|cache_file WORK_DIR [SECONDS]" >&2
     exit 2
@@ -43,7 +43,7 @@ if [ -z "$cc" ] || ! "$cc" -fsanitize=fuzzer "$probe" -o "$work/probe" >/dev/nul
 fi
 
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11"
-flags="$flags -D_GNU_SOURCE -I$src/tools -I$src/host/opencl"
+flags="$flags -D_GNU_SOURCE -I$src/tools -I$src/host/opencl -I$src/host/plan"
 binary="$work/fuzz_$target"
 # shellcheck disable=SC2086 # flags and sources are word lists
 "$cc" $flags "$here/fuzz_$target.c" $sources -o "$binary"
