@@ -170,7 +170,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
               __global const float *q, __global const float *k, __global const float *v,
               __global const uchar *mask, __global float *o, __global float *lse,
-              __global float *part, __global float *stats) {
+              __global float *part, __global float *stats, int varlen, __global const int *cu_q,
+              __global const int *cu_k, ulong cap_q, ulong cap_k) {
     __local float shared[SHARED_FLOATS];
     __local float lp[BM * P_STRIDE];
     __local float lred[BM * TPR];
@@ -186,6 +187,17 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __local float *lq = shared, *lk = shared + BM * SLICE_STRIDE, *lv = shared;
     (void)npad;
 
+    /* varlen: sequence b alone. A block past its rows of the GQA group computes and writes
+     * nothing (no padding computed); it runs on to the end instead of returning, since an
+     * early return before barriers miscompiled on PoCL (wrong last rows in every block). */
+    bool live = true;
+    if (varlen) {
+        const uint b = get_group_id(1) / (q_heads / group);
+        varlen_sequence(varlen, cu_q, cu_k, cap_q, cap_k, b, &lay, &lay2, &M, &N, &diag);
+        const idx_t blk = causal ? get_num_groups(0) - 1 - get_group_id(0) : get_group_id(0);
+        live = blk * BM < (idx_t)group * M;
+        M = max(M, (idx_t)1); /* keeps the row arithmetic below defined */
+    }
     const uint lid = get_local_id(0);
     const uint rg = lid / TPR, tg = lid % TPR;
 #ifdef SUBGROUP_SHUFFLE
@@ -202,7 +214,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t blk = causal ? blocks - 1 - get_group_id(0) : get_group_id(0);
     const idx_t R = (idx_t)group * M; /* the GQA group's rows */
     const idx_t r0 = blk * BM;
-    const idx_t rows = min((idx_t)BM, R - r0);
+    const idx_t rows = live ? min((idx_t)BM, R - r0) : 0;
 
     /* The block's range of row indices i: its rows span at most a few heads. */
     const idx_t first = r0 % M, last = (r0 + rows - 1) % M;
@@ -257,7 +269,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             acc[r][x] = 0.0f;
     }
 
-    for (long j0 = block_beg; j0 < block_end; j0 += BN) {
+    for (long j0 = block_beg; live && j0 < block_end; j0 += BN) {
         /* ---- scores S = Q K^T of RPT rows x KPT keys, slice by slice of D ---- */
         float s[RPT][KPT];
 #pragma unroll
