@@ -201,7 +201,7 @@ static const varlen_case cases[] = {
 static const varlen_case variant_cases[] = {
     {3, 4, 2, 64, 64, {100, 3, 70}, {100, 90, 70}, CLATTN_CAUSAL_TOP_LEFT, false, 0, 0, 1, 70, 3},
     {3, 6, 2, 64, 64, {50, 3, 129}, {80, 90, 129}, CLATTN_CAUSAL_BOTTOM_RIGHT, true, 0, 1, 0, 0, 0},
-    {2, 2, 2, 64, 64, {45, 8}, {60, 33}, CLATTN_CAUSAL_NONE, false, 1.5f, 0, 1, 5, 0},
+    {2, 2, 2, 64, 64, {45, 8}, {60, 33}, CLATTN_CAUSAL_NONE, false, 1.5f, 0, 0, 0, 0},
 };
 
 static void run_all(const varlen_case *list, size_t count) {
