@@ -223,7 +223,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     const long split_beg = (long)split * chunk;
     const long split_end = min((long)N, split_beg + (long)chunk);
-    const long block_end = min(split_end, visible_end(i_max, N, causal, diag));
+    /* (a dead varlen block: no key tiles at all) */
+    const long block_end = live ? min(split_end, visible_end(i_max, N, causal, diag)) : 0;
     /* Keys below this are seen by every row of the block. */
     const long full_end = min(split_end, visible_end(i_min, N, causal, diag));
     /* The window's left side: keys from here on are seen by every row; the block's keys
@@ -269,7 +270,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             acc[r][x] = 0.0f;
     }
 
-    for (long j0 = block_beg; live && j0 < block_end; j0 += BN) {
+    for (long j0 = block_beg; j0 < block_end; j0 += BN) {
         /* ---- scores S = Q K^T of RPT rows x KPT keys, slice by slice of D ---- */
         float s[RPT][KPT];
 #pragma unroll
