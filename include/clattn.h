@@ -327,6 +327,25 @@ typedef struct clattn_attention_desc {
     int alibi;
     int window;
     long window_left, window_right;
+    /* varlen non-zero: a variable-length batch packed as FlashAttention's varlen. batch = B
+     * sequences; the tensors cu_seqlens_q / cu_seqlens_k ([B + 1] int32, cumulative: sequence
+     * b has the query rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 and likewise keys) say
+     * where each lies; m and n are the longest sequence's lengths (max_seqlen_q / _k: the
+     * grid). Q [total_q, Hq, D], K [total_k, Hkv, D], V [total_k, Hkv, Dv], O like Q and the
+     * LSE [Hq, total_q] (FlashAttention's) are expressed by the layouts with the packed token
+     * t as the row index: element (h, t, c) at offset + h * stride[1] + t * stride[2] + c
+     * (packed: stride {0, D, Hq * D}; LSE {0, total_q, 1}); stride[0] is ignored. Each
+     * sequence is its own attention problem: causal masking (both alignments: bottom-right
+     * uses the offset n_b - m_b of that sequence), the window and ALiBi apply per sequence,
+     * and nothing outside it is read or computed. A mask is INVALID_VALUE with varlen; so is
+     * the attention-weights path. Split-KV is not used (kv_splits is ignored by the OpenCL
+     * kernels; the CPU backend still splits within a sequence). Validation: the host-array
+     * forms check the offsets fully (first 0, non-decreasing, each length <= m or n) and
+     * size every tensor by the totals cu[B]; the enqueue form checks that each buffer holds
+     * at least one sequence of m (n) rows and, since the offsets live in device memory,
+     * the kernels clamp them instead: offsets into [0, rows the buffers hold], lengths to
+     * m and n (a longer sequence is cut, its extra rows neither read nor written). */
+    int varlen;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,

@@ -74,11 +74,20 @@ static inline void store_row(__private const float *acc, float m, float l, float
  * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
                                 __global const float *k, __global const float *v,
-                                __global float *kp, __global float *vp) {
+                                __global float *kp, __global float *vp, int varlen,
+                                __global const int *cu_k, ulong cap_k) {
     const idx_t j0 = (idx_t)get_global_id(0) * KB;
     const uint bh = get_global_id(1);
     if (j0 >= npad) return;
     const uint b = bh / kv_heads, hk = bh % kv_heads;
+    if (varlen) { /* sequence b's keys: blocks past its end are never read */
+        ulong k0;
+        varlen_rows(cu_k, b, cap_k, n, &k0, &n);
+        if (j0 >= n) return;
+        lay.s4 += k0 * lay.s7;
+        lay.s8 += k0 * lay.sb;
+        lay.s5 = lay.s9 = 0;
+    }
     __global const float *k_base = k + lay16_base(lay, LAY_K, b, hk);
     __global const float *v_base = v + lay16_base(lay, LAY_V, b, hk);
     __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
@@ -148,7 +157,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
               __global const float *q, __global const float *kp, __global const float *vp,
               __global const uchar *mask, __global float *o, __global float *lse,
-              __global float *part, __global float *stats) {
+              __global float *part, __global float *stats, int varlen, __global const int *cu_q,
+              __global const int *cu_k, ulong cap_q, ulong cap_k) {
     /* The weights of a key block, read back as broadcasts: in local memory (this work-group
      * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
     __local float p[ROWS][KB];
@@ -164,6 +174,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t rg = !causal ? g : (g & 1) ? g / 2 : groups - 1 - g / 2;
     const idx_t row0 = rg * GROUP_ROWS;
     const uint b = bh / q_heads, h = bh % q_heads;
+    if (varlen) { /* sequence b alone; row groups past its end exit (no padding computed) */
+        varlen_sequence(varlen, cu_q, cu_k, cap_q, cap_k, b, &lay, &lay2, &M, &N, &diag);
+        if (row0 >= M) return;
+    }
     const idx_t kvbh = (idx_t)b * (q_heads / group) + h / group;
     const idx_t rows = min((idx_t)GROUP_ROWS, M - row0);
 

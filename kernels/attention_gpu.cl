@@ -170,7 +170,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
               __global const float *q, __global const float *k, __global const float *v,
               __global const uchar *mask, __global float *o, __global float *lse,
-              __global float *part, __global float *stats) {
+              __global float *part, __global float *stats, int varlen, __global const int *cu_q,
+              __global const int *cu_k, ulong cap_q, ulong cap_k) {
     __local float shared[SHARED_FLOATS];
     __local float lp[BM * P_STRIDE];
     __local float lred[BM * TPR];
@@ -186,6 +187,17 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __local float *lq = shared, *lk = shared + BM * SLICE_STRIDE, *lv = shared;
     (void)npad;
 
+    /* varlen: sequence b alone. A block past its rows of the GQA group computes and writes
+     * nothing (no padding computed); it runs on to the end instead of returning, since an
+     * early return before barriers miscompiled on PoCL (wrong last rows in every block). */
+    bool live = true;
+    if (varlen) {
+        const uint b = get_group_id(1) / (q_heads / group);
+        varlen_sequence(varlen, cu_q, cu_k, cap_q, cap_k, b, &lay, &lay2, &M, &N, &diag);
+        const idx_t blk = causal ? get_num_groups(0) - 1 - get_group_id(0) : get_group_id(0);
+        live = blk * BM < (idx_t)group * M;
+        M = max(M, (idx_t)1); /* keeps the row arithmetic below defined */
+    }
     const uint lid = get_local_id(0);
     const uint rg = lid / TPR, tg = lid % TPR;
 #ifdef SUBGROUP_SHUFFLE
@@ -202,7 +214,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t blk = causal ? blocks - 1 - get_group_id(0) : get_group_id(0);
     const idx_t R = (idx_t)group * M; /* the GQA group's rows */
     const idx_t r0 = blk * BM;
-    const idx_t rows = min((idx_t)BM, R - r0);
+    const idx_t rows = live ? min((idx_t)BM, R - r0) : 0;
 
     /* The block's range of row indices i: its rows span at most a few heads. */
     const idx_t first = r0 % M, last = (r0 + rows - 1) % M;
@@ -211,7 +223,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     const long split_beg = (long)split * chunk;
     const long split_end = min((long)N, split_beg + (long)chunk);
-    const long block_end = min(split_end, visible_end(i_max, N, causal, diag));
+    /* (a dead varlen block: no key tiles at all) */
+    const long block_end = live ? min(split_end, visible_end(i_max, N, causal, diag)) : 0;
     /* Keys below this are seen by every row of the block. */
     const long full_end = min(split_end, visible_end(i_min, N, causal, diag));
     /* The window's left side: keys from here on are seen by every row; the block's keys

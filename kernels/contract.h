@@ -31,6 +31,11 @@
 #define SUBGROUP_SHUFFLE_KHR   1 /* cl_khr_subgroup_shuffle: sub_group_shuffle_xor */
 #define SUBGROUP_SHUFFLE_INTEL 2 /* cl_intel_subgroups: intel_sub_group_shuffle_xor */
 
+/* ---- variable-length batches: the attention kernels' `varlen` argument ------------------ */
+#define VARLEN_OFF          0
+#define VARLEN_ON           1 /* the diagonal of row i is i (top-left, or no causal alignment) */
+#define VARLEN_BOTTOM_RIGHT 2 /* the diagonal of row i is i + n_b - m_b (per sequence) */
+
 /* ---- fixed tiles both sides compute with (the tunable ones are required -D defines) ---- */
 #define HEAD_PAD         16 /* attention: HEAD_D and HEAD_DV are multiples of this */
 #define CONTEXT_VEC_COLS 16 /* context_partials_vec: columns per work-item */
@@ -251,6 +256,9 @@ enum attention_pack_kv_arg { /* attention_pack_kv */
                              ATTENTION_PACK_KV_ARG_V,
                              ATTENTION_PACK_KV_ARG_KP,
                              ATTENTION_PACK_KV_ARG_VP,
+                             ATTENTION_PACK_KV_ARG_VARLEN, /* VARLEN_*: then the next two */
+                             ATTENTION_PACK_KV_ARG_CU_K,
+                             ATTENTION_PACK_KV_ARG_CAP_K,
                              ATTENTION_PACK_KV_ARG_COUNT
 };
 enum attention_arg { /* attention_cpu and attention_gpu */
@@ -276,6 +284,11 @@ enum attention_arg { /* attention_cpu and attention_gpu */
                      ATTENTION_ARG_LSE,
                      ATTENTION_ARG_PART,
                      ATTENTION_ARG_STATS,
+                     ATTENTION_ARG_VARLEN, /* VARLEN_*: then the next four are read */
+                     ATTENTION_ARG_CU_Q,
+                     ATTENTION_ARG_CU_K,
+                     ATTENTION_ARG_CAP_Q,
+                     ATTENTION_ARG_CAP_K,
                      ATTENTION_ARG_COUNT
 };
 enum attention_merge_arg { /* attention_merge */
@@ -352,6 +365,34 @@ static inline long visible_end(long i, long n, int causal, long diag) {
     long end = causal ? i + diag + 1 : n;
     if (WIN_RIGHT >= 0) end = min(end, i + diag + WIN_RIGHT + 1);
     return clamp(end, 0L, n);
+}
+/* Variable-length batches: rows [*begin, *begin + *len) of sequence b in a packed tensor
+ * whose buffers hold `cap` rows. The offsets are the caller's device data: cu[b] and
+ * cu[b + 1] are clamped into [0, cap] and the length to max_len (the grid), so no offset
+ * reads or writes out of bounds (a longer sequence is cut). */
+static inline void varlen_rows(__global const int *cu, uint b, ulong cap, ulong max_len,
+                               ulong *begin, ulong *len) {
+    const long beg = clamp((long)cu[b], 0L, (long)cap);
+    const long end = clamp((long)cu[b + 1], beg, (long)cap);
+    *begin = (ulong)beg;
+    *len = min((ulong)(end - beg), max_len);
+}
+/* Makes sequence b of a varlen batch an ordinary problem for the kernels: Q, O and the LSE
+ * (and K, V) rebased on its first query (key) row, their batch strides 0, and *M, *N, *diag
+ * those of the sequence. */
+static inline void varlen_sequence(int varlen, __global const int *cu_q, __global const int *cu_k,
+                                   ulong cap_q, ulong cap_k, uint b, ulong16 *lay, ulong8 *lay2,
+                                   ulong *M, ulong *N, long *diag) {
+    ulong q0, k0;
+    varlen_rows(cu_q, b, cap_q, *M, &q0, M);
+    varlen_rows(cu_k, b, cap_k, *N, &k0, N);
+    (*lay).s0 += q0 * (*lay).s3;
+    (*lay).s4 += k0 * (*lay).s7;
+    (*lay).s8 += k0 * (*lay).sb;
+    (*lay).sc += q0 * (*lay).sf;
+    (*lay2).s4 += q0 * (*lay2).s7;
+    (*lay).s1 = (*lay).s5 = (*lay).s9 = (*lay).sd = (*lay2).s5 = 0;
+    *diag = varlen == VARLEN_BOTTOM_RIGHT ? (long)*N - (long)*M : 0;
 }
 #else
 #include "clattn.h"

@@ -96,6 +96,42 @@ for qs, ks, dv, causal, mk, *rest in cases:
     print(qs, ks, dv, causal, mk, extra, "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
     assert err < TOL and lerr < TOL, "out of tolerance"
     worst = max(worst, err)
+# Variable-length batches: packed [total, H, D] with cu_seqlens (int32 and int64 files),
+# each sequence against sdpa on its own (causal per sequence, both alignments, GQA, window;
+# head dims and window as in the cases above, so that no new program is compiled).
+for lq, lk, causal, dtype, dv, extra in [([5, 1, 17], [9, 12, 17], "bottom-right", np.int32, 8, {}),
+                                         ([30, 0, 4], [30, 6, 2], "top-left", np.int64, 16,
+                                          {"window": (-1, 4)})]:
+    hq, hkv, d = 4, 2, 16
+    cq = np.concatenate([[0], np.cumsum(lq)]).astype(dtype)
+    ck = np.concatenate([[0], np.cumsum(lk)]).astype(dtype)
+    q = rng.standard_normal((cq[-1], hq, d), dtype=np.float32)
+    k = rng.standard_normal((ck[-1], hkv, d), dtype=np.float32)
+    v = rng.standard_normal((ck[-1], hkv, dv), dtype=np.float32)
+    for name, x in (("q", q), ("k", k), ("v", v), ("cq", cq), ("ck", ck)): np.save(name + ".npy", x)
+    args = ["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--cu-seqlens-q", "cq.npy",
+            "--cu-seqlens-k", "ck.npy", "--causal", causal, "--out", "o.npy", "--lse-out", "l.npy"]
+    if "window" in extra: args += ["--window", "%d,%d" % extra["window"]]
+    run(args)
+    o, lse = np.load("o.npy"), np.load("l.npy")
+    assert o.shape == (cq[-1], hq, dv) and lse.shape == (hq, cq[-1]), (o.shape, lse.shape)
+    err = lerr = 0.0
+    for b in range(len(lq)):
+        if lq[b] == 0: continue
+        sq = q[cq[b]:cq[b + 1]].transpose(1, 0, 2)
+        sk, sv = (x[ck[b]:ck[b + 1]].transpose(1, 0, 2) for x in (k, v))
+        if lk[b] == 0:
+            ro, rl = np.zeros((hq, lq[b], dv)), np.full((hq, lq[b]), -np.inf)
+        else:
+            ro, rl = sdpa(sq, sk, sv, causal, window=extra.get("window"))
+        so, sl = o[cq[b]:cq[b + 1]].transpose(1, 0, 2), lse[:, cq[b]:cq[b + 1]]
+        assert np.array_equal(np.isinf(rl), np.isinf(sl))
+        err = max(err, np.abs(so - ro).max())
+        lerr = max(lerr, np.abs(np.where(np.isinf(rl), 0, sl - np.where(np.isinf(rl), 0, rl))).max())
+    print("varlen", lq, lk, causal, dtype.__name__, extra,
+          "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
+    assert err < TOL and lerr < TOL, "out of tolerance"
+    worst = max(worst, err)
 # CSV output without --out
 q = rng.standard_normal((5, 8), dtype=np.float32); np.save("q.npy", q); np.save("k.npy", q); np.save("v.npy", q)
 out = run(["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--causal"])

@@ -13,6 +13,7 @@ static void help(void) {
         "                     [--scale S] [--norm softmax|sum] [--mask M.npy]\n"
         "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
         "S.npy]\n"
+        "                     [--cu-seqlens-q A.npy --cu-seqlens-k B.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
@@ -36,12 +37,18 @@ static void help(void) {
         "attends keys i + off - LEFT <= j <= i + off + RIGHT (-1: unbounded; off = N - M with\n"
         "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
         "slopes times (j - i - off) per query head; --alibi-slopes S.npy ([H] floats) the given\n"
-        "slopes (applied as an additive mask, combined with --mask).\n");
+        "slopes (applied as an additive mask, combined with --mask).\n"
+        "--cu-seqlens-q A.npy --cu-seqlens-k B.npy (int32 or int64, [B + 1] cumulative\n"
+        "offsets starting at 0): a variable-length batch of B sequences packed as Q\n"
+        "[total_q, H, D], K [total_k, Hkv, D], V [total_k, Hkv, Dv] (FlashAttention's varlen);\n"
+        "sequence b is rows A[b] .. A[b+1]-1 of Q and B[b] .. B[b+1]-1 of K and V, attended\n"
+        "on its own (causal and the window per sequence). O is [total_q, H, Dv] and --lse-out\n"
+        "[H, total_q]. Not with --mask, --alibi-slopes, --weights-out or --devices.\n");
 }
 
 typedef struct attend_args {
     const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
-        *alibi_slopes;
+        *alibi_slopes, *cu_q, *cu_k;
     float softcap;
     int alibi, window;
     long window_left, window_right;
@@ -93,6 +100,10 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->shares;
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             file = &a->device;
+        } else if (cli_option(argc, argv, &i, "--cu-seqlens-q", &v)) {
+            file = &a->cu_q;
+        } else if (cli_option(argc, argv, &i, "--cu-seqlens-k", &v)) {
+            file = &a->cu_k;
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
             file = &a->alibi_slopes;
         } else if (strcmp(argv[i], "--alibi") == 0) {
@@ -138,6 +149,11 @@ static int parse(int argc, char **argv, attend_args *a) {
     if (a->device && a->devices)
         return cli_error("attend: --device and --devices exclude each other");
     if (a->shares && !a->devices) return cli_error("attend: --shares needs --devices");
+    if (!a->cu_q != !a->cu_k)
+        return cli_error("attend: --cu-seqlens-q and --cu-seqlens-k go together");
+    if (a->cu_q && (a->mask || a->alibi_slopes || a->weights_out || a->devices))
+        return cli_error("attend: a varlen batch (--cu-seqlens-q/-k) takes no --mask, "
+                         "--alibi-slopes, --weights-out or --devices");
     return 0;
 }
 
@@ -242,6 +258,118 @@ static void print_csv(const float *o, size_t rows, size_t cols) {
             printf("%.9g%c", o[r * cols + c], c + 1 < cols ? ',' : '\n');
 }
 
+/* Loads a [B + 1] offsets file; *batch receives B (checked against a previous one if set). */
+static int load_offsets(const char *path, npy_int32_array *cu, size_t *batch) {
+    char error[512];
+    if (!npy_load_int32(path, cu, error, sizeof error)) return cli_error("%s", error);
+    if (cu->ndim != 1 || cu->count < 2)
+        return cli_error("%s must be 1-D with batch + 1 >= 2 offsets", path);
+    if (*batch && cu->count - 1 != *batch)
+        return cli_error("--cu-seqlens-q and --cu-seqlens-k have different lengths");
+    *batch = cu->count - 1;
+    return 0;
+}
+
+/* The longest sequence of non-decreasing offsets (the library checks them again). */
+static size_t longest(const npy_int32_array *cu) {
+    size_t max = 0;
+    for (size_t b = 0; b + 1 < cu->count; b++)
+        if (cu->data[b + 1] > cu->data[b] && (size_t)(cu->data[b + 1] - cu->data[b]) > max)
+            max = (size_t)(cu->data[b + 1] - cu->data[b]);
+    return max ? max : 1;
+}
+
+/* A varlen batch: Q, K, V packed [total, H, D], O [total_q, H, Dv], LSE [H, total_q]. */
+static int attend_varlen(const attend_args *a) {
+    npy_array q = {0}, k = {0}, v = {0};
+    npy_int32_array cq = {0}, ck = {0};
+    clattn_handle *h = NULL;
+    float *o = NULL, *lse = NULL;
+    size_t batch = 0;
+    char error[512];
+    int rc = 0;
+    npy_array *arrays[3] = {&q, &k, &v};
+    const char *paths[3] = {a->q, a->k, a->v};
+    for (int i = 0; i < 3 && !rc; i++)
+        if (!load_array(paths[i], arrays[i], error, sizeof error))
+            rc = cli_error("%s", error);
+        else if (arrays[i]->ndim != 3)
+            rc = cli_error("%s: a varlen batch is packed as [total_tokens, H, D]", paths[i]);
+    if (rc || (rc = load_offsets(a->cu_q, &cq, &batch)) ||
+        (rc = load_offsets(a->cu_k, &ck, &batch)))
+        goto done;
+    const size_t tq = q.shape[0], hq = q.shape[1], d = q.shape[2];
+    const size_t tk = k.shape[0], hkv = k.shape[1], dv = v.shape[2];
+    if (k.shape[2] != d || v.shape[0] != tk || v.shape[1] != hkv || !hq || !hkv || hq % hkv) {
+        rc = cli_error("shapes disagree: Q [%zu, %zu, %zu], K [%zu, %zu, %zu], V [%zu, %zu, %zu] "
+                       "(K and V: the same tokens and heads, Q's heads a multiple of theirs)",
+                       tq, hq, d, tk, hkv, k.shape[2], v.shape[0], v.shape[1], dv);
+        goto done;
+    }
+    /* The host arrays must hold the tokens the offsets name: the library cannot see their
+     * lengths. */
+    if (cq.data[batch] < 0 || (size_t)cq.data[batch] != tq || ck.data[batch] < 0 ||
+        (size_t)ck.data[batch] != tk) {
+        rc = cli_error("the last offsets (%d, %d) must equal the tokens of Q (%zu) and K/V (%zu)",
+                       (int)cq.data[batch], (int)ck.data[batch], tq, tk);
+        goto done;
+    }
+    clattn_attention_desc desc;
+    clattn_attention_desc_init(&desc, batch, hq, hkv, longest(&cq), longest(&ck), d, dv);
+    desc.varlen = 1;
+    const clattn_layout packed_q = {0, {0, d, hq * d}}, packed_k = {0, {0, d, hkv * d}};
+    desc.q = packed_q;
+    desc.k = packed_k;
+    desc.v = (clattn_layout){0, {0, dv, hkv * dv}};
+    desc.o = (clattn_layout){0, {0, dv, hq * dv}};
+    desc.lse = (clattn_layout){0, {0, tq, 1}};
+    if (a->has_scale) desc.scale = a->scale;
+    desc.norm = a->norm;
+    desc.causal = a->causal;
+    desc.softcap = a->softcap;
+    desc.alibi = a->alibi;
+    desc.window = a->window;
+    desc.window_left = a->window_left;
+    desc.window_right = a->window_right;
+    o = malloc((tq ? tq : 1) * hq * dv * sizeof *o);
+    lse = a->lse_out ? malloc((tq ? tq : 1) * hq * sizeof *lse) : NULL;
+    if (!o || (a->lse_out && !lse)) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    if ((rc = cli_open(a->device, &h))) goto done;
+    const clattn_attention_arrays t = {.q = q.data,
+                                       .k = k.data,
+                                       .v = v.data,
+                                       .o = o,
+                                       .lse = lse,
+                                       .cu_seqlens_q = cq.data,
+                                       .cu_seqlens_k = ck.data};
+    clattn_status status = clattn_attention_ex(h, &desc, &t);
+    if (status) {
+        rc = cli_status_error("attention", status, h);
+        goto done;
+    }
+    if (a->lse_out) {
+        const size_t shape[2] = {hq, tq};
+        if (!npy_save(a->lse_out, lse, 2, shape, error, sizeof error)) {
+            rc = cli_error("%s", error);
+            goto done;
+        }
+    }
+    if (a->out) {
+        const size_t shape[3] = {tq, hq, dv};
+        if (!npy_save(a->out, o, 3, shape, error, sizeof error)) rc = cli_error("%s", error);
+    } else {
+        print_csv(o, tq * hq, dv);
+    }
+done:
+    clattn_handle_destroy(h);
+    free(o), free(lse), free(cq.data), free(ck.data);
+    npy_free(&q), npy_free(&k), npy_free(&v);
+    return rc;
+}
+
 int cmd_attend(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--mpi") == 0) {
@@ -255,6 +383,7 @@ int cmd_attend(int argc, char **argv) {
     attend_args a;
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
+    if (a.cu_q) return attend_varlen(&a);
 
     npy_array q = {0}, k = {0}, v = {0}, m = {0};
     shape4 qs, ks, vs;

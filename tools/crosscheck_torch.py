@@ -19,7 +19,10 @@ run with /usr/bin/python3). The references, all float32 like clattn:
           weights path) against softmax(Q K^T / sqrt(D) + mask);
           `attend --window/--alibi/--alibi-slopes` against SDPA with the window and the ALiBi
           bias built into an explicit additive mask, `--softcap` (which no mask expresses)
-          against softmax(C tanh(Q K^T / sqrt(D) / C) + bias) V in torch.
+          against softmax(C tanh(Q K^T / sqrt(D) / C) + bias) V in torch;
+          `attend --cu-seqlens-q/-k` (varlen) per sequence against SDPA with that
+          sequence's causal alignment and window, and against a padded batch with a
+          key-padding mask.
 Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
 """
 import os
@@ -279,6 +282,74 @@ def check_variant(tmp, rng, b, hq, hkv, m, n, d, causal, softcap=0.0, alibi=None
     report(name, got.reshape(ref.shape), ref, feature)
 
 
+def check_varlen(tmp, rng, lq, lk, hq, hkv, d, causal, window=None, padded=False):
+    """A packed varlen batch (--cu-seqlens-q/-k): each sequence against SDPA on its own with
+    the causal alignment (and window) of that sequence, or (padded) the whole batch padded to
+    the longest sequence with a key-padding mask, as a padded batch runs in torch."""
+    cq, ck = np.cumsum([0] + lq), np.cumsum([0] + lk)
+    q = rng.standard_normal((cq[-1], hq, d)).astype(np.float32)
+    k = rng.standard_normal((ck[-1], hkv, d)).astype(np.float32)
+    v = rng.standard_normal((ck[-1], hkv, d)).astype(np.float32)
+    args = ["attend"]
+    for nm, a in (("q", q), ("k", k), ("v", v), ("cu_q", cq.astype(np.int64)),
+                  ("cu_k", ck.astype(np.int32))):
+        np.save(os.path.join(tmp, nm + ".npy"), a)
+    args += ["--q", os.path.join(tmp, "q.npy"), "--k", os.path.join(tmp, "k.npy"),
+             "--v", os.path.join(tmp, "v.npy"), "--cu-seqlens-q", os.path.join(tmp, "cu_q.npy"),
+             "--cu-seqlens-k", os.path.join(tmp, "cu_k.npy")]
+    if causal:
+        args += ["--causal", causal]
+    if window:
+        args += ["--window", f"{window[0]},{window[1]}"]
+    got = run(args, tmp)
+    rep = hq // hkv
+    refs = []
+    if padded:  # B x max_len, key-padding mask broadcast over heads and rows (no causal)
+        mq, mk = max(lq), max(lk)
+        Q = torch.zeros(len(lq), hq, mq, d)
+        K = torch.zeros(len(lq), hq, mk, d)
+        V = torch.zeros(len(lq), hq, mk, d)
+        keep = torch.zeros(len(lq), 1, 1, mk, dtype=torch.bool)
+        for b in range(len(lq)):
+            Q[b, :, :lq[b]] = torch.from_numpy(q[cq[b]:cq[b + 1]]).transpose(0, 1)
+            K[b, :, :lk[b]] = torch.from_numpy(k[ck[b]:ck[b + 1]]).transpose(0, 1).repeat_interleave(rep, 0)
+            V[b, :, :lk[b]] = torch.from_numpy(v[ck[b]:ck[b + 1]]).transpose(0, 1).repeat_interleave(rep, 0)
+            keep[b, ..., :lk[b]] = True
+        full = torch.zeros(keep.shape).masked_fill(~keep, float("-inf")).expand(len(lq), hq, mq, mk)
+        with torch.no_grad():
+            out = torch.nan_to_num(sdpa(Q, K, V, full.contiguous()))
+        refs = [out[b, :, :lq[b]].transpose(0, 1) for b in range(len(lq))]
+    else:
+        for b in range(len(lq)):
+            m, n = lq[b], lk[b]
+            if m == 0:
+                continue
+            Q = torch.from_numpy(q[cq[b]:cq[b + 1]]).transpose(0, 1)
+            K = torch.from_numpy(k[ck[b]:ck[b + 1]]).transpose(0, 1).repeat_interleave(rep, 0)
+            V = torch.from_numpy(v[ck[b]:ck[b + 1]]).transpose(0, 1).repeat_interleave(rep, 0)
+            if n == 0:
+                refs.append(torch.zeros(m, hq, d))
+                continue
+            off = n - m if causal == "bottom-right" else 0
+            i = torch.arange(m)[:, None]
+            j = torch.arange(n)[None, :]
+            allowed = torch.ones(m, n, dtype=torch.bool)
+            if causal:
+                allowed &= j <= i + off
+            if window:
+                if window[0] >= 0:
+                    allowed &= j >= i + off - window[0]
+                if window[1] >= 0:
+                    allowed &= j <= i + off + window[1]
+            full = torch.zeros(m, n).masked_fill(~allowed, float("-inf"))
+            with torch.no_grad():
+                refs.append(torch.nan_to_num(sdpa(Q, K, V, full)).transpose(0, 1))
+    ref = torch.cat(refs, 0)
+    name = (f"attend varlen B={len(lq)} Hq={hq} Hkv={hkv} D={d} causal={causal or 'none'} "
+            f"window={window}{' vs padded+key-padding mask' if padded else ''}")
+    report(name, got.reshape(ref.shape), ref, "varlen")
+
+
 def has_command(name):
     return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
 
@@ -314,6 +385,11 @@ def main():
                 check_variant(tmp, rng, 1, 8, 2, 1, 1000, 128, causal, window=(100, -1))
             check_variant(tmp, rng, 1, 4, 4, 128, 128, 64, "bottom-right", softcap=30.0,
                           alibi="standard", window=(32, 0))
+            for causal in (None, "top-left", "bottom-right"):
+                check_varlen(tmp, rng, [64, 1, 300, 17], [64, 120, 250, 17], 4, 2, 64, causal)
+                check_varlen(tmp, rng, [5, 0, 40], [9, 3, 0], 2, 2, 32, causal)
+                check_varlen(tmp, rng, [100, 33], [130, 33], 8, 2, 128, causal, window=(16, 0))
+            check_varlen(tmp, rng, [13, 8, 5, 1], [13, 8, 5, 1], 4, 4, 64, None, padded=True)
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
     for feature, (cases, worst) in features.items():

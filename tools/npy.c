@@ -347,3 +347,43 @@ void npy_free(npy_array *array) {
     free(array->data);
     array->data = NULL;
 }
+
+bool npy_load_int32(const char *path, npy_int32_array *out, char *error, size_t error_size) {
+    unsigned char *raw = NULL;
+    memset(out, 0, sizeof *out);
+    FILE *file = fopen(path, "rb");
+    if (!file) FAIL("cannot open %s", path);
+    npy_header h;
+    if (!npy_read_header(file, path, &h, error, error_size)) goto fail;
+    if (h.elem_type != T_I4 && h.elem_type != T_I8)
+        FAIL("%s: must hold int32 or int64 values", path);
+    if (fseek(file, (long)h.data_offset, SEEK_SET) != 0) FAIL("%s: cannot seek", path);
+    if (!(raw = malloc(h.count * h.elem_size)) || !(out->data = malloc(h.count * sizeof(int32_t))))
+        FAIL("%s: out of memory", path);
+    if (fread(raw, h.elem_size, h.count, file) != h.count) FAIL("%s: cannot read its data", path);
+    for (size_t i = 0; i < h.count; i++) {
+        int64_t v;
+        if (h.elem_type == T_I4) {
+            int32_t v4;
+            memcpy(&v4, raw + 4 * i, 4);
+            v = v4;
+        } else {
+            memcpy(&v, raw + 8 * i, 8);
+        }
+        if (v < INT32_MIN || v > INT32_MAX)
+            FAIL("%s: element %zu (%lld) does not fit int32", path, i, (long long)v);
+        out->data[i] = (int32_t)v;
+    }
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof out->shape);
+    out->count = h.count;
+    free(raw);
+    fclose(file);
+    return true;
+fail:
+    free(raw);
+    free(out->data);
+    out->data = NULL;
+    if (file) fclose(file);
+    return false;
+}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define NPY_MAX_DIMS 8
@@ -45,5 +46,16 @@ bool npy_read_elements(FILE *file, const char *name, const npy_header *h, size_t
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
               size_t error_size);
 void npy_free(npy_array *array);
+
+/* An integer array read as int32 (npy_load_int32). */
+typedef struct npy_int32_array {
+    int ndim;
+    size_t shape[NPY_MAX_DIMS];
+    size_t count;
+    int32_t *data; /* owned: free() */
+} npy_int32_array;
+/* Reads an int32 or int64 .npy file as int32 (int64 values must fit int32); other element
+ * types are refused. */
+bool npy_load_int32(const char *path, npy_int32_array *out, char *error, size_t error_size);
 
 #endif

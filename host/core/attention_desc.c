@@ -2,6 +2,7 @@
 #include "attention_desc.h"
 #include "status.h"
 #include "size.h"
+#include "varlen.h"
 
 #include <math.h>
 #include <string.h>
@@ -149,19 +150,26 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     if (weights && (a->softcap != 0.0f || a->alibi || a->window))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
                             "attention weights: softcap, alibi and window are not supported");
+    if (a->varlen) {
+        clattn_status status = clattn__varlen_desc_check(a, weights);
+        if (status) return status;
+    }
 
     clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
     if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
                     !clattn__mul_size(e.weight_rows, a->n, &e.weights)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW,
                             "attention weights: B * Hq * M * N overflows size_t");
+    /* varlen: the packed tokens are the rows and the batch stride is unused; here at least
+     * one sequence of m (n) rows (the host forms check the totals: varlen.h). */
+    const size_t nb = a->varlen ? 1 : a->batch;
     const tensor tensors[] = {
-        {"q", &a->q, {a->batch, a->q_heads, a->m}, a->d, false, path, false},
-        {"k", &a->k, {a->batch, a->kv_heads, a->n}, a->d, false, path, false},
-        {"v", &a->v, {a->batch, a->kv_heads, a->n}, a->dv, false, path, false},
-        {"o", &a->o, {a->batch, a->q_heads, a->m}, a->dv, true, path, false},
-        {"mask", &a->mask, {a->batch, a->q_heads, a->m}, a->n, false, path, true},
-        {"lse", &a->lse, {a->batch, a->q_heads, a->m}, 1, true, path, false},
+        {"q", &a->q, {nb, a->q_heads, a->m}, a->d, false, path, false},
+        {"k", &a->k, {nb, a->kv_heads, a->n}, a->d, false, path, false},
+        {"v", &a->v, {nb, a->kv_heads, a->n}, a->dv, false, path, false},
+        {"o", &a->o, {nb, a->q_heads, a->m}, a->dv, true, path, false},
+        {"mask", &a->mask, {nb, a->q_heads, a->m}, a->n, false, path, true},
+        {"lse", &a->lse, {nb, a->q_heads, a->m}, 1, true, path, false},
     };
     enum { Q, K, V, O, MASK, LSE };
     size_t *out[] = {&e.q, &e.k, &e.v, &e.o, &e.mask, &e.lse};
@@ -209,8 +217,8 @@ clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, 
                   {CLATTN_EXTRA_CU_SEQLENS_K, "cu_seqlens_k"},
                   {CLATTN_EXTRA_BLOCK_TABLE, "block_table"},
                   {CLATTN_EXTRA_SEQLENS_K, "seqlens_k"}};
-    (void)desc;
-    const unsigned needed = 0u; /* the features that read extra tensors add their flags here */
+    unsigned needed = 0u; /* the features that read extra tensors add their flags here */
+    if (desc->varlen) needed |= CLATTN_EXTRA_CU_SEQLENS_Q | CLATTN_EXTRA_CU_SEQLENS_K;
     for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
         if ((needed & extras[i].flag) && !(given & extras[i].flag))
             return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: %s is required by the desc",

@@ -16,6 +16,7 @@
 #include "status.h"
 #include "size.h"
 #include "attention_desc.h"
+#include "varlen.h"
 #include "cpu.h"
 
 #include <math.h>
@@ -456,6 +457,9 @@ static clattn_status validate(const clattn_attention_desc *d, const float *q, co
     return CLATTN_SUCCESS;
 }
 
+static clattn_status run(const clattn_attention_desc *d, const float *q, const float *k,
+                         const float *v, const void *mask, float *o, float *lse);
+
 clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
@@ -472,7 +476,32 @@ clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
     clattn_status status = validate(desc, q, k, v, mask, o, lse);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (status) return status;
-    const clattn_attention_desc *d = desc;
+    if (desc->varlen) { /* each sequence is an ordinary problem of batch 1 */
+        size_t total_q, total_k;
+        if ((status = clattn__varlen_check_offsets(desc, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
+                                                   &total_k)) ||
+            (status =
+                 clattn__varlen_extents(desc, total_q, total_k, lse ? CLATTN_DESC_LSE : 0u, NULL)))
+            return status;
+        for (size_t b = 0; b < desc->batch && !status; b++) {
+            clattn_attention_desc seq;
+            clattn__varlen_sequence(desc, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
+            if (seq.m && !seq.n)
+                clattn__varlen_write_empty(&seq, o, lse);
+            else if (seq.m)
+                status = run(&seq, q, k, v, mask, o, lse);
+        }
+    } else {
+        status = run(desc, q, k, v, mask, o, lse);
+    }
+    if (!status) clattn__clear_error();
+    return status;
+}
+
+/* The attention of an ordinary (not varlen) desc that passed validation. */
+static clattn_status run(const clattn_attention_desc *d, const float *q, const float *k,
+                         const float *v, const void *mask, float *o, float *lse) {
+    clattn_status status = CLATTN_SUCCESS;
     attn_job job = {.desc = d, .q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
     atomic_init(&job.out_of_memory, 0);
     job.row_blocks = (d->m + ROWS - 1) / ROWS;
@@ -504,6 +533,5 @@ clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
     else if (job.splits > 1)
         status = merge_splits(&job);
     free(job.partials);
-    if (!status) clattn__clear_error();
     return status;
 }

@@ -90,7 +90,10 @@ static void choose_splits(const clattn_device_profile *p, const clattn_attention
     const clattn_attention_tuning *t = &clattn_attention_tune;
     const size_t blocks = (d->n + a->key_align - 1) / a->key_align;
     size_t splits = 1;
-    if (d->kv_splits > 1) {
+    if (d->varlen) {
+        /* varlen: one chunk (the merge knows no sequences); the row blocks of all the
+         * sequences usually fill the device anyway */
+    } else if (d->kv_splits > 1) {
         splits = d->kv_splits < blocks ? d->kv_splits : blocks;
     } else if (d->kv_splits == 0) {
         /* Few work-groups for the device (decoding: M small) and long N: split the keys. */

@@ -2,6 +2,7 @@
  * The oracle of the tests: simple and exact rather than fast. */
 #include "status.h"
 #include "attention_desc.h"
+#include "varlen.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
     }
 }
 
+static clattn_status compute(const clattn_attention_desc *a, const float *q, const float *k,
+                             const float *v, const void *mask, float *o, float *lse);
+
 clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
@@ -62,6 +66,31 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
     if (a->mask_kind != CLATTN_MASK_NONE && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
+    if (a->varlen) { /* each sequence is an ordinary problem of batch 1 */
+        size_t total_q, total_k;
+        if ((status = clattn__varlen_check_offsets(a, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
+                                                   &total_k)) ||
+            (status =
+                 clattn__varlen_extents(a, total_q, total_k, lse ? CLATTN_DESC_LSE : 0u, NULL)))
+            return status;
+        for (size_t b = 0; b < a->batch && !status; b++) {
+            clattn_attention_desc seq;
+            clattn__varlen_sequence(a, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
+            if (seq.m && !seq.n)
+                clattn__varlen_write_empty(&seq, o, lse);
+            else if (seq.m)
+                status = compute(&seq, q, k, v, mask, o, lse);
+        }
+    } else {
+        status = compute(a, q, k, v, mask, o, lse);
+    }
+    if (!status) clattn__clear_error();
+    return status;
+}
+
+/* The attention of an ordinary (not varlen) desc that passed validation. */
+static clattn_status compute(const clattn_attention_desc *a, const float *q, const float *k,
+                             const float *v, const void *mask, float *o, float *lse) {
     double *s = malloc(a->n * sizeof *s), *acc = malloc(a->dv * sizeof *acc);
     if (!s || !acc) {
         free(s);
@@ -108,6 +137,5 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
             }
     free(s);
     free(acc);
-    clattn__clear_error();
     return CLATTN_SUCCESS;
 }

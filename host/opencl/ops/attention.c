@@ -76,10 +76,51 @@ static void layout_vectors(const clattn_attention_desc *a, cl_ulong lay[LAY_COUN
             lay2[LAY2_MASK + i] = 0;
 }
 
+/* The kernels' varlen arguments (VARLEN_OFF: the rest unused). */
+typedef struct varlen_args {
+    cl_int mode;
+    cl_mem cu_q, cu_k;
+    cl_ulong cap_q, cap_k; /* rows the buffers hold: the kernels clamp the offsets to them */
+} varlen_args;
+
+/* The packed rows t a buffer holds for every head: offset + (heads - 1) * stride[1] +
+ * t * stride[2] + cols <= its elements (at least one row: the extents were checked). */
+static clattn_status rows_held(cl_mem buf, const clattn_layout *l, size_t heads, size_t cols,
+                               cl_ulong *rows) {
+    size_t bytes = 0;
+    cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    if (err) return clattn__cl(err, "clGetMemObjectInfo");
+    const size_t first = l->offset + (heads - 1) * l->stride[1] + cols;
+    const size_t held = (bytes / sizeof(float) - first) / l->stride[2] + 1;
+    if (held < *rows) *rows = held;
+    return CLATTN_SUCCESS;
+}
+
+static clattn_status varlen_setup(clattn_handle *h, const clattn_attention_desc *a,
+                                  const clattn_attention_buffers *t, varlen_args *out) {
+    *out = (varlen_args){VARLEN_OFF, NULL, NULL, CL_ULONG_MAX, CL_ULONG_MAX};
+    if (!a->varlen) return CLATTN_SUCCESS;
+    clattn_status status;
+    if ((status = clattn__check_elements(h, t->cu_seqlens_q, 0, a->batch + 1, sizeof(cl_int),
+                                         "cu_seqlens_q")) ||
+        (status = clattn__check_elements(h, t->cu_seqlens_k, 0, a->batch + 1, sizeof(cl_int),
+                                         "cu_seqlens_k")) ||
+        (status = rows_held(t->q, &a->q, a->q_heads, a->d, &out->cap_q)) ||
+        (status = rows_held(t->o, &a->o, a->q_heads, a->dv, &out->cap_q)) ||
+        (t->lse && (status = rows_held(t->lse, &a->lse, a->q_heads, 1, &out->cap_q))) ||
+        (status = rows_held(t->k, &a->k, a->kv_heads, a->d, &out->cap_k)) ||
+        (status = rows_held(t->v, &a->v, a->kv_heads, a->dv, &out->cap_k)))
+        return status;
+    out->mode = a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? VARLEN_BOTTOM_RIGHT : VARLEN_ON;
+    out->cu_q = t->cu_seqlens_q;
+    out->cu_k = t->cu_seqlens_k;
+    return CLATTN_SUCCESS;
+}
+
 static clattn_status launch(const clattn_attention_desc *a, const clattn_attention_plan *p,
                             const cl_kernel *kernels, clattn_chain *chain, cl_mem q, cl_mem k,
                             cl_mem v, cl_mem mask, cl_mem o, cl_mem lse, cl_mem kp, cl_mem vp,
-                            cl_mem part, cl_mem stats) {
+                            cl_mem part, cl_mem stats, const varlen_args *vl) {
     cl_ulong lay[LAY_COUNT], lay2[LAY2_COUNT];
     layout_vectors(a, lay, lay2);
     clattn_status status;
@@ -97,6 +138,9 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
             [ATTENTION_PACK_KV_ARG_V] = {sizeof v, &v},
             [ATTENTION_PACK_KV_ARG_KP] = {sizeof kp, &kp},
             [ATTENTION_PACK_KV_ARG_VP] = {sizeof vp, &vp},
+            [ATTENTION_PACK_KV_ARG_VARLEN] = {sizeof vl->mode, &vl->mode},
+            [ATTENTION_PACK_KV_ARG_CU_K] = {sizeof vl->cu_k, &vl->cu_k},
+            [ATTENTION_PACK_KV_ARG_CAP_K] = {sizeof vl->cap_k, &vl->cap_k},
         };
         CLATTN_ARGS_MATCH(args, ATTENTION_PACK_KV_ARG_COUNT);
         if ((status = clattn__set_args(kernels[p->pack], args, ATTENTION_PACK_KV_ARG_COUNT)) ||
@@ -134,6 +178,11 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
         [ATTENTION_ARG_LSE] = {sizeof final_lse, &final_lse},
         [ATTENTION_ARG_PART] = {sizeof part, &part},
         [ATTENTION_ARG_STATS] = {sizeof stats, &stats},
+        [ATTENTION_ARG_VARLEN] = {sizeof vl->mode, &vl->mode},
+        [ATTENTION_ARG_CU_Q] = {sizeof vl->cu_q, &vl->cu_q},
+        [ATTENTION_ARG_CU_K] = {sizeof vl->cu_k, &vl->cu_k},
+        [ATTENTION_ARG_CAP_Q] = {sizeof vl->cap_q, &vl->cap_q},
+        [ATTENTION_ARG_CAP_K] = {sizeof vl->cap_k, &vl->cap_k},
     };
     CLATTN_ARGS_MATCH(args, ATTENTION_ARG_COUNT);
     const cl_kernel attn = kernels[p->attention];
@@ -208,6 +257,8 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
         return status;
     if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL;
     if ((status = check_aliasing(desc, &e, q, k, v, mask, o, lse))) return status;
+    varlen_args vl;
+    if ((status = varlen_setup(h, desc, t, &vl))) return status;
 
     clattn_attention_plan p;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
@@ -228,7 +279,7 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
             status = region(scratch, p.stats_offset, total - p.stats_offset, &stats);
     }
     if (!status)
-        status = launch(desc, &p, kernels, &chain, q, k, v, mask, o, lse, kp, vp, part, stats);
+        status = launch(desc, &p, kernels, &chain, q, k, v, mask, o, lse, kp, vp, part, stats, &vl);
     if (locked) clattn__scratch_release(h, chain.last);
     cl_mem subs[4] = {kp, vp, part, stats};
     for (int i = 0; i < 4; i++)

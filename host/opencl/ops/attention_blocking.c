@@ -6,6 +6,7 @@
 #include "attention_desc.h"
 #include "handle.h"
 #include "upload.h"
+#include "varlen.h"
 
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
     if (masked && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
+    /* varlen: the offsets are checked here, on the host, and size every tensor */
+    size_t total_q = 0, total_k = 0;
+    if (desc->varlen &&
+        ((status = clattn__varlen_check_offsets(desc, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
+                                                &total_k)) ||
+         (status = clattn__varlen_extents(desc, total_q, total_k, lse ? CLATTN_DESC_LSE : 0u, &e))))
+        return status;
 
     /* O and the LSE come back as two copies: the second would overwrite the first. The inputs
      * may overlap them (read before anything is copied back). */
@@ -43,7 +51,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
-    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
+    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, cqb = NULL, ckb = NULL;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
     if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
@@ -52,11 +60,20 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
         !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
         !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
-        !(status = clattn_enqueue_attention_ex(
-              h, NULL, desc,
-              &(clattn_attention_buffers){
-                  .q = qb, .k = kb, .v = vb, .mask = mb, .o = ob, .lse = lb},
-              0, NULL, &done))) {
+        !(desc->varlen && ((status = clattn__upload(h, &b, t->cu_seqlens_q, desc->batch + 1,
+                                                    sizeof(int32_t), true, &cqb)) ||
+                           (status = clattn__upload(h, &b, t->cu_seqlens_k, desc->batch + 1,
+                                                    sizeof(int32_t), true, &ckb)))) &&
+        !(status = clattn_enqueue_attention_ex(h, NULL, desc,
+                                               &(clattn_attention_buffers){.q = qb,
+                                                                           .k = kb,
+                                                                           .v = vb,
+                                                                           .mask = mb,
+                                                                           .o = ob,
+                                                                           .lse = lb,
+                                                                           .cu_seqlens_q = cqb,
+                                                                           .cu_seqlens_k = ckb},
+                                               0, NULL, &done))) {
         cl_int err =
             clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
         if (!err && lse)
