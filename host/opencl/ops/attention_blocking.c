@@ -4,6 +4,7 @@
  * O and the LSE come back unchanged. */
 #include "status.h"
 #include "attention_desc.h"
+#include "paged.h"
 #include "handle.h"
 #include "upload.h"
 
@@ -28,6 +29,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
     clattn_attention_extents e;
     clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
+    if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
     if (!q || !k || !v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
@@ -43,7 +45,8 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
-    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
+    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, tb = NULL, sb = NULL;
+    const bool paged = desc->page_size > 0;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
     if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
@@ -52,11 +55,20 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
         !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
         !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
-        !(status = clattn_enqueue_attention_ex(
-              h, NULL, desc,
-              &(clattn_attention_buffers){
-                  .q = qb, .k = kb, .v = vb, .mask = mb, .o = ob, .lse = lb},
-              0, NULL, &done))) {
+        !(paged && (status = clattn__upload(h, &b, t->block_table, desc->batch * desc->max_pages,
+                                            sizeof(int32_t), true, &tb))) &&
+        !(paged && (status = clattn__upload(h, &b, t->seqlens_k, desc->batch, sizeof(int32_t), true,
+                                            &sb))) &&
+        !(status = clattn_enqueue_attention_ex(h, NULL, desc,
+                                               &(clattn_attention_buffers){.q = qb,
+                                                                           .k = kb,
+                                                                           .v = vb,
+                                                                           .mask = mb,
+                                                                           .o = ob,
+                                                                           .lse = lb,
+                                                                           .block_table = tb,
+                                                                           .seqlens_k = sb},
+                                               0, NULL, &done))) {
         cl_int err =
             clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
         if (!err && lse)
