@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define NPY_MAX_DIMS 8
@@ -45,5 +46,16 @@ bool npy_read_elements(FILE *file, const char *name, const npy_header *h, size_t
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
               size_t error_size);
 void npy_free(npy_array *array);
+
+/* An integer array (block tables, sequence lengths): int8..int64 or uint8 .npy data as
+ * int32, int64 values outside int32's range refused; float and bool files refused. */
+typedef struct npy_int32_array {
+    int ndim;
+    size_t shape[NPY_MAX_DIMS];
+    size_t count;
+    int32_t *data; /* owned: free() */
+} npy_int32_array;
+bool npy_parse_int32(const unsigned char *data, size_t size, const char *name, npy_int32_array *out,
+                     char *error, size_t error_size);
 
 #endif
