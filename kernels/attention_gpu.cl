@@ -37,9 +37,9 @@
  * Inf or NaN there reaches no output. Tiles every row sees whole take the plain path.
  *
  * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH;
- * optional SUBGROUP_SHUFFLE (OpenCL C 1.2 without it; the khr shuffle builds as CL2.0/3.0).
- * Helpers are static inline (plain inline ones are left undefined under -cl-opt-disable).
- * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
+ * optional PAGED (a paged KV cache; contract.h) and SUBGROUP_SHUFFLE (OpenCL C 1.2 without it; the
+ * khr shuffle builds as CL2.0/3.0). Helpers are static inline (plain inline ones are left undefined
+ * under -cl-opt-disable). Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
  * lay2 = {mask | lse} x {off, b, h, row}.
  */
 #if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM) || !defined(WG) || !defined(BM) ||     \
@@ -152,7 +152,7 @@ static inline void load_block(__local float *dst, uint stride, __global const fl
         float4 x = (float4)(0.0f);
         if ((long)r < rows_valid) {
             const ulong row = offsets ? offsets[r]
-                              : table
+                              : PAGED && table
                                   ? paged_offset(table, paging, b, j0 + (long)r, page_step, step)
                                   : r * step;
             __global const float *p = src + row + c;
@@ -208,7 +208,7 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const uint b = bhk / kv_heads, hk = bhk % kv_heads;
     /* A paged KV cache: this sequence's keys and its own bottom-right diagonal; K and V rows
      * are found through the block table (load_block). */
-    const bool paged = paging.s0 > 0;
+    const bool paged = PAGED && paging.s0 > 0; /* without -DPAGED=1 (dense): false */
     if (paged) {
         const long n_seq = paged_keys(seqlens_k, b, (long)N);
         if (paging.s3) diag = n_seq - (long)M;

@@ -358,10 +358,11 @@ static inline long paged_keys(__global const int *seqlens_k, uint b, long n) {
  * page id outside [0, num_pages) is clamped (never an out-of-bounds read). */
 static inline ulong paged_offset(__global const int *table, uint4 paging, uint b, long j,
                                  ulong page_stride, ulong row_stride) {
-    const uint page_size = paging.s0;
-    const int id = table[(ulong)b * paging.s1 + (ulong)j / page_size];
+    /* 32-bit division: the host checks that max_pages * page_size fits in int32. */
+    const uint key = (uint)j, page_size = paging.s0;
+    const int id = table[(ulong)b * paging.s1 + key / page_size];
     const ulong page = (ulong)clamp(id, 0, (int)paging.s2 - 1);
-    return page * page_stride + ((ulong)j % page_size) * row_stride;
+    return page * page_stride + (ulong)(key % page_size) * row_stride;
 }
 
 /* Attention variants (see clattn_attention_desc). ALiBi's standard slope of query head h out
@@ -380,6 +381,12 @@ static inline float alibi_slope(uint h, uint heads) {
  * capped), ALiBi and the window where the masks do. */
 #ifndef ALIBI
 #define ALIBI 0
+#endif
+/* PAGED (attention_gpu.cl): 1 compiles the paged KV cache's addressing in (the planner sets
+ * it for a paged desc only: through the block table the GPU shape's dense path would need
+ * more registers). The CPU shape reads `paging` at run time. */
+#ifndef PAGED
+#define PAGED 0
 #endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)
