@@ -32,8 +32,8 @@ endif()
 if(CLATTN_BUILD_BENCH)
     # Stand-alone programs: the fused attention sweep, the linear layer and MHA timings, and
     # multi-device attention against each device alone, and the sliding window against the
-    # equivalent dense mask.
-    foreach(program bench_attention bench_linear_mha bench_multi bench_window)
+    # equivalent dense mask, and paged KV decoding against dense K/V.
+    foreach(program bench_attention bench_linear_mha bench_multi bench_window bench_paged)
         add_executable(${program} bench/${program}.c)
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
         target_link_libraries(${program} PRIVATE clattn_static m)
