@@ -33,8 +33,10 @@ endif()
 if(CLATTN_BUILD_BENCH)
     # Stand-alone programs: the fused attention sweep, the linear layer and MHA timings, and
     # multi-device attention against each device alone, the sliding window against the
-    # equivalent dense mask, and a varlen batch against the padded batch with a key-padding mask.
-    foreach(program bench_attention bench_linear_mha bench_multi bench_window bench_varlen)
+    # equivalent dense mask, a varlen batch against the padded batch with a key-padding mask,
+    # and paged KV decoding against dense K/V.
+    foreach(program bench_attention bench_linear_mha bench_multi bench_window bench_varlen
+            bench_paged)
         add_executable(${program} bench/${program}.c)
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
         target_link_libraries(${program} PRIVATE clattn_static m)

@@ -344,8 +344,28 @@ typedef struct clattn_attention_desc {
      * size every tensor by the totals cu[B]; the enqueue form checks that each buffer holds
      * at least one sequence of m (n) rows and, since the offsets live in device memory,
      * the kernels clamp them instead: offsets into [0, rows the buffers hold], lengths to
-     * m and n (a longer sequence is cut, its extra rows neither read nor written). */
+     * m and n (a longer sequence is cut, its extra rows neither read nor written). varlen
+     * with a paged KV cache (page_size > 0) is INVALID_VALUE: not composed. */
     int varlen;
+    /* A paged KV cache (vLLM / FlashAttention's block_table), on when page_size > 0. K and V
+     * live in num_pages pages of page_size rows: K [num_pages, Hkv, P, D] and V [num_pages,
+     * Hkv, P, Dv], their layouts read as stride[0] = page stride, stride[1] = head stride,
+     * stride[2] = row stride (clattn_attention_desc_paged sets packed ones). The tensors
+     * block_table [B, max_pages] int32 and seqlens_k [B] int32 (clattn_attention_buffers)
+     * give sequence b's keys: 0 .. seqlens_k[b] - 1, key j in page block_table[b][j / P], row
+     * j % P. n must be max_pages * page_size (the bound of the grid). Each sequence is then
+     * an attention over its own n_b = seqlens_k[b] keys: causal alignment, window and ALiBi
+     * use n_b for N, so under CLATTN_CAUSAL_BOTTOM_RIGHT Q's M rows are the LAST M
+     * positions of each sequence (decoding: M = 1; prefill against a cache: M > 1);
+     * n_b = 0 gives zero rows (LSE -inf). The mask, if any, is [B, Hq, M, n] as usual.
+     * Host arrays (clattn_attention_ex, the CPU backend, the reference) are validated
+     * fully: 0 <= seqlens_k[b] <= n and every page a sequence uses in [0, num_pages)
+     * (INVALID_VALUE). Device buffers are not read by the host: there a seqlens_k outside
+     * [0, n] is clamped into it and a page id outside [0, num_pages) is clamped to the
+     * nearest valid page (wrong values, never an out-of-bounds read). num_pages and
+     * max_pages must be > 0 when page_size is; 0 / 0 / 0 = off. Not with varlen
+     * (INVALID_VALUE): sequences of different lengths over pages take seqlens_k instead. */
+    size_t page_size, num_pages, max_pages;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,
@@ -354,6 +374,12 @@ typedef struct clattn_attention_desc {
 CLATTN_API void clattn_attention_desc_init(clattn_attention_desc *desc, size_t batch,
                                            size_t q_heads, size_t kv_heads, size_t m, size_t n,
                                            size_t d, size_t dv);
+
+/* Makes *desc (filled by clattn_attention_desc_init) a paged-KV one: page_size,
+ * num_pages and max_pages set, n = max_pages * page_size, and K and V packed pages
+ * [num_pages, Hkv, P, D] and [num_pages, Hkv, P, Dv] at offset 0. */
+CLATTN_API void clattn_attention_desc_paged(clattn_attention_desc *desc, size_t page_size,
+                                            size_t num_pages, size_t max_pages);
 
 /* The fused attention on device buffers laid out as desc says. mask may be NULL when
  * desc->mask_kind is NONE; lse may be NULL when not wanted (it then receives the natural-log
@@ -426,6 +452,45 @@ CLATTN_API clattn_status clattn_enqueue_attention_ex(clattn_handle *handle, cl_c
 CLATTN_API clattn_status clattn_attention_ex(clattn_handle *handle,
                                              const clattn_attention_desc *desc,
                                              const clattn_attention_arrays *tensors);
+
+/* Appending to a paged KV cache (see clattn_attention_desc's page fields): T new K and V
+ * rows per sequence, k_new [B, Hkv, T, D] and v_new [B, Hkv, T, Dv] (dense layouts as in
+ * clattn_layout), are written into the pages k_pages [num_pages, Hkv, P, D] and v_pages
+ * [num_pages, Hkv, P, Dv] (layouts: page, head, row strides) at positions seqlens_k[b] ..
+ * seqlens_k[b] + T - 1 of sequence b: position p goes to page block_table[b][p / P], row
+ * p % P. seqlens_k is read, NOT updated (the caller owns the lengths: after the append, the
+ * attention over the new keys takes seqlens_k[b] + T). */
+typedef struct clattn_kv_append_desc {
+    size_t batch, kv_heads, tokens, d, dv;
+    size_t page_size, num_pages, max_pages;
+    clattn_layout k_new, v_new, k_pages, v_pages;
+} clattn_kv_append_desc;
+
+/* Fills *desc with packed layouts for these sizes. */
+CLATTN_API void clattn_kv_append_desc_init(clattn_kv_append_desc *desc, size_t batch,
+                                           size_t kv_heads, size_t tokens, size_t d, size_t dv,
+                                           size_t page_size, size_t num_pages, size_t max_pages);
+
+/* The append on device buffers: block_table [B, max_pages] and seqlens_k [B] int32 at offset
+ * 0. Statuses: every size > 0 (INVALID_SIZE), rows of a tensor must not overlap and no two
+ * page elements may share an address (INVALID_SHAPE), k_new/v_new must not overlap the pages
+ * (INVALID_VALUE), buffers large enough (BUFFER_TOO_SMALL). Device data is not read by the
+ * host: a row whose position lies outside [0, max_pages * P) or whose page id lies outside
+ * [0, num_pages) is not written (never an out-of-bounds write). Pages shared by two
+ * sequences at the same row race: the result is one of the writes. */
+CLATTN_API clattn_status clattn_enqueue_kv_append(clattn_handle *handle, cl_command_queue queue,
+                                                  const clattn_kv_append_desc *desc, cl_mem k_new,
+                                                  cl_mem v_new, cl_mem k_pages, cl_mem v_pages,
+                                                  cl_mem block_table, cl_mem seqlens_k,
+                                                  cl_uint num_events_in_wait_list,
+                                                  const cl_event *event_wait_list, cl_event *done);
+
+/* Blocking form on host arrays; the host data is validated fully: every position within
+ * [0, max_pages * P) and every page id used in [0, num_pages) (INVALID_VALUE). */
+CLATTN_API clattn_status clattn_kv_append(clattn_handle *handle, const clattn_kv_append_desc *desc,
+                                          const float *k_new, const float *v_new, float *k_pages,
+                                          float *v_pages, const int32_t *block_table,
+                                          const int32_t *seqlens_k);
 
 /* The materialised attention weights W [B, Hq, M, N] (packed), for small problems and
  * debugging: W = norm(scale * Q K^T + mask). Details: the same masking, SUM and NaN rules as the
@@ -666,6 +731,10 @@ CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc,
 /* As clattn_attention_ex. */
 CLATTN_API clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
                                                  const clattn_attention_arrays *tensors);
+/* As clattn_kv_append. */
+CLATTN_API clattn_status clattn_ref_kv_append(const clattn_kv_append_desc *desc, const float *k_new,
+                                              const float *v_new, float *k_pages, float *v_pages,
+                                              const int32_t *block_table, const int32_t *seqlens_k);
 /* As clattn_attention_weights. */
 CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_desc *desc,
                                                       const float *q, const float *k,

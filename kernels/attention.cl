@@ -71,11 +71,16 @@ static inline void store_row(__private const float *acc, float m, float l, float
 
 /* One work-item per (key block, batch * kv head): K's block transposed into [HEAD_D][KB]
  * (each column gathered from the block's rows, which stay in cache, then stored as whole
- * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero. */
+ * float16 vectors), V's rows copied into [KB][HEAD_DV]. Padding (d >= D, j >= N) is zero.
+ * A paged KV cache (paging.s0 > 0) is gathered here from its pages: sequence b's keys
+ * j < n_b (seqlens_k[b], clamped into [0, n]), the rest zero; the attention kernel then reads
+ * the packed blocks as for dense K and V. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
                                 __global const float *k, __global const float *v,
                                 __global float *kp, __global float *vp, int varlen,
-                                __global const int *cu_k, ulong cap_k) {
+                                __global const int *cu_k, ulong cap_k,
+                                __global const int *block_table, __global const int *seqlens_k,
+                                uint4 paging) {
     const idx_t j0 = (idx_t)get_global_id(0) * KB;
     const uint bh = get_global_id(1);
     if (j0 >= npad) return;
@@ -88,20 +93,34 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
         lay.s8 += k0 * lay.sb;
         lay.s5 = lay.s9 = 0;
     }
-    __global const float *k_base = k + lay16_base(lay, LAY_K, b, hk);
-    __global const float *v_base = v + lay16_base(lay, LAY_V, b, hk);
+    const bool paged = paging.s0 > 0; /* never with varlen (the desc validation refuses it) */
+    /* Paged: the head's origin; the pages' offsets follow per key. */
+    const uint b_dense = paged ? 0 : b;
+    __global const float *k_base = k + lay16_base(lay, LAY_K, b_dense, hk);
+    __global const float *v_base = v + lay16_base(lay, LAY_V, b_dense, hk);
     __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
     __global float16 *vd = (__global float16 *)(vp + ((idx_t)bh * npad + j0) * HEAD_DV);
-    const uint keys = (uint)min((idx_t)KB, n - j0); /* j0 < n: npad rounds n up to KB */
+    const long n_seq = paged ? paged_keys(seqlens_k, b, (long)n) : (long)n;
+    const uint keys = (uint)clamp(n_seq - (long)j0, 0L, (long)KB);
+    ulong k_off[KB], v_off[KB]; /* the block's rows, from k_base and v_base */
+    for (uint x = 0; x < KB; x++) {
+        const long j = (long)j0 + min(x, max(keys, 1u) - 1); /* a row that exists */
+        k_off[x] = paged ? paged_offset(block_table, paging, b, j, lay16(lay, LAY_K + LAYOUT_BATCH),
+                                        lay16_row(lay, LAY_K))
+                         : (ulong)j * lay16_row(lay, LAY_K);
+        v_off[x] = paged ? paged_offset(block_table, paging, b, j, lay16(lay, LAY_V + LAYOUT_BATCH),
+                                        lay16_row(lay, LAY_V))
+                         : (ulong)j * lay16_row(lay, LAY_V);
+    }
     for (uint c = 0; c < HEAD_D; c++) {
         float col[KB];
         for (uint x = 0; x < KB; x++)
-            col[x] = x < keys && c < d ? k_base[(j0 + x) * lay16_row(lay, LAY_K) + c] : 0.0f;
+            col[x] = x < keys && c < d ? k_base[k_off[x] + c] : 0.0f;
         for (uint x = 0; x < KV; x++)
             kd[c * KV + x] = vload16(x, col);
     }
     for (uint x = 0; x < KB; x++) {
-        __global const float *vr = v_base + (j0 + x) * lay16_row(lay, LAY_V);
+        __global const float *vr = v_base + v_off[x];
         for (uint c = 0; c < HEAD_DV; c += 16) {
             float16 chunk;
             if (x < keys && c + 16 <= dv) {
@@ -158,7 +177,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const float *q, __global const float *kp, __global const float *vp,
               __global const uchar *mask, __global float *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
-              __global const int *cu_k, ulong cap_q, ulong cap_k) {
+              __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
+              __global const int *seqlens_k, uint4 paging) {
     /* The weights of a key block, read back as broadcasts: in local memory (this work-group
      * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
     __local float p[ROWS][KB];
@@ -180,6 +200,14 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     }
     const idx_t kvbh = (idx_t)b * (q_heads / group) + h / group;
     const idx_t rows = min((idx_t)GROUP_ROWS, M - row0);
+    /* A paged KV cache (never DIRECT: the pack kernel gathered the pages): this sequence's
+     * keys, and its own bottom-right diagonal. */
+    (void)block_table;
+    if (paging.s0) {
+        const long n_seq = paged_keys(seqlens_k, b, (long)N);
+        if (paging.s3) diag = n_seq - (long)M;
+        N = (idx_t)n_seq;
+    }
 
     const long split_beg = (long)split * chunk;
     const long split_end = min((long)N, split_beg + (long)chunk);

@@ -37,9 +37,9 @@
  * Inf or NaN there reaches no output. Tiles every row sees whole take the plain path.
  *
  * Compile-time: HEAD_D, HEAD_DV (multiples of 16), NORM (contract.h), WG, BM, BN, RPT, SLICE, VCH;
- * optional SUBGROUP_SHUFFLE (OpenCL C 1.2 without it; the khr shuffle builds as CL2.0/3.0).
- * Helpers are static inline (plain inline ones are left undefined under -cl-opt-disable).
- * Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
+ * optional PAGED (a paged KV cache; contract.h) and SUBGROUP_SHUFFLE (OpenCL C 1.2 without it; the
+ * khr shuffle builds as CL2.0/3.0). Helpers are static inline (plain inline ones are left undefined
+ * under -cl-opt-disable). Layouts as in attention.cl: lay = {q | k | v | o} x {off, b, h, row},
  * lay2 = {mask | lse} x {off, b, h, row}.
  */
 #if !defined(HEAD_D) || !defined(HEAD_DV) || !defined(NORM) || !defined(WG) || !defined(BM) ||     \
@@ -138,16 +138,24 @@ static inline float masked_score(float s, long j, long end, __global const uchar
 /* Copies an nrows x ncols block (ncols a multiple of 4) into local memory at `stride`: rows
  * >= rows_valid and columns >= cols_valid are zeros; neighbouring work-items take
  * neighbouring float4 pieces of a row (coalesced). Source row r starts at
- * src + row_offset(r) where row_offset is `offsets[r]` when offsets is given, else r * step. */
+ * src + row_offset(r) where row_offset is `offsets[r]` when offsets is given, else r * step;
+ * with a block table (a paged KV cache), row r is key j0 + r of sequence b in its page
+ * (paged_offset: page_step the page stride, step the row stride). */
 static inline void load_block(__local float *dst, uint stride, __global const float *src,
                               __local const ulong *offsets, idx_t step, long rows_valid,
-                              int cols_valid, uint nrows, uint ncols, float scale, uint lid) {
+                              int cols_valid, uint nrows, uint ncols, float scale, uint lid,
+                              __global const int *table, uint4 paging, uint b, long j0,
+                              ulong page_step) {
     const uint pieces = ncols / 4;
     for (uint t = lid; t < nrows * pieces; t += WG) {
         const uint r = t / pieces, c = 4 * (t % pieces);
         float4 x = (float4)(0.0f);
         if ((long)r < rows_valid) {
-            __global const float *p = src + (offsets ? offsets[r] : r * step) + c;
+            const ulong row = offsets ? offsets[r]
+                              : PAGED && table
+                                  ? paged_offset(table, paging, b, j0 + (long)r, page_step, step)
+                                  : r * step;
+            __global const float *p = src + row + c;
             if ((int)c + 4 <= cols_valid) {
                 x = vload4(0, p);
             } else {
@@ -171,7 +179,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const float *q, __global const float *k, __global const float *v,
               __global const uchar *mask, __global float *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
-              __global const int *cu_k, ulong cap_q, ulong cap_k) {
+              __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
+              __global const int *seqlens_k, uint4 paging) {
     __local float shared[SHARED_FLOATS];
     __local float lp[BM * P_STRIDE];
     __local float lred[BM * TPR];
@@ -209,6 +218,15 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const uint kv_heads = q_heads / group;
     const uint bhk = get_group_id(1), split = get_group_id(2);
     const uint b = bhk / kv_heads, hk = bhk % kv_heads;
+    /* A paged KV cache: this sequence's keys and its own bottom-right diagonal; K and V rows
+     * are found through the block table (load_block). */
+    const bool paged = PAGED && paging.s0 > 0; /* without -DPAGED=1 (dense): false */
+    if (paged) {
+        const long n_seq = paged_keys(seqlens_k, b, (long)N);
+        if (paging.s3) diag = n_seq - (long)M;
+        N = (idx_t)n_seq;
+    }
+    __global const int *table = paged ? block_table : 0;
     const idx_t blocks = get_num_groups(0);
     /* Causal: the heaviest blocks (the last rows) first, so that the tail is short. */
     const idx_t blk = causal ? blocks - 1 - get_group_id(0) : get_group_id(0);
@@ -255,8 +273,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         row_diag[r] = (long)i + diag;
 #endif
     }
-    __global const float *k_base = k + lay.s4 + b * lay.s5 + hk * lay.s6;
-    __global const float *v_base = v + lay.s8 + b * lay.s9 + hk * lay.sa;
+    const uint b_dense = paged ? 0 : b; /* paged: the head's origin, pages added per key */
+    __global const float *k_base = k + lay.s4 + b_dense * lay.s5 + hk * lay.s6;
+    __global const float *v_base = v + lay.s8 + b_dense * lay.s9 + hk * lay.sa;
     const idx_t k_stride = lay.s7, v_stride = lay.sb;
 
     float acc[RPT][CPT], m_run[RPT], l_part[RPT], s_part[RPT];
@@ -281,9 +300,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         for (uint s0 = 0; s0 < HEAD_D; s0 += SLICE) {
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous slice (or V chunk) is no longer read */
             load_block(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0,
-                       BM, SLICE, scale2, lid);
-            load_block(lk, SLICE_STRIDE, k_base + j0 * k_stride + s0, 0, k_stride, split_end - j0,
-                       (int)d - (int)s0, BN, SLICE, 1.0f, lid);
+                       BM, SLICE, scale2, lid, 0, paging, b, 0, 0);
+            load_block(lk, SLICE_STRIDE, k_base + (paged ? 0 : j0 * k_stride) + s0, 0, k_stride,
+                       split_end - j0, (int)d - (int)s0, BN, SLICE, 1.0f, lid, table, paging, b, j0,
+                       lay.s5);
             barrier(CLK_LOCAL_MEM_FENCE);
             /* Not unrolled: unrolling loops that index no private array only hoists loads
              * and addresses into registers. */
@@ -394,8 +414,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         /* ---- O += P V, V in chunks of VCH keys ---- */
         for (int kc = 0; kc < BN && j0 + kc < block_end; kc += VCH) {
             barrier(CLK_LOCAL_MEM_FENCE); /* P written; the slices or last chunk read */
-            load_block(lv, HEAD_DV, v_base + (j0 + kc) * v_stride, 0, v_stride, split_end - j0 - kc,
-                       (int)dv, VCH, HEAD_DV, 1.0f, lid);
+            load_block(lv, HEAD_DV, v_base + (paged ? 0 : (j0 + kc) * v_stride), 0, v_stride,
+                       split_end - j0 - kc, (int)dv, VCH, HEAD_DV, 1.0f, lid, table, paging, b,
+                       j0 + kc, lay.s9);
             barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 1
             for (int kk = 0; kk < VCH; kk++) {

@@ -64,6 +64,16 @@
 #define LAY2_COUNT 8
 /* weights.cl takes one ulong4 per tensor, slots in LAYOUT_ order. */
 
+/* ---- a paged KV cache (clattn_attention_desc's page fields) -----------------------------
+ * The attention and pack kernels take a uint4 `paging` with these slots (all 0: dense K/V),
+ * the block table [B, max_pages] and seqlens_k [B] (int; NULL when not paged). Paged K and V
+ * layouts read their batch stride as the page stride. */
+#define PAGING_PAGE_SIZE    0
+#define PAGING_MAX_PAGES    1
+#define PAGING_NUM_PAGES    2
+#define PAGING_BOTTOM_RIGHT 3  /* 1: the causal diagonal is each sequence's n_b - M */
+#define KV_APPEND_GROUP     64 /* kv_append: work-items per work-group (columns of a row) */
+
 /* ---- kernel argument indices (one enum per kernel signature) ----------------------------- */
 enum scores_rows_arg { /* scores_rows */
                        SCORES_ROWS_ARG_N,
@@ -259,6 +269,9 @@ enum attention_pack_kv_arg { /* attention_pack_kv */
                              ATTENTION_PACK_KV_ARG_VARLEN, /* VARLEN_*: then the next two */
                              ATTENTION_PACK_KV_ARG_CU_K,
                              ATTENTION_PACK_KV_ARG_CAP_K,
+                             ATTENTION_PACK_KV_ARG_BLOCK_TABLE, /* paged KV: see PAGING_* */
+                             ATTENTION_PACK_KV_ARG_SEQLENS_K,
+                             ATTENTION_PACK_KV_ARG_PAGING,
                              ATTENTION_PACK_KV_ARG_COUNT
 };
 enum attention_arg { /* attention_cpu and attention_gpu */
@@ -289,7 +302,25 @@ enum attention_arg { /* attention_cpu and attention_gpu */
                      ATTENTION_ARG_CU_K,
                      ATTENTION_ARG_CAP_Q,
                      ATTENTION_ARG_CAP_K,
+                     ATTENTION_ARG_BLOCK_TABLE, /* int [B, max_pages] or NULL (not paged) */
+                     ATTENTION_ARG_SEQLENS_K,   /* int [B] or NULL */
+                     ATTENTION_ARG_PAGING,      /* uint4, slots PAGING_* */
                      ATTENTION_ARG_COUNT
+};
+enum kv_append_arg { /* kv_append */
+                     KV_APPEND_ARG_TOKENS,
+                     KV_APPEND_ARG_KV_HEADS,
+                     KV_APPEND_ARG_D,
+                     KV_APPEND_ARG_DV,
+                     KV_APPEND_ARG_PAGING, /* uint4, slots PAGING_* (BOTTOM_RIGHT unused) */
+                     KV_APPEND_ARG_LAY,    /* ulong16: k_new, v_new, k_pages, v_pages (LAY_*) */
+                     KV_APPEND_ARG_K_NEW,
+                     KV_APPEND_ARG_V_NEW,
+                     KV_APPEND_ARG_K_PAGES,
+                     KV_APPEND_ARG_V_PAGES,
+                     KV_APPEND_ARG_BLOCK_TABLE,
+                     KV_APPEND_ARG_SEQLENS_K,
+                     KV_APPEND_ARG_COUNT
 };
 enum attention_merge_arg { /* attention_merge */
                            ATTENTION_MERGE_ARG_M,
@@ -331,6 +362,22 @@ static inline ulong lay8_row(ulong8 v, uint t) {
     return lay8(v, t + LAYOUT_ROW);
 }
 
+/* A paged KV cache: sequence b's key count, clamped into [0, n] (device data may be bad). */
+static inline long paged_keys(__global const int *seqlens_k, uint b, long n) {
+    return clamp((long)seqlens_k[b], 0L, n);
+}
+/* Element offset of key j (0 <= j < max_pages * page_size) of sequence b from its head's
+ * origin (layout offset + head * head stride): in page block_table[b][j / P], row j % P; a
+ * page id outside [0, num_pages) is clamped (never an out-of-bounds read). */
+static inline ulong paged_offset(__global const int *table, uint4 paging, uint b, long j,
+                                 ulong page_stride, ulong row_stride) {
+    /* 32-bit division: the host checks that max_pages * page_size fits in int32. */
+    const uint key = (uint)j, page_size = paging.s0;
+    const int id = table[(ulong)b * paging.s1 + key / page_size];
+    const ulong page = (ulong)clamp(id, 0, (int)paging.s2 - 1);
+    return page * page_stride + (ulong)(key % page_size) * row_stride;
+}
+
 /* Attention variants (see clattn_attention_desc). ALiBi's standard slope of query head h out
  * of `heads`: 2^(-8 (h + 1) / n) for the first n = 2^floor(log2 heads) heads, then the odd
  * ones 2^(-4 (2 (h - n) + 1) / n). */
@@ -347,6 +394,12 @@ static inline float alibi_slope(uint h, uint heads) {
  * capped), ALiBi and the window where the masks do. */
 #ifndef ALIBI
 #define ALIBI 0
+#endif
+/* PAGED (attention_gpu.cl): 1 compiles the paged KV cache's addressing in (the planner sets
+ * it for a paged desc only: through the block table the GPU shape's dense path would need
+ * more registers). The CPU shape reads `paging` at run time. */
+#ifndef PAGED
+#define PAGED 0
 #endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)

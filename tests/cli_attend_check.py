@@ -132,6 +132,40 @@ for lq, lk, causal, dtype, dv, extra in [([5, 1, 17], [9, 12, 17], "bottom-right
           "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
     assert err < TOL and lerr < TOL, "out of tolerance"
     worst = max(worst, err)
+# A paged KV cache: K/V pages [num_pages, Hkv, P, D] in a shuffled order, the table [B,
+# max_pages] (int64 here: converted), seqlens_k [B] (one sequence empty: zeros, LSE -inf);
+# against dense attention of each sequence over its own keys, bottom-right (Q's rows are
+# the last M positions).
+for (B, Hq, Hkv, M, D, Dv, P, maxp, causal) in [(3, 4, 2, 3, 32, 16, 8, 5, "bottom-right"),
+                                                 (2, 2, 1, 1, 16, 16, 4, 9, None)]:
+    lens = rng.integers(M, maxp * P + 1, B); lens[-1] = 0 if causal is None else lens[-1]
+    used = [(l + P - 1) // P for l in lens]; npages = sum(used) + 2
+    perm = rng.permutation(npages)
+    table = np.full((B, maxp), -1, np.int64); at = 0
+    for b in range(B):
+        table[b, :used[b]] = perm[at:at + used[b]]; at += used[b]
+    kp = rng.standard_normal((npages, Hkv, P, D), dtype=np.float32)
+    vp = rng.standard_normal((npages, Hkv, P, Dv), dtype=np.float32)
+    q = rng.standard_normal((B, Hq, M, D), dtype=np.float32)
+    np.save("q.npy", q); np.save("k.npy", kp); np.save("v.npy", vp)
+    np.save("t.npy", table); np.save("L.npy", lens.astype(np.int32))
+    args = ["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--lse-out",
+            "l.npy", "--block-table", "t.npy", "--page-size", str(P), "--seqlens-k", "L.npy"]
+    run(args + (["--causal", causal] if causal else []))
+    o, lse = np.load("o.npy"), np.load("l.npy")
+    err = lerr = 0
+    for b in range(B):
+        if lens[b] == 0:
+            assert np.all(o[b] == 0) and np.all(np.isneginf(lse[b])); continue
+        j = np.arange(lens[b])
+        kd = kp[table[b, j // P], :, j % P].transpose(1, 0, 2)  # [Hkv, L, D]
+        vd = vp[table[b, j // P], :, j % P].transpose(1, 0, 2)
+        ro, rl = sdpa(q[b], kd, vd, causal)
+        err = max(err, np.abs(o[b] - ro).max()); lerr = max(lerr, np.abs(lse[b] - rl).max())
+    print("paged", (B, Hq, Hkv, M, D, Dv, P, maxp), causal, list(lens),
+          "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
+    assert err < TOL and lerr < TOL, "out of tolerance"
+    worst = max(worst, err)
 # CSV output without --out
 q = rng.standard_normal((5, 8), dtype=np.float32); np.save("q.npy", q); np.save("k.npy", q); np.save("v.npy", q)
 out = run(["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--causal"])

@@ -473,7 +473,8 @@ static int contract_args(const char *kernel) {
                  {"attention_pack_kv", ATTENTION_PACK_KV_ARG_COUNT},
                  {"attention_cpu", ATTENTION_ARG_COUNT},
                  {"attention_gpu", ATTENTION_ARG_COUNT},
-                 {"attention_merge", ATTENTION_MERGE_ARG_COUNT}};
+                 {"attention_merge", ATTENTION_MERGE_ARG_COUNT},
+                 {"kv_append", KV_APPEND_ARG_COUNT}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].name, kernel) == 0) return table[i].count;
     return -1;
@@ -524,9 +525,21 @@ static void test_kernels_build(void) {
         desc.m = 113, desc.kv_splits = 2, desc.norm = CLATTN_NORM_SOFTMAX;
         CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(p, &desc, &split), CLATTN_SUCCESS);
         CU_ASSERT(split.merge >= 0);
-        const clattn_plan *plans[] = {&scores.base,  &small.base,     &large.base,
-                                      &context.base, &query,          &weights.base,
-                                      &linear.base,  &attention.base, &split.base};
+        /* A paged KV cache: the CPU shape packs (gathers the pages), the GPU shape's
+         * block-table addressing is its own program; and the append. */
+        clattn_attention_plan paged;
+        clattn_attention_desc_init(&desc, 2, 4, 2, 1, 1, 64, 64);
+        clattn_attention_desc_paged(&desc, 16, 9, 4);
+        CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(p, &desc, &paged), CLATTN_SUCCESS);
+        CU_ASSERT(paged.cpu ? paged.pack >= 0 && !paged.direct
+                            : strstr(paged.base.launch[paged.attention].options, "-DPAGED=1") != 0);
+        clattn_kv_append_desc append;
+        clattn_plan append_plan;
+        clattn_kv_append_desc_init(&append, 2, 2, 3, 64, 64, 16, 9, 4);
+        CU_ASSERT_EQUAL_FATAL(clattn__plan_kv_append(p, &append, &append_plan), CLATTN_SUCCESS);
+        const clattn_plan *plans[] = {&scores.base, &small.base,   &large.base,  &context.base,
+                                      &query,       &weights.base, &linear.base, &attention.base,
+                                      &split.base,  &paged.base,   &append_plan};
         for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
             build_plan(h, plans[i]);
     }

@@ -1,6 +1,7 @@
 /* clattn attend: full attention O = norm(scale * Q K^T + mask) V from .npy files. */
 #include "cli.h"
 #include "matrix_io.h"
+#include "attend_paged.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,6 +15,7 @@ static void help(void) {
         "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
         "S.npy]\n"
         "                     [--cu-seqlens-q A.npy --cu-seqlens-k B.npy]\n"
+        "                     [--block-table T.npy --page-size P --seqlens-k L.npy]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
@@ -38,17 +40,25 @@ static void help(void) {
         "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
         "slopes times (j - i - off) per query head; --alibi-slopes S.npy ([H] floats) the given\n"
         "slopes (applied as an additive mask, combined with --mask).\n"
-        "--cu-seqlens-q A.npy --cu-seqlens-k B.npy (int32 or int64, [B + 1] cumulative\n"
+        "--cu-seqlens-q A.npy --cu-seqlens-k B.npy (integers, [B + 1] cumulative\n"
         "offsets starting at 0): a variable-length batch of B sequences packed as Q\n"
         "[total_q, H, D], K [total_k, Hkv, D], V [total_k, Hkv, Dv] (FlashAttention's varlen);\n"
         "sequence b is rows A[b] .. A[b+1]-1 of Q and B[b] .. B[b+1]-1 of K and V, attended\n"
         "on its own (causal and the window per sequence). O is [total_q, H, Dv] and --lse-out\n"
-        "[H, total_q]. Not with --mask, --alibi-slopes, --weights-out or --devices.\n");
+        "[H, total_q]. Not with --mask, --alibi-slopes, --weights-out, --devices or a paged\n"
+        "KV cache.\n"
+        "--block-table T.npy --page-size P --seqlens-k L.npy: a paged KV cache. K and V are\n"
+        "pages [num_pages, Hkv, P, D] and [num_pages, Hkv, P, Dv], T ([B, max_pages] int32 or\n"
+        "int64) gives each sequence's pages and L ([B]) its length: sequence b's key j is row\n"
+        "j %% P of page T[b, j / P], for j < L[b]. Q is [B, H, M, D]; with --causal\n"
+        "bottom-right its M rows are the last M positions of each sequence. A mask is\n"
+        "[.., M, max_pages * P]. Not with --devices, --weights-out or --alibi-slopes.\n");
 }
 
 typedef struct attend_args {
     const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
-        *alibi_slopes, *cu_q, *cu_k;
+        *alibi_slopes, *cu_q, *cu_k, *block_table, *seqlens_k;
+    size_t page_size;
     float softcap;
     int alibi, window;
     long window_left, window_right;
@@ -104,6 +114,13 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->cu_q;
         } else if (cli_option(argc, argv, &i, "--cu-seqlens-k", &v)) {
             file = &a->cu_k;
+        } else if (cli_option(argc, argv, &i, "--block-table", &v)) {
+            file = &a->block_table;
+        } else if (cli_option(argc, argv, &i, "--seqlens-k", &v)) {
+            file = &a->seqlens_k;
+        } else if (cli_option(argc, argv, &i, "--page-size", &v)) {
+            if (!cli_parse_size(v, &a->page_size) || !a->page_size)
+                return cli_error("--page-size needs a positive integer, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
             file = &a->alibi_slopes;
         } else if (strcmp(argv[i], "--alibi") == 0) {
@@ -154,6 +171,15 @@ static int parse(int argc, char **argv, attend_args *a) {
     if (a->cu_q && (a->mask || a->alibi_slopes || a->weights_out || a->devices))
         return cli_error("attend: a varlen batch (--cu-seqlens-q/-k) takes no --mask, "
                          "--alibi-slopes, --weights-out or --devices");
+    const bool paged = a->block_table || a->seqlens_k || a->page_size;
+    if (paged && !(a->block_table && a->seqlens_k && a->page_size))
+        return cli_error("attend: --block-table, --page-size and --seqlens-k go together");
+    if (paged && a->cu_q)
+        return cli_error("attend: a varlen batch (--cu-seqlens-q/-k) and a paged KV cache "
+                         "exclude each other");
+    if (paged && (a->devices || a->weights_out || a->alibi_slopes))
+        return cli_error("attend: a paged KV cache does not take --devices, --weights-out or "
+                         "--alibi-slopes");
     return 0;
 }
 
@@ -261,7 +287,7 @@ static void print_csv(const float *o, size_t rows, size_t cols) {
 /* Loads a [B + 1] offsets file; *batch receives B (checked against a previous one if set). */
 static int load_offsets(const char *path, npy_int32_array *cu, size_t *batch) {
     char error[512];
-    if (!npy_load_int32(path, cu, error, sizeof error)) return cli_error("%s", error);
+    if (!load_int32_array(path, cu, error, sizeof error)) return cli_error("%s", error);
     if (cu->ndim != 1 || cu->count < 2)
         return cli_error("%s must be 1-D with batch + 1 >= 2 offsets", path);
     if (*batch && cu->count - 1 != *batch)
@@ -386,6 +412,8 @@ int cmd_attend(int argc, char **argv) {
     if (a.cu_q) return attend_varlen(&a);
 
     npy_array q = {0}, k = {0}, v = {0}, m = {0};
+    npy_int32_array table = {0}, seqlens = {0};
+    const bool paged = a.page_size > 0;
     shape4 qs, ks, vs;
     clattn_handle *h = NULL;
     cli_group group = {.count = 0};
@@ -395,7 +423,8 @@ int cmd_attend(int argc, char **argv) {
     if ((rc = load4(a.q, "--q", &q, &qs)) || (rc = load4(a.k, "--k", &k, &ks)) ||
         (rc = load4(a.v, "--v", &v, &vs)))
         goto done;
-    if (ks.b != qs.b || vs.b != qs.b || vs.h != ks.h || vs.rows != ks.rows) {
+    /* Paged: K and V are [num_pages, Hkv, P, D], their first dimension not Q's batch. */
+    if ((!paged && ks.b != qs.b) || vs.b != ks.b || vs.h != ks.h || vs.rows != ks.rows) {
         rc = cli_error("shapes disagree: Q has batch %zu; K [%zu, %zu, %zu, %zu] and V [%zu, %zu, "
                        "%zu, %zu] need Q's batch and the same heads and rows",
                        qs.b, ks.b, ks.h, ks.rows, ks.cols, vs.b, vs.h, vs.rows, vs.cols);
@@ -411,6 +440,9 @@ int cmd_attend(int argc, char **argv) {
     }
     clattn_attention_desc desc;
     clattn_attention_desc_init(&desc, qs.b, qs.h, ks.h, qs.rows, ks.rows, qs.cols, vs.cols);
+    if (paged && (rc = attend_paged_load(a.block_table, a.seqlens_k, a.page_size, ks.b, ks.rows,
+                                         &desc, &table, &seqlens)))
+        goto done;
     if (a.has_scale) desc.scale = a.scale;
     desc.norm = a.norm;
     desc.causal = a.causal;
@@ -421,7 +453,7 @@ int cmd_attend(int argc, char **argv) {
             rc = cli_error("%s", error);
             goto done;
         }
-        if ((rc = mask_layout(&m, &qs, ks.rows, &desc.mask))) goto done;
+        if ((rc = mask_layout(&m, &qs, desc.n, &desc.mask))) goto done;
         if (m.was_bool) {
             if (!(bmask = malloc(m.count))) {
                 rc = cli_error("out of memory");
@@ -479,7 +511,16 @@ int cmd_attend(int argc, char **argv) {
     if (a.devices) {
         if ((rc = cli_group_attention(&group, &desc, q.data, k.data, v.data, mask, o, lse)))
             goto done;
-    } else if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
+    } else if ((status =
+                    clattn_attention_ex(h, &desc,
+                                        &(clattn_attention_arrays){.q = q.data,
+                                                                   .k = k.data,
+                                                                   .v = v.data,
+                                                                   .mask = mask,
+                                                                   .o = o,
+                                                                   .lse = lse,
+                                                                   .block_table = table.data,
+                                                                   .seqlens_k = seqlens.data}))) {
         rc = cli_status_error("attention", status, h);
         goto done;
     }
@@ -511,5 +552,7 @@ done:
     npy_free(&k);
     npy_free(&v);
     npy_free(&m);
+    free(table.data);
+    free(seqlens.data);
     return rc;
 }

@@ -81,6 +81,12 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
         rc |= print_plan(p, "attention",
                          "prefill softcap=50 alibi window=1024,0 B=1 H=16 M=N=4096 D=128",
                          clattn__plan_attention(p, &desc, &attention), &attention.base);
+        /* A paged KV cache (the GPU shape's block-table addressing, -DPAGED=1). */
+        clattn_attention_desc_init(&desc, 8, 32, 8, 1, 1, 128, 128);
+        clattn_attention_desc_paged(&desc, 16, 16384, 256);
+        desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
+        rc |= print_plan(p, "attention", "decode paged P=16 B=8 Hq=32 Hkv=8 M=1 N=4096 D=128",
+                         clattn__plan_attention(p, &desc, &attention), &attention.base);
     }
     if (rc) return rc;
     clattn_normalize_plan norm;

@@ -22,7 +22,9 @@ run with /usr/bin/python3). The references, all float32 like clattn:
           against softmax(C tanh(Q K^T / sqrt(D) / C) + bias) V in torch;
           `attend --cu-seqlens-q/-k` (varlen) per sequence against SDPA with that
           sequence's causal alignment and window, and against a padded batch with a
-          key-padding mask.
+          key-padding mask;
+          `attend --block-table/--page-size/--seqlens-k` (a paged KV cache) against SDPA per
+          sequence over its keys gathered from the pages.
 Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
 """
 import os
@@ -350,6 +352,53 @@ def check_varlen(tmp, rng, lq, lk, hq, hkv, d, causal, window=None, padded=False
     report(name, got.reshape(ref.shape), ref, "varlen")
 
 
+def check_paged(tmp, rng, b, hq, hkv, m, d, page, max_pages, causal):
+    """attend --block-table/--page-size/--seqlens-k (vLLM's block_table): K/V pages in a
+    shuffled order; each sequence against SDPA over its keys gathered from the pages, its M
+    query rows the last M positions (an explicit bottom-right mask)."""
+    lens = rng.integers(m, max_pages * page + 1, b)
+    used = [(int(x) + page - 1) // page for x in lens]
+    num_pages = sum(used) + 3
+    perm = rng.permutation(num_pages)
+    table = np.zeros((b, max_pages), np.int32)
+    at = 0
+    for s in range(b):
+        table[s, :used[s]] = perm[at:at + used[s]]
+        at += used[s]
+    q = rng.standard_normal((b, hq, m, d)).astype(np.float32)
+    kp = rng.standard_normal((num_pages, hkv, page, d)).astype(np.float32)
+    vp = rng.standard_normal((num_pages, hkv, page, d)).astype(np.float32)
+    args = ["attend", "--page-size", str(page)]
+    for nm, a in (("q", q), ("k", kp), ("v", vp), ("block-table", table),
+                  ("seqlens-k", lens.astype(np.int32))):
+        np.save(os.path.join(tmp, nm + ".npy"), a)
+        args += ["--" + nm, os.path.join(tmp, nm + ".npy")]
+    if causal:
+        args += ["--causal", causal]
+    got = run(args, tmp)
+    refs = []
+    for s in range(b):
+        n = int(lens[s])
+        j = torch.arange(n)
+        pages = torch.from_numpy(table[s]).long()[j // page]
+        K = torch.from_numpy(kp)[pages, :, j % page].transpose(0, 1)  # [Hkv, n, D]
+        V = torch.from_numpy(vp)[pages, :, j % page].transpose(0, 1)
+        K = K.repeat_interleave(hq // hkv, dim=0)[None]
+        V = V.repeat_interleave(hq // hkv, dim=0)[None]
+        allowed = torch.ones(m, n, dtype=torch.bool)
+        if causal == "bottom-right":
+            allowed = allowed.tril(n - m)
+        elif causal == "top-left":
+            allowed = allowed.tril()
+        mask = torch.zeros(m, n).masked_fill(~allowed, float("-inf"))
+        with torch.no_grad():
+            refs.append(torch.nan_to_num(sdpa(torch.from_numpy(q[s:s + 1]), K, V, mask)))
+    ref = torch.cat(refs)
+    name = (f"attend paged B={b} Hq={hq} Hkv={hkv} M={m} D={d} P={page} pages={max_pages} "
+            f"causal={causal or 'none'}")
+    report(name, got.reshape(ref.shape), ref, "paged")
+
+
 def has_command(name):
     return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
 
@@ -390,6 +439,10 @@ def main():
                 check_varlen(tmp, rng, [5, 0, 40], [9, 3, 0], 2, 2, 32, causal)
                 check_varlen(tmp, rng, [100, 33], [130, 33], 8, 2, 128, causal, window=(16, 0))
             check_varlen(tmp, rng, [13, 8, 5, 1], [13, 8, 5, 1], 4, 4, 64, None, padded=True)
+            check_paged(tmp, rng, 4, 8, 2, 1, 128, 16, 40, "bottom-right")
+            check_paged(tmp, rng, 3, 4, 4, 9, 64, 8, 30, "bottom-right")
+            check_paged(tmp, rng, 2, 6, 3, 5, 80, 32, 7, "top-left")
+            check_paged(tmp, rng, 2, 2, 1, 3, 64, 4, 50, None)
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
     for feature, (cases, worst) in features.items():

@@ -129,3 +129,23 @@ bool load_array(const char *path, npy_array *out, char *error, size_t error_size
     free(data);
     return ok;
 }
+
+bool load_int32_array(const char *path, npy_int32_array *out, char *error, size_t error_size) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(error, error_size, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t size = 0;
+    unsigned char *data = read_all(f, &size);
+    const int read_errno = errno;
+    fclose(f);
+    if (!data) {
+        snprintf(error, error_size, "cannot read %s: %s", path, strerror(read_errno));
+        return false;
+    }
+    const bool ok = npy_parse_int32(data, size, path, out, error, error_size);
+    free(data);
+    return ok;
+}

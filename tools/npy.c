@@ -348,42 +348,43 @@ void npy_free(npy_array *array) {
     array->data = NULL;
 }
 
-bool npy_load_int32(const char *path, npy_int32_array *out, char *error, size_t error_size) {
-    unsigned char *raw = NULL;
+bool npy_parse_int32(const unsigned char *data, size_t size, const char *name, npy_int32_array *out,
+                     char *error, size_t error_size) {
     memset(out, 0, sizeof *out);
-    FILE *file = fopen(path, "rb");
-    if (!file) FAIL("cannot open %s", path);
     npy_header h;
-    if (!npy_read_header(file, path, &h, error, error_size)) goto fail;
-    if (h.elem_type != T_I4 && h.elem_type != T_I8)
-        FAIL("%s: must hold int32 or int64 values", path);
-    if (fseek(file, (long)h.data_offset, SEEK_SET) != 0) FAIL("%s: cannot seek", path);
-    if (!(raw = malloc(h.count * h.elem_size)) || !(out->data = malloc(h.count * sizeof(int32_t))))
-        FAIL("%s: out of memory", path);
-    if (fread(raw, h.elem_size, h.count, file) != h.count) FAIL("%s: cannot read its data", path);
+    if (!npy_parse_header(data, size, name, &h, error, error_size)) return false;
+    const elem_type type = (elem_type)h.elem_type;
+    if (type == T_F4 || type == T_F8 || type == T_B1)
+        FAIL("%s: must hold integers (int8..int64 or uint8), not %s", name,
+             type == T_B1 ? "booleans" : "floats");
+    if (size - h.data_offset != h.count * h.elem_size)
+        FAIL("%s: %zu bytes of data where its shape says %zu", name, size - h.data_offset,
+             h.count * h.elem_size);
+    out->data = malloc(h.count * sizeof *out->data);
+    if (!out->data) FAIL("%s: out of memory", name);
     for (size_t i = 0; i < h.count; i++) {
-        int64_t v;
-        if (h.elem_type == T_I4) {
-            int32_t v4;
-            memcpy(&v4, raw + 4 * i, 4);
-            v = v4;
+        const unsigned char *p = data + h.data_offset + i * h.elem_size;
+        int64_t v = 0;
+        if (type == T_I8) {
+            memcpy(&v, p, 8);
+        } else if (type == T_I4) {
+            int32_t x;
+            memcpy(&x, p, 4);
+            v = x;
         } else {
-            memcpy(&v, raw + 8 * i, 8);
+            v = (int64_t)convert(p, type); /* int8, uint8, int16: exact in float */
         }
-        if (v < INT32_MIN || v > INT32_MAX)
-            FAIL("%s: element %zu (%lld) does not fit int32", path, i, (long long)v);
+        if (v < INT32_MIN || v > INT32_MAX) {
+            free(out->data);
+            out->data = NULL;
+            FAIL("%s: element %zu (%lld) is outside int32's range", name, i, (long long)v);
+        }
         out->data[i] = (int32_t)v;
     }
     out->ndim = h.ndim;
     memcpy(out->shape, h.shape, sizeof out->shape);
     out->count = h.count;
-    free(raw);
-    fclose(file);
     return true;
 fail:
-    free(raw);
-    free(out->data);
-    out->data = NULL;
-    if (file) fclose(file);
     return false;
 }

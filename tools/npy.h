@@ -47,15 +47,15 @@ bool npy_save(const char *path, const float *data, int ndim, const size_t *shape
               size_t error_size);
 void npy_free(npy_array *array);
 
-/* An integer array read as int32 (npy_load_int32). */
+/* An integer array (block tables, sequence lengths): int8..int64 or uint8 .npy data as
+ * int32, int64 values outside int32's range refused; float and bool files refused. */
 typedef struct npy_int32_array {
     int ndim;
     size_t shape[NPY_MAX_DIMS];
     size_t count;
     int32_t *data; /* owned: free() */
 } npy_int32_array;
-/* Reads an int32 or int64 .npy file as int32 (int64 values must fit int32); other element
- * types are refused. */
-bool npy_load_int32(const char *path, npy_int32_array *out, char *error, size_t error_size);
+bool npy_parse_int32(const unsigned char *data, size_t size, const char *name, npy_int32_array *out,
+                     char *error, size_t error_size);
 
 #endif

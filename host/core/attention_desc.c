@@ -154,6 +154,32 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
         clattn_status status = clattn__varlen_desc_check(a, weights);
         if (status) return status;
     }
+    const bool paged = a->page_size > 0;
+    /* Not composed: a varlen batch packs K/V by cu_seqlens_k, a paged one by its block table;
+     * sequences of different lengths over pages use seqlens_k with a dense Q instead. */
+    if (a->varlen && paged)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: varlen and a paged KV cache (page_size > 0) exclude each other",
+                            path);
+    if (weights && paged)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention weights: a paged KV cache is not supported");
+    if (!paged && (a->num_pages || a->max_pages))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: num_pages and max_pages are set but page_size is 0", path);
+    size_t paged_n = 0;
+    if (paged && (!a->num_pages || !a->max_pages))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: a paged KV cache needs num_pages and max_pages > 0 (got %zu, %zu)",
+                            path, a->num_pages, a->max_pages);
+    if (paged && (!clattn__mul_size(a->max_pages, a->page_size, &paged_n) || paged_n != a->n))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: n (%zu) must be max_pages (%zu) * page_size (%zu)", path, a->n,
+                            a->max_pages, a->page_size);
+    /* The kernels hold page ids and positions in 32-bit ints. */
+    if (paged && (a->num_pages > INT32_MAX || a->n > INT32_MAX))
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
+                            "%s: num_pages and max_pages * page_size must fit in int32", path);
 
     clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
     if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
@@ -161,12 +187,15 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW,
                             "attention weights: B * Hq * M * N overflows size_t");
     /* varlen: the packed tokens are the rows and the batch stride is unused; here at least
-     * one sequence of m (n) rows (the host forms check the totals: varlen.h). */
+     * one sequence of m (n) rows (the host forms check the totals: varlen.h). Paged K and V:
+     * [num_pages, Hkv, page_size] rows instead of [B, Hkv, N]. */
     const size_t nb = a->varlen ? 1 : a->batch;
+    const size_t kv_outer = paged ? a->num_pages : nb;
+    const size_t kv_rows = paged ? a->page_size : a->n;
     const tensor tensors[] = {
         {"q", &a->q, {nb, a->q_heads, a->m}, a->d, false, path, false},
-        {"k", &a->k, {nb, a->kv_heads, a->n}, a->d, false, path, false},
-        {"v", &a->v, {nb, a->kv_heads, a->n}, a->dv, false, path, false},
+        {"k", &a->k, {kv_outer, a->kv_heads, kv_rows}, a->d, false, path, false},
+        {"v", &a->v, {kv_outer, a->kv_heads, kv_rows}, a->dv, false, path, false},
         {"o", &a->o, {nb, a->q_heads, a->m}, a->dv, true, path, false},
         {"mask", &a->mask, {nb, a->q_heads, a->m}, a->n, false, path, true},
         {"lse", &a->lse, {nb, a->q_heads, a->m}, 1, true, path, false},
@@ -219,6 +248,7 @@ clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, 
                   {CLATTN_EXTRA_SEQLENS_K, "seqlens_k"}};
     unsigned needed = 0u; /* the features that read extra tensors add their flags here */
     if (desc->varlen) needed |= CLATTN_EXTRA_CU_SEQLENS_Q | CLATTN_EXTRA_CU_SEQLENS_K;
+    if (desc->page_size) needed |= CLATTN_EXTRA_BLOCK_TABLE | CLATTN_EXTRA_SEQLENS_K;
     for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
         if ((needed & extras[i].flag) && !(given & extras[i].flag))
             return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: %s is required by the desc",

@@ -17,6 +17,7 @@
 #include "size.h"
 #include "attention_desc.h"
 #include "varlen.h"
+#include "paged.h"
 #include "cpu.h"
 
 #include <math.h>
@@ -457,9 +458,6 @@ static clattn_status validate(const clattn_attention_desc *d, const float *q, co
     return CLATTN_SUCCESS;
 }
 
-static clattn_status run(const clattn_attention_desc *d, const float *q, const float *k,
-                         const float *v, const void *mask, float *o, float *lse);
-
 clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
                                    float *lse) {
@@ -467,40 +465,95 @@ clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const floa
     return clattn_cpu_attention_ex(desc, &t);
 }
 
+static clattn_status dense_attention(const clattn_attention_desc *d, const float *q, const float *k,
+                                     const float *v, const void *mask, float *o, float *lse);
+static clattn_status paged_attention(const clattn_attention_desc *d,
+                                     const clattn_attention_arrays *t);
+
 clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
                                       const clattn_attention_arrays *t) {
     if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
-    const float *q = t->q, *k = t->k, *v = t->v;
-    const void *mask = t->mask;
-    float *o = t->o, *lse = t->lse;
-    clattn_status status = validate(desc, q, k, v, mask, o, lse);
+    clattn_status status = validate(desc, t->q, t->k, t->v, t->mask, t->o, t->lse);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
+    if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
     if (desc->varlen) { /* each sequence is an ordinary problem of batch 1 */
         size_t total_q, total_k;
         if ((status = clattn__varlen_check_offsets(desc, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
                                                    &total_k)) ||
-            (status =
-                 clattn__varlen_extents(desc, total_q, total_k, lse ? CLATTN_DESC_LSE : 0u, NULL)))
+            (status = clattn__varlen_extents(desc, total_q, total_k, t->lse ? CLATTN_DESC_LSE : 0u,
+                                             NULL)))
             return status;
         for (size_t b = 0; b < desc->batch && !status; b++) {
             clattn_attention_desc seq;
             clattn__varlen_sequence(desc, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
             if (seq.m && !seq.n)
-                clattn__varlen_write_empty(&seq, o, lse);
+                clattn__varlen_write_empty(&seq, t->o, t->lse);
             else if (seq.m)
-                status = run(&seq, q, k, v, mask, o, lse);
+                status = dense_attention(&seq, t->q, t->k, t->v, t->mask, t->o, t->lse);
         }
+    } else if (desc->page_size) {
+        status = paged_attention(desc, t);
     } else {
-        status = run(desc, q, k, v, mask, o, lse);
+        status = dense_attention(desc, t->q, t->k, t->v, t->mask, t->o, t->lse);
     }
     if (!status) clattn__clear_error();
     return status;
 }
 
-/* The attention of an ordinary (not varlen) desc that passed validation. */
-static clattn_status run(const clattn_attention_desc *d, const float *q, const float *k,
-                         const float *v, const void *mask, float *o, float *lse) {
+/* A paged KV cache: sequence by sequence, its keys gathered from their pages into dense K and
+ * V [Hkv, n_b, D] (a copy of O(n_b D), small next to the attention's O(M n_b D) work; the
+ * OpenCL CPU shape gathers the same way in its pack kernel), then the dense attention of that
+ * sequence with N = n_b. */
+static clattn_status paged_attention(const clattn_attention_desc *d,
+                                     const clattn_attention_arrays *t) {
+    const size_t hkv = d->kv_heads, P = d->page_size;
+    float *kd = malloc(hkv * d->n * d->d * sizeof *kd);
+    float *vd = malloc(hkv * d->n * d->dv * sizeof *vd);
+    clattn_status status = CLATTN_SUCCESS;
+    if (!kd || !vd) status = clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (size_t b = 0; b < d->batch && !status; b++) {
+        const size_t nb = (size_t)t->seqlens_k[b];
+        clattn_attention_desc s = *d;
+        s.batch = 1;
+        s.page_size = s.num_pages = s.max_pages = 0;
+        s.q.offset += b * d->q.stride[0];
+        s.o.offset += b * d->o.stride[0];
+        s.lse.offset += b * d->lse.stride[0];
+        s.mask.offset += b * d->mask.stride[0];
+        if (!nb) { /* no keys: every row is fully masked */
+            for (size_t h = 0; h < d->q_heads; h++)
+                for (size_t i = 0; i < d->m; i++) {
+                    float *orow = t->o + s.o.offset + h * s.o.stride[1] + i * s.o.stride[2];
+                    memset(orow, 0, d->dv * sizeof *orow);
+                    if (t->lse)
+                        t->lse[s.lse.offset + h * s.lse.stride[1] + i * s.lse.stride[2]] =
+                            -INFINITY;
+                }
+            continue;
+        }
+        for (size_t h = 0; h < hkv; h++)
+            for (size_t j = 0; j < nb; j++) {
+                const size_t page = (size_t)t->block_table[b * d->max_pages + j / P];
+                const float *kr = t->k + d->k.offset + page * d->k.stride[0] + h * d->k.stride[1] +
+                                  (j % P) * d->k.stride[2];
+                const float *vr = t->v + d->v.offset + page * d->v.stride[0] + h * d->v.stride[1] +
+                                  (j % P) * d->v.stride[2];
+                memcpy(kd + (h * nb + j) * d->d, kr, d->d * sizeof *kd);
+                memcpy(vd + (h * nb + j) * d->dv, vr, d->dv * sizeof *vd);
+            }
+        s.n = nb;
+        s.k = (clattn_layout){0, {hkv * nb * d->d, nb * d->d, d->d}};
+        s.v = (clattn_layout){0, {hkv * nb * d->dv, nb * d->dv, d->dv}};
+        status = dense_attention(&s, t->q, kd, vd, t->mask, t->o, t->lse);
+    }
+    free(kd);
+    free(vd);
+    return status;
+}
+
+static clattn_status dense_attention(const clattn_attention_desc *d, const float *q, const float *k,
+                                     const float *v, const void *mask, float *o, float *lse) {
     clattn_status status = CLATTN_SUCCESS;
     attn_job job = {.desc = d, .q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
     atomic_init(&job.out_of_memory, 0);

@@ -191,6 +191,9 @@ static clattn_status check_call(clattn_handle *const *handles, size_t count,
     if (desc->varlen) /* its offsets are tensors the multi-device forms do not take */
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
                             "attention_multi: varlen is not supported across devices");
+    if (desc->page_size) /* no block table or lengths to take: refuse, never misread K/V */
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention_multi: a paged KV cache is not supported across devices");
     if (lse && (uintptr_t)(o + desc->o.offset) < (uintptr_t)(lse + e.lse) &&
         (uintptr_t)(lse + desc->lse.offset) < (uintptr_t)(o + e.o))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention_multi: o and lse overlap");

@@ -175,7 +175,9 @@ static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_des
                t->cpu_units_per_cu * (size_t)p->compute_units)
         a->tiles /= 2;
     /* Decoding (a few rows): reading K and V once in place beats repacking them. */
-    a->direct = d->m <= t->direct_max_rows && d->d % HEAD_PAD == 0 && d->dv % HEAD_PAD == 0;
+    /* A paged KV cache is gathered by the pack kernel: never direct. */
+    a->direct = d->m <= t->direct_max_rows && d->d % HEAD_PAD == 0 && d->dv % HEAD_PAD == 0 &&
+                !d->page_size;
     if (a->direct) { /* a tile of exactly the M rows */
         a->kv = t->direct_kv;
         a->vc = 1;
@@ -244,6 +246,10 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         const size_t used = strlen(defines);
         snprintf(defines + used, sizeof defines - used, " -DWIN_LEFT=%ldL -DWIN_RIGHT=%ldL",
                  d->window_left, d->window_right);
+    }
+    if (d->page_size && !a->cpu) { /* the GPU shape's block-table addressing */
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DPAGED=1");
     }
     if (a->shuffle) {
         /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std

@@ -87,4 +87,8 @@ bool clattn__attention_tuned_fits(const clattn_device_profile *p, const clattn_t
 clattn_status clattn__plan_attention(const clattn_device_profile *p,
                                      const clattn_attention_desc *desc, clattn_attention_plan *out);
 
+/* ---- the paged KV cache's append (kernels/kv_append.cl) -------------------------------- */
+clattn_status clattn__plan_kv_append(const clattn_device_profile *p,
+                                     const clattn_kv_append_desc *desc, clattn_plan *out);
+
 #endif

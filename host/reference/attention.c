@@ -3,13 +3,25 @@
 #include "status.h"
 #include "attention_desc.h"
 #include "varlen.h"
+#include "paged.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-/* Scores of row (b, h, i) in double: scale * q.k + mask, -inf where masked out. */
+/* Element index of key j's row of head hk of sequence b in K or V (layout l): dense, or in
+ * its page of a paged KV cache. */
+static size_t key_row(const clattn_attention_desc *a, const clattn_layout *l,
+                      const int32_t *block_table, size_t b, size_t hk, size_t j) {
+    if (!a->page_size) return l->offset + b * l->stride[0] + hk * l->stride[1] + j * l->stride[2];
+    const size_t page = (size_t)block_table[b * a->max_pages + j / a->page_size];
+    return l->offset + page * l->stride[0] + hk * l->stride[1] + (j % a->page_size) * l->stride[2];
+}
+
+/* Scores of row (b, h, i) in double: scale * q.k + mask, -inf where masked out. For a paged
+ * KV cache, a has sequence b's n. */
 static void row_scores(const clattn_attention_desc *a, const float *q, const float *k,
-                       const void *mask, size_t b, size_t h, size_t i, double *s) {
+                       const int32_t *block_table, const void *mask, size_t b, size_t h, size_t i,
+                       double *s) {
     const size_t hk = h / (a->q_heads / a->kv_heads);
     const float *qr =
         q + a->q.offset + b * a->q.stride[0] + h * a->q.stride[1] + i * a->q.stride[2];
@@ -24,8 +36,7 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
             s[j] = -INFINITY;
             continue;
         }
-        const float *kr =
-            k + a->k.offset + b * a->k.stride[0] + hk * a->k.stride[1] + j * a->k.stride[2];
+        const float *kr = k + key_row(a, &a->k, block_table, b, hk, j);
         double dot = 0.0;
         for (size_t c = 0; c < a->d; c++)
             dot += (double)qr[c] * (double)kr[c];
@@ -41,8 +52,7 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
     }
 }
 
-static clattn_status compute(const clattn_attention_desc *a, const float *q, const float *k,
-                             const float *v, const void *mask, float *o, float *lse);
+static clattn_status compute(const clattn_attention_desc *desc, const clattn_attention_arrays *t);
 
 clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                    const float *k, const float *v, const void *mask, float *o,
@@ -59,6 +69,7 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
     float *o = t->o, *lse = t->lse;
     clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, NULL);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
+    if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
     const clattn_attention_desc *a = desc;
     if (!q || !k || !v || !o)
@@ -79,18 +90,22 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
             if (seq.m && !seq.n)
                 clattn__varlen_write_empty(&seq, o, lse);
             else if (seq.m)
-                status = compute(&seq, q, k, v, mask, o, lse);
+                status = compute(&seq, t);
         }
     } else {
-        status = compute(a, q, k, v, mask, o, lse);
+        status = compute(a, t);
     }
     if (!status) clattn__clear_error();
     return status;
 }
 
-/* The attention of an ordinary (not varlen) desc that passed validation. */
-static clattn_status compute(const clattn_attention_desc *a, const float *q, const float *k,
-                             const float *v, const void *mask, float *o, float *lse) {
+/* The attention of an ordinary (not varlen) desc that passed validation, dense or paged. */
+static clattn_status compute(const clattn_attention_desc *desc, const clattn_attention_arrays *t) {
+    const float *q = t->q, *k = t->k, *v = t->v;
+    const void *mask = t->mask;
+    float *o = t->o, *lse = t->lse;
+    clattn_attention_desc seq = *desc; /* a paged sequence's desc: its own n */
+    const clattn_attention_desc *a = &seq;
     double *s = malloc(a->n * sizeof *s), *acc = malloc(a->dv * sizeof *acc);
     if (!s || !acc) {
         free(s);
@@ -98,10 +113,11 @@ static clattn_status compute(const clattn_attention_desc *a, const float *q, con
         return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     const size_t group = a->q_heads / a->kv_heads;
-    for (size_t b = 0; b < a->batch; b++)
+    for (size_t b = 0; b < a->batch; b++) {
+        if (desc->page_size) seq.n = (size_t)t->seqlens_k[b];
         for (size_t h = 0; h < a->q_heads; h++)
             for (size_t i = 0; i < a->m; i++) {
-                row_scores(a, q, k, mask, b, h, i, s);
+                row_scores(a, q, k, t->block_table, mask, b, h, i, s);
                 /* Attended keys are those whose score is not -inf. NaN compares false, so
                  * it is skipped by the maximum but reaches the sums below. */
                 double max = -INFINITY;
@@ -120,8 +136,7 @@ static clattn_status compute(const clattn_attention_desc *a, const float *q, con
                     const double w = a->norm == CLATTN_NORM_SUM ? s[j] : e;
                     sum_exp += e;
                     sum += s[j];
-                    const float *vr = v + a->v.offset + b * a->v.stride[0] +
-                                      (h / group) * a->v.stride[1] + j * a->v.stride[2];
+                    const float *vr = v + key_row(a, &a->v, t->block_table, b, h / group, j);
                     for (size_t c = 0; c < a->dv; c++)
                         acc[c] += w * (double)vr[c];
                 }
@@ -135,6 +150,7 @@ static clattn_status compute(const clattn_attention_desc *a, const float *q, con
                         i * a->lse.stride[2]] =
                         attended ? (float)(shift + log(sum_exp)) : -INFINITY;
             }
+    }
     free(s);
     free(acc);
     return CLATTN_SUCCESS;

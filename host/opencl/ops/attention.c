@@ -36,18 +36,22 @@ static clattn_status plan_and_build(clattn_handle *h, const clattn_attention_des
  * work-group already wrote). */
 static clattn_status check_aliasing(const clattn_attention_desc *a,
                                     const clattn_attention_extents *e, cl_mem q, cl_mem k, cl_mem v,
-                                    cl_mem mask, cl_mem o, cl_mem lse) {
+                                    cl_mem mask, cl_mem o, cl_mem lse, cl_mem table,
+                                    cl_mem seqlens) {
     const size_t mask_elem = clattn__mask_element_size(a);
-    clattn_span in[4], out[2];
+    clattn_span in[6], out[2];
     clattn_status status;
     if ((status = clattn__span(q, a->q.offset, e->q, sizeof(float), "q", &in[0])) ||
         (status = clattn__span(k, a->k.offset, e->k, sizeof(float), "k", &in[1])) ||
         (status = clattn__span(v, a->v.offset, e->v, sizeof(float), "v", &in[2])) ||
         (status = clattn__span(mask, a->mask.offset, e->mask, mask_elem, "mask", &in[3])) ||
         (status = clattn__span(o, a->o.offset, e->o, sizeof(float), "o", &out[0])) ||
-        (status = clattn__span(lse, a->lse.offset, e->lse, sizeof(float), "lse", &out[1])))
+        (status = clattn__span(lse, a->lse.offset, e->lse, sizeof(float), "lse", &out[1])) ||
+        (status = clattn__span(table, 0, a->batch * a->max_pages, sizeof(cl_int), "block_table",
+                               &in[4])) ||
+        (status = clattn__span(seqlens, 0, a->batch, sizeof(cl_int), "seqlens_k", &in[5])))
         return status;
-    return clattn__check_no_alias(out, 2, in, 4, "attention");
+    return clattn__check_no_alias(out, 2, in, 6, "attention");
 }
 
 /* A sub-buffer of the scratch, or NULL for an empty region. */
@@ -118,11 +122,17 @@ static clattn_status varlen_setup(clattn_handle *h, const clattn_attention_desc 
 }
 
 static clattn_status launch(const clattn_attention_desc *a, const clattn_attention_plan *p,
-                            const cl_kernel *kernels, clattn_chain *chain, cl_mem q, cl_mem k,
-                            cl_mem v, cl_mem mask, cl_mem o, cl_mem lse, cl_mem kp, cl_mem vp,
+                            const cl_kernel *kernels, clattn_chain *chain,
+                            const clattn_attention_buffers *t, cl_mem mask, cl_mem kp, cl_mem vp,
                             cl_mem part, cl_mem stats, const varlen_args *vl) {
+    cl_mem q = t->q, k = t->k, v = t->v, o = t->o, lse = t->lse;
+    cl_mem table = t->block_table, seqlens = t->seqlens_k;
     cl_ulong lay[LAY_COUNT], lay2[LAY2_COUNT];
     layout_vectors(a, lay, lay2);
+    cl_uint paging[4] = {[PAGING_PAGE_SIZE] = (cl_uint)a->page_size,
+                         [PAGING_MAX_PAGES] = (cl_uint)a->max_pages,
+                         [PAGING_NUM_PAGES] = (cl_uint)a->num_pages,
+                         [PAGING_BOTTOM_RIGHT] = a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT};
     clattn_status status;
     if (p->pack >= 0) {
         cl_ulong n = a->n, npad = p->npad;
@@ -141,6 +151,9 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
             [ATTENTION_PACK_KV_ARG_VARLEN] = {sizeof vl->mode, &vl->mode},
             [ATTENTION_PACK_KV_ARG_CU_K] = {sizeof vl->cu_k, &vl->cu_k},
             [ATTENTION_PACK_KV_ARG_CAP_K] = {sizeof vl->cap_k, &vl->cap_k},
+            [ATTENTION_PACK_KV_ARG_BLOCK_TABLE] = {sizeof table, &table},
+            [ATTENTION_PACK_KV_ARG_SEQLENS_K] = {sizeof seqlens, &seqlens},
+            [ATTENTION_PACK_KV_ARG_PAGING] = {sizeof paging, paging},
         };
         CLATTN_ARGS_MATCH(args, ATTENTION_PACK_KV_ARG_COUNT);
         if ((status = clattn__set_args(kernels[p->pack], args, ATTENTION_PACK_KV_ARG_COUNT)) ||
@@ -183,6 +196,9 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
         [ATTENTION_ARG_CU_K] = {sizeof vl->cu_k, &vl->cu_k},
         [ATTENTION_ARG_CAP_Q] = {sizeof vl->cap_q, &vl->cap_q},
         [ATTENTION_ARG_CAP_K] = {sizeof vl->cap_k, &vl->cap_k},
+        [ATTENTION_ARG_BLOCK_TABLE] = {sizeof table, &table},
+        [ATTENTION_ARG_SEQLENS_K] = {sizeof seqlens, &seqlens},
+        [ATTENTION_ARG_PAGING] = {sizeof paging, paging},
     };
     CLATTN_ARGS_MATCH(args, ATTENTION_ARG_COUNT);
     const cl_kernel attn = kernels[p->attention];
@@ -255,8 +271,19 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
         (desc->mask_kind != CLATTN_MASK_NONE &&
          (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))))
         return status;
+    if (desc->page_size) {
+        size_t table_elems;
+        if (!clattn__mul_size(desc->batch, desc->max_pages, &table_elems))
+            return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "attention: block_table too large");
+        if ((status = clattn__check_elements(h, t->block_table, 0, table_elems, sizeof(cl_int),
+                                             "block_table")) ||
+            (status = clattn__check_elements(h, t->seqlens_k, 0, desc->batch, sizeof(cl_int),
+                                             "seqlens_k")))
+            return status;
+    }
     if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL;
-    if ((status = check_aliasing(desc, &e, q, k, v, mask, o, lse))) return status;
+    if ((status = check_aliasing(desc, &e, q, k, v, mask, o, lse, t->block_table, t->seqlens_k)))
+        return status;
     varlen_args vl;
     if ((status = varlen_setup(h, desc, t, &vl))) return status;
 
@@ -278,8 +305,7 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
             !(status = region(scratch, p.part_offset, p.stats_offset - p.part_offset, &part)))
             status = region(scratch, p.stats_offset, total - p.stats_offset, &stats);
     }
-    if (!status)
-        status = launch(desc, &p, kernels, &chain, q, k, v, mask, o, lse, kp, vp, part, stats, &vl);
+    if (!status) status = launch(desc, &p, kernels, &chain, t, mask, kp, vp, part, stats, &vl);
     if (locked) clattn__scratch_release(h, chain.last);
     cl_mem subs[4] = {kp, vp, part, stats};
     for (int i = 0; i < 4; i++)

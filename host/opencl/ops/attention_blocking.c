@@ -4,6 +4,7 @@
  * O and the LSE come back unchanged. */
 #include "status.h"
 #include "attention_desc.h"
+#include "paged.h"
 #include "handle.h"
 #include "upload.h"
 #include "varlen.h"
@@ -29,6 +30,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
     clattn_attention_extents e;
     clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
+    if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
     if (!q || !k || !v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
@@ -51,7 +53,9 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
-    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, cqb = NULL, ckb = NULL;
+    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, cqb = NULL, ckb = NULL,
+           tb = NULL, sb = NULL;
+    const bool paged = desc->page_size > 0;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
     if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
@@ -64,6 +68,10 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
                                                     sizeof(int32_t), true, &cqb)) ||
                            (status = clattn__upload(h, &b, t->cu_seqlens_k, desc->batch + 1,
                                                     sizeof(int32_t), true, &ckb)))) &&
+        !(paged && (status = clattn__upload(h, &b, t->block_table, desc->batch * desc->max_pages,
+                                            sizeof(int32_t), true, &tb))) &&
+        !(paged && (status = clattn__upload(h, &b, t->seqlens_k, desc->batch, sizeof(int32_t), true,
+                                            &sb))) &&
         !(status = clattn_enqueue_attention_ex(h, NULL, desc,
                                                &(clattn_attention_buffers){.q = qb,
                                                                            .k = kb,
@@ -72,7 +80,9 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
                                                                            .o = ob,
                                                                            .lse = lb,
                                                                            .cu_seqlens_q = cqb,
-                                                                           .cu_seqlens_k = ckb},
+                                                                           .cu_seqlens_k = ckb,
+                                                                           .block_table = tb,
+                                                                           .seqlens_k = sb},
                                                0, NULL, &done))) {
         cl_int err =
             clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
