@@ -327,6 +327,30 @@ typedef struct clattn_attention_desc {
     int alibi;
     int window;
     long window_left, window_right;
+    /* Attention sinks (gpt-oss, StreamingLLM).
+     * - sinks non-zero (SOFTMAX only; with SUM: INVALID_VALUE): the sinks tensor ([Hq] floats,
+     * clattn_attention_buffers/arrays) gives each query head h a logit s_h that joins every row's
+     * softmax denominator without a value: O = sum_j e^(s_j - mx) v_j / (sum_j e^(s_j - mx) +
+     * e^(s_h - mx)) with mx the maximum over the attended scores and s_h. s_h is in the score
+     * domain after the scale (compared with scale * q.k as it is: not scaled, not softcapped, no
+     * ALiBi). The LSE includes the sink (log(sum_j e^s_j + e^s_h), as gpt-oss's kernels return it).
+     * A row whose every key is masked gets O = 0 and LSE = s_h. A NaN s_h makes its rows NaN.
+     * - sink_keys k > 0: the first k keys stay attended by every row even outside the sliding
+     *   window (StreamingLLM's keep-first-k); causal masking and the mask still apply to them.
+     *   Without a window it changes nothing. */
+    int sinks;
+    size_t sink_keys;
+    /* Dropout on the normalised attention weights (training): 0 = off; 0 < dropout < 1 drops
+     * each weight w(b, h, i, j) with probability `dropout` and scales the kept ones by
+     * 1 / (1 - dropout) (the LSE is not affected; SUM norm too). Outside [0, 1) or NaN:
+     * INVALID_VALUE. The mask is the same on every device and in the reference: Philox 4x32-10
+     * (Salmon et al. 2011, as in Random123) with key {seed low 32 bits, seed high 32 bits}
+     * (dropout_seed) and counter {j / 4, i, c_lo, c_hi} where c = dropout_offset + b * Hq + h
+     * (64-bit, wrapping); output word j % 4, r, drops the weight when r < dropout * 2^32
+     * (exactly: u = r / 2^32 < dropout). Advance dropout_offset by B * Hq between calls for
+     * a fresh mask. kernels/philox.h holds the generator (plain C and OpenCL C). */
+    float dropout;
+    uint64_t dropout_seed, dropout_offset;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,

@@ -276,6 +276,16 @@ enum attention_arg { /* attention_cpu and attention_gpu */
                      ATTENTION_ARG_LSE,
                      ATTENTION_ARG_PART,
                      ATTENTION_ARG_STATS,
+                     /* Attention sinks: [Hq] logits or NULL (added at the merge when split),
+                      * and the sink keys (read only under a window). */
+                     ATTENTION_ARG_SINKS,
+                     ATTENTION_ARG_SINK_KEYS,
+                     /* Dropout (read only under -DDROPOUT=1): Philox key, stream offset,
+                      * threshold ceil(p 2^32) and 1 / (1 - p) (kernels/philox.h). */
+                     ATTENTION_ARG_DROP_SEED,
+                     ATTENTION_ARG_DROP_OFFSET,
+                     ATTENTION_ARG_DROP_THRESHOLD,
+                     ATTENTION_ARG_DROP_SCALE,
                      ATTENTION_ARG_COUNT
 };
 enum attention_merge_arg { /* attention_merge */
@@ -291,6 +301,7 @@ enum attention_merge_arg { /* attention_merge */
                            ATTENTION_MERGE_ARG_STATS,
                            ATTENTION_MERGE_ARG_O,
                            ATTENTION_MERGE_ARG_LSE,
+                           ATTENTION_MERGE_ARG_SINKS, /* [Hq] logits or NULL */
                            ATTENTION_MERGE_ARG_COUNT
 };
 
@@ -335,6 +346,9 @@ static inline float alibi_slope(uint h, uint heads) {
 #ifndef ALIBI
 #define ALIBI 0
 #endif
+#ifndef DROPOUT
+#define DROPOUT 0
+#endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)
 #endif
@@ -345,6 +359,22 @@ static inline float alibi_slope(uint h, uint heads) {
  * keys to the left of the diagonal i + diag. */
 static inline long visible_begin(long i, long n, long diag) {
     return WIN_LEFT < 0 ? 0 : clamp(i + diag - WIN_LEFT, 0L, n);
+}
+/* An attention sink joins a finished row (natural-log sink logit `sink`; m the row's base-2
+ * maximum, -inf when nothing was attended, l its sum of 2^(s - m)): m and l take the sink in,
+ * and the result is the factor for the row's accumulator. A row with nothing attended ends
+ * with l = 1 and factor 0: O = 0 and LSE = sink. */
+static inline float sink_fold(float sink, float *m, float *l) {
+    const float sink2 = sink * 1.44269504088896341f;
+    if (*m == -INFINITY) {
+        *m = sink2;
+        *l = 1.0f;
+        return 0.0f;
+    }
+    const float mx = fmax(*m, sink2), f = exp2(*m - mx);
+    *l = *l * f + exp2(sink2 - mx);
+    *m = mx;
+    return f;
 }
 /* The end (exclusive): causal j <= i + diag, and the window's right side
  * j <= i + diag + WIN_RIGHT. */

@@ -149,6 +149,18 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     if (weights && (a->softcap != 0.0f || a->alibi || a->window))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
                             "attention weights: softcap, alibi and window are not supported");
+    if (weights && (a->sinks || a->sink_keys || a->dropout != 0.0f))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention weights: sinks, sink_keys and dropout are not supported");
+    if (a->sinks && a->norm != CLATTN_NORM_SOFTMAX)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: attention sinks need norm SOFTMAX (a sink logit has no meaning "
+                            "in the SUM normalisation)",
+                            path);
+    if (!(a->dropout >= 0.0f && a->dropout < 1.0f))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: dropout must be in [0, 1) (0 = off), got %g", path,
+                            (double)a->dropout);
 
     clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
     if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
@@ -192,6 +204,12 @@ void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, lo
     *end = e < *begin ? *begin : e > n ? n : e;
 }
 
+bool clattn__attention_key_visible(const clattn_attention_desc *desc, long long begin,
+                                   long long end, long long j) {
+    if (j >= end) return false;
+    return j >= begin || (unsigned long long)j < (unsigned long long)desc->sink_keys;
+}
+
 double clattn__alibi_slope(size_t h, size_t heads) {
     size_t n = 1;
     while (n * 2 <= heads)
@@ -209,8 +227,8 @@ clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, 
                   {CLATTN_EXTRA_CU_SEQLENS_K, "cu_seqlens_k"},
                   {CLATTN_EXTRA_BLOCK_TABLE, "block_table"},
                   {CLATTN_EXTRA_SEQLENS_K, "seqlens_k"}};
-    (void)desc;
-    const unsigned needed = 0u; /* the features that read extra tensors add their flags here */
+    unsigned needed = 0u; /* the features that read extra tensors add their flags here */
+    if (desc->sinks) needed |= CLATTN_EXTRA_SINKS;
     for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
         if ((needed & extras[i].flag) && !(given & extras[i].flag))
             return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: %s is required by the desc",

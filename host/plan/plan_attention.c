@@ -184,6 +184,10 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         snprintf(defines + used, sizeof defines - used, " -DWIN_LEFT=%ldL -DWIN_RIGHT=%ldL",
                  d->window_left, d->window_right);
     }
+    if (d->dropout != 0.0f) { /* training only: the inference programs stay as they are */
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DDROPOUT=1");
+    }
     if (a->shuffle) {
         /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std
          * replaces the base options' CL1.2 (clattn__program_options). */

@@ -43,7 +43,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
-    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL;
+    cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, sb = NULL;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
     if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
@@ -52,10 +52,12 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
         !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
         !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
         !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
+        !(t->sinks &&
+          (status = clattn__upload(h, &b, t->sinks, desc->q_heads, sizeof(float), true, &sb))) &&
         !(status = clattn_enqueue_attention_ex(
               h, NULL, desc,
               &(clattn_attention_buffers){
-                  .q = qb, .k = kb, .v = vb, .mask = mb, .o = ob, .lse = lb},
+                  .q = qb, .k = kb, .v = vb, .mask = mb, .o = ob, .lse = lb, .sinks = sb},
               0, NULL, &done))) {
         cl_int err =
             clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
