@@ -123,9 +123,9 @@ static bool same_zeros(const float *got, const float *want, size_t n, const char
     return bad == 0;
 }
 
-/* Runs the case on the fast CPU path and on both kernel shapes; all must match the reference
- * (and, with dropout, drop exactly the same weights). */
-static void sd_run(const sd_case *c, uint64_t seed) {
+/* Runs the case on the fast CPU path and (paths 3) on both kernel shapes; all must match the
+ * reference (and, with dropout, drop exactly the same weights). */
+static void sd_run_paths(const sd_case *c, uint64_t seed, int paths) {
     sd_data t;
     const bool prepared = sd_prepare(c, seed, &t);
     CU_ASSERT_TRUE_FATAL(prepared);
@@ -140,7 +140,7 @@ static void sd_run(const sd_case *c, uint64_t seed) {
                                             .lse = lse,
                                             .sinks = c->sinks ? t.sinks : NULL};
     const double atol = atol_for(c->n);
-    for (int path = 0; path < 3; path++) {
+    for (int path = 0; path < paths; path++) {
         const char *name = path == 0 ? "cpu backend" : test_variant_name(test_variants[path - 1]);
         clattn_status status;
         if (path == 0) {
@@ -167,32 +167,39 @@ static void sd_run(const sd_case *c, uint64_t seed) {
     sd_free(&t);
 }
 
+static void sd_run(const sd_case *c, uint64_t seed) {
+    sd_run_paths(c, seed, 3);
+}
+
 #define NO_WINDOW (-2L)
 
+/* Every device case uses D = 16, Dv = 64, 33-64 rows and 4-6 row tasks, so that the cases
+ * share their kernel programs (two pairs, plain and DROPOUT with a window, and the merge):
+ * each new program is a cold compile of seconds on PoCL. */
 static void sinks_prefill(void) {
     /* GQA, odd sizes, top-left causal, a boolean mask with a fully masked row. */
-    const sd_case c = {2,    3, 1,         37, 53, 24,    40, CLATTN_CAUSAL_TOP_LEFT, true, 1,
+    const sd_case c = {2,    2, 1,         37, 53, 16,    64, CLATTN_CAUSAL_TOP_LEFT, true, 1,
                        true, 0, NO_WINDOW, 0,  0,  false, 0};
     sd_run(&c, 11);
 }
 
 static void sinks_split_kv(void) {
-    /* Decoding-like: few rows, long N, bottom-right causal, forced splits: the sink joins once. */
-    const sd_case c = {1,    4, 2,         3, 700, 64,    64, CLATTN_CAUSAL_BOTTOM_RIGHT, false, 3,
-                       true, 0, NO_WINDOW, 0, 0,   false, 0};
+    /* Long N, bottom-right causal, forced splits: the sink joins once, at the merge. */
+    const sd_case c = {1,    4, 2,         37, 700, 16,    64, CLATTN_CAUSAL_BOTTOM_RIGHT, false, 3,
+                       true, 0, NO_WINDOW, 0,  0,   false, 0};
     sd_run(&c, 12);
-    const sd_case one = {1,    2, 1,         1, 300, 16,    8, CLATTN_CAUSAL_NONE, true, 4,
-                         true, 0, NO_WINDOW, 0, 0,   false, 0};
-    sd_run(&one, 13);
+    const sd_case masked = {2,    2, 1,         40, 300, 16,    64, CLATTN_CAUSAL_NONE, true, 4,
+                            true, 0, NO_WINDOW, 0,  0,   false, 0};
+    sd_run(&masked, 13);
 }
 
 /* A fully masked row with a sink: O = 0, LSE = the sink logit (checked directly). */
 static void sinks_masked_row(void) {
     sd_data t;
-    const sd_case c = {1,    2, 2,         5, 7, 16,    16, CLATTN_CAUSAL_NONE, true, 1,
-                       true, 0, NO_WINDOW, 0, 0, false, 0};
+    const sd_case c = {1,    4, 2,         33, 7, 16,    64, CLATTN_CAUSAL_NONE, true, 1,
+                       true, 0, NO_WINDOW, 0,  0, false, 0};
     CU_ASSERT_TRUE_FATAL(sd_prepare(&c, 14, &t));
-    for (size_t h = 0; h < 2; h++) {
+    for (size_t h = 0; h < c.hq; h++) {
         const size_t row = h * c.m + c.m / 2;
         CU_ASSERT_EQUAL(t.lse_ref[row], t.sinks[h]);
         for (size_t x = 0; x < c.dv; x++)
@@ -203,13 +210,14 @@ static void sinks_masked_row(void) {
 }
 
 static void sink_keys_window(void) {
-    /* StreamingLLM: a causal window of 9 keys plus the first 4 keys, with sink logits. */
-    const sd_case c = {1,    2, 1, 150, 150, 32,    32, CLATTN_CAUSAL_BOTTOM_RIGHT, false, 1,
-                       true, 4, 9, 0,   0,   false, 0};
+    /* StreamingLLM: a causal window of 40 keys plus the first 4, with sink logits (and
+     * dropout, which shares the program of the dropout cases below). */
+    const sd_case c = {1,    4, 1,  37, 150,  16,    64, CLATTN_CAUSAL_BOTTOM_RIGHT, false, 1,
+                       true, 4, 40, 0,  0.2f, false, 0};
     sd_run(&c, 15);
-    /* Without sink logits, more rows than keys, split, sink keys past a block boundary. */
-    const sd_case d = {2,     2,  2,  40, 211, 16,    24, CLATTN_CAUSAL_BOTTOM_RIGHT, true, 2,
-                       false, 70, 20, 3,  0,   false, 0};
+    /* Without sink logits, a mask, split, sink keys past a key block boundary. */
+    const sd_case d = {2,     2,  2,  40, 211,  16,    64, CLATTN_CAUSAL_BOTTOM_RIGHT, true, 2,
+                       false, 70, 40, 0,  0.2f, false, 0};
     sd_run(&d, 16);
 }
 
@@ -238,23 +246,20 @@ static void philox_known_answers(void) {
 }
 
 static void dropout_exact_mask(void) {
-    /* One-hot V: O holds the weights; causal top-left, GQA, both shapes, split. */
-    const sd_case c = {2,     2, 1,         33, 200,  16,   200, CLATTN_CAUSAL_TOP_LEFT, false, 1,
-                       false, 0, NO_WINDOW, 0,  0.3f, true, 0};
+    /* One-hot V: O holds the weights; both causal alignments, GQA, a mask, split. */
+    const sd_case c = {2,     2, 1,  64, 64,   16,   64, CLATTN_CAUSAL_TOP_LEFT, false, 1,
+                       false, 0, 40, 0,  0.3f, true, 0};
     sd_run(&c, 21);
-    const sd_case s = {1,     3, 3,         4, 250,  16,   256, CLATTN_CAUSAL_BOTTOM_RIGHT, true, 3,
-                       false, 0, NO_WINDOW, 0, 0.5f, true, 0};
+    const sd_case s = {1,    4, 4,  40, 64,   16,   64, CLATTN_CAUSAL_BOTTOM_RIGHT, true, 2,
+                       true, 3, 40, 0,  0.5f, true, 0};
     sd_run(&s, 22);
 }
 
-static void dropout_sum_and_sinks(void) {
-    /* SUM normalisation (dropout scales its weights too) and dropout with sinks and a window. */
-    const sd_case c = {1, 2,     2, 17,        64, 8,     64,   CLATTN_CAUSAL_NONE, false,
+static void dropout_sum(void) {
+    /* SUM normalisation: dropout scales its weights too; no window. */
+    const sd_case c = {1, 4,     2, 37,        64, 16,    64,   CLATTN_CAUSAL_NONE, false,
                        1, false, 0, NO_WINDOW, 0,  0.25f, true, CLATTN_NORM_SUM};
     sd_run(&c, 23);
-    const sd_case d = {1,    2, 1,  40, 96,   16,   96, CLATTN_CAUSAL_BOTTOM_RIGHT, false, 1,
-                       true, 3, 16, 0,  0.4f, true, 0};
-    sd_run(&d, 24);
 }
 
 /* The kept fraction over 2 x 2 x 256 x 256 = 262144 weights is 1 - p within 5 sigma, on the
@@ -308,9 +313,12 @@ static void dropout_kept_fraction(void) {
 }
 
 static void invalid_values(void) {
-    clattn_attention_desc desc;
-    clattn_attention_desc_init(&desc, 1, 2, 1, 4, 6, 8, 8);
-    float q[64] = {0}, k[48] = {0}, v[48] = {0}, o[64], sinks[2] = {0, 0}, w[48];
+    clattn_attention_desc desc; /* the shape of the cases above: no program of its own */
+    clattn_attention_desc_init(&desc, 1, 4, 1, 33, 6, 16, 64);
+    float *q = calloc(4 * 33 * 16, sizeof *q), *k = calloc(6 * 16, sizeof *k);
+    float *v = calloc(6 * 64, sizeof *v), *o = calloc(4 * 33 * 64, sizeof *o);
+    float *w = calloc(4 * 33 * 6, sizeof *w), sinks[4] = {0, 0, 0, 0};
+    CU_ASSERT_FATAL(q && k && v && o && w);
     clattn_attention_arrays a = {.q = q, .k = k, .v = v, .o = o};
     clattn_handle *h = test_handle(test_variants[0]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
@@ -347,6 +355,11 @@ static void invalid_values(void) {
     desc.dropout = 0.0f;
     desc.sink_keys = 2;
     CU_ASSERT_EQUAL(clattn_attention_weights(h, &desc, q, k, NULL, w), CLATTN_ERROR_INVALID_VALUE);
+    free(q);
+    free(k);
+    free(v);
+    free(o);
+    free(w);
 }
 
 static void add_suites(void) {
@@ -357,7 +370,7 @@ static void add_suites(void) {
     test_add_suite("attention_sinks", sinks);
     static const test_case dropout[] = {{"Philox known answers", philox_known_answers},
                                         {"exact mask on every path", dropout_exact_mask},
-                                        {"SUM norm, sinks, window", dropout_sum_and_sinks},
+                                        {"SUM norm", dropout_sum},
                                         {"kept fraction", dropout_kept_fraction},
                                         {NULL, NULL}};
     test_add_suite("attention_dropout", dropout);
