@@ -13,6 +13,7 @@ static void help(void) {
         "                     [--scale S] [--norm softmax|sum] [--mask M.npy]\n"
         "                     [--softcap C] [--window LEFT,RIGHT] [--alibi | --alibi-slopes "
         "S.npy]\n"
+        "                     [--sinks S.npy] [--sink-keys K] [--dropout P --seed S]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
@@ -36,12 +37,21 @@ static void help(void) {
         "attends keys i + off - LEFT <= j <= i + off + RIGHT (-1: unbounded; off = N - M with\n"
         "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
         "slopes times (j - i - off) per query head; --alibi-slopes S.npy ([H] floats) the given\n"
-        "slopes (applied as an additive mask, combined with --mask).\n");
+        "slopes (applied as an additive mask, combined with --mask).\n"
+        "--sinks S.npy ([H] floats) gives each query head a sink logit that joins the softmax\n"
+        "denominator with no value (gpt-oss); compared with the scaled scores as is; the LSE\n"
+        "includes it. --sink-keys K keeps the first K keys attended left of --window\n"
+        "(StreamingLLM). --dropout P drops each weight with probability P (0 <= P < 1) and\n"
+        "scales the kept ones by 1 / (1 - P), with the Philox mask of seed --seed S (default 0,\n"
+        "offset 0; see clattn_attention_desc in clattn.h for the exact mapping).\n");
 }
 
 typedef struct attend_args {
     const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
-        *alibi_slopes;
+        *alibi_slopes, *sinks;
+    size_t sink_keys;
+    float dropout;
+    unsigned long long seed;
     float softcap;
     int alibi, window;
     long window_left, window_right;
@@ -95,6 +105,20 @@ static int parse(int argc, char **argv, attend_args *a) {
             file = &a->device;
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
             file = &a->alibi_slopes;
+        } else if (cli_option(argc, argv, &i, "--sinks", &v)) {
+            file = &a->sinks;
+        } else if (cli_option(argc, argv, &i, "--sink-keys", &v)) {
+            if (!cli_parse_size(v, &a->sink_keys))
+                return cli_error("--sink-keys needs a count, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--dropout", &v)) {
+            if (!cli_parse_float(v, &a->dropout) || !(a->dropout >= 0.0f && a->dropout < 1.0f))
+                return cli_error("--dropout needs a probability 0 <= P < 1, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--seed", &v)) {
+            char *end = NULL;
+            errno = 0;
+            a->seed = v && *v != '-' ? strtoull(v, &end, 0) : 0;
+            if (!v || end == v || *end || errno)
+                return cli_error("--seed needs an unsigned 64-bit integer, got '%s'", v ? v : "");
         } else if (strcmp(argv[i], "--alibi") == 0) {
             a->alibi = 1;
         } else if (cli_option(argc, argv, &i, "--softcap", &v)) {
@@ -263,6 +287,7 @@ int cmd_attend(int argc, char **argv) {
     float *o = NULL, *lse = NULL, *weights = NULL;
     unsigned char *bmask = NULL;
     float *slopes_mask = NULL;
+    npy_array sinks = {0};
     if ((rc = load4(a.q, "--q", &q, &qs)) || (rc = load4(a.k, "--k", &k, &ks)) ||
         (rc = load4(a.v, "--v", &v, &vs)))
         goto done;
@@ -312,6 +337,21 @@ int cmd_attend(int argc, char **argv) {
     desc.window = a.window;
     desc.window_left = a.window_left;
     desc.window_right = a.window_right;
+    desc.sink_keys = a.sink_keys;
+    desc.dropout = a.dropout;
+    desc.dropout_seed = a.seed;
+    if (a.sinks) {
+        char error[512];
+        if (!load_array(a.sinks, &sinks, error, sizeof error)) {
+            rc = cli_error("%s", error);
+            goto done;
+        }
+        if (sinks.ndim != 1 || sinks.shape[0] != qs.h) {
+            rc = cli_error("--sinks must be [H] = [%zu]", qs.h);
+            goto done;
+        }
+        desc.sinks = 1;
+    }
     if (a.alibi_slopes) {
         if ((rc = alibi_mask(a.alibi_slopes, &desc, mask, &slopes_mask))) goto done;
         const size_t mask_rows[3] = {qs.h * qs.rows * ks.rows, qs.rows * ks.rows, ks.rows};
@@ -350,7 +390,15 @@ int cmd_attend(int argc, char **argv) {
     if (a.devices) {
         if ((rc = cli_group_attention(&group, &desc, q.data, k.data, v.data, mask, o, lse)))
             goto done;
-    } else if ((status = clattn_attention(h, &desc, q.data, k.data, v.data, mask, o, lse))) {
+    } else if ((status = clattn_attention_ex(
+                    h, &desc,
+                    &(clattn_attention_arrays){.q = q.data,
+                                               .k = k.data,
+                                               .v = v.data,
+                                               .mask = mask,
+                                               .o = o,
+                                               .lse = lse,
+                                               .sinks = a.sinks ? sinks.data : NULL}))) {
         rc = cli_status_error("attention", status, h);
         goto done;
     }
@@ -382,5 +430,6 @@ done:
     npy_free(&k);
     npy_free(&v);
     npy_free(&m);
+    npy_free(&sinks);
     return rc;
 }
