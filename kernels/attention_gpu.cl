@@ -478,8 +478,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             continue;
         }
         float l_sunk = l, m_sunk = m_run[r], f = 1.0f;
+#if SINKS /* a define: the default program keeps its registers (gfx90a spilled without it) */
         if (sinks) /* the sink joins once (split partials take it at the merge) */
             f = sink_fold(sinks[hk * group + (r0 + row) / M], &m_sunk, &l_sunk);
+#endif
         const bool empty = l_sunk == 0.0f; /* every key masked */
         const float denom = (SUM_NORM ? sum : l_sunk) / f;
         __global float *o_row = o + row_off[ROW_O][row];

@@ -342,12 +342,17 @@ static inline float alibi_slope(uint h, uint heads) {
 /* Model variants of the attention kernels (host/plan/plan_attention.c): SOFTCAP (the cap, a
  * float literal; absent = off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding
  * window, -1 = unbounded). Softcap applies to every score (in base 2: the natural score is
- * capped), ALiBi and the window where the masks do. */
+ * capped), ALiBi and the window where the masks do. DROPOUT (1: Philox dropout on the
+ * weights, training only) and SINKS (attention_gpu.cl: 1 folds the sink logits in; the CPU
+ * shape reads its `sinks` argument whenever it is not NULL). */
 #ifndef ALIBI
 #define ALIBI 0
 #endif
 #ifndef DROPOUT
 #define DROPOUT 0
+#endif
+#ifndef SINKS /* attention_gpu.cl: 1 when the desc has sink logits */
+#define SINKS 0
 #endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)

@@ -57,7 +57,10 @@ PHILOX_INLINE philox4 philox_dropout_words(philox_u64 seed, philox_u64 stream, p
 PHILOX_INLINE int philox_dropout_keep(philox_u64 seed, philox_u64 stream, philox_u64 i,
                                       philox_u64 j, philox_u32 threshold) {
     const philox4 w = philox_dropout_words(seed, stream, i, j);
-    return w.x[j & 3] >= threshold;
+    /* Selected, not indexed by j & 3: a run-time index would put w in private memory on GPUs. */
+    const philox_u32 lane = (philox_u32)(j & 3);
+    const philox_u32 r = lane == 0 ? w.x[0] : lane == 1 ? w.x[1] : lane == 2 ? w.x[2] : w.x[3];
+    return r >= threshold;
 }
 
 #ifdef __OPENCL_VERSION__

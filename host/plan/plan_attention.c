@@ -184,6 +184,10 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         snprintf(defines + used, sizeof defines - used, " -DWIN_LEFT=%ldL -DWIN_RIGHT=%ldL",
                  d->window_left, d->window_right);
     }
+    if (d->sinks && !a->cpu) { /* the GPU shape folds the sink in only when built for it */
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DSINKS=1");
+    }
     if (d->dropout != 0.0f) { /* training only: the inference programs stay as they are */
         const size_t used = strlen(defines);
         snprintf(defines + used, sizeof defines - used, " -DDROPOUT=1");
