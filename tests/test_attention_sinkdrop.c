@@ -174,8 +174,8 @@ static void sd_run(const sd_case *c, uint64_t seed) {
 #define NO_WINDOW (-2L)
 
 /* Every device case uses D = 16, Dv = 64, 33-64 rows and 4-6 row tasks, so that the cases
- * share their kernel programs (two pairs, plain and DROPOUT with a window, and the merge):
- * each new program is a cold compile of seconds on PoCL. */
+ * share their kernel programs: plain, and DROPOUT with a window (the GPU shape also with and
+ * without SINKS), and the merge: 7 programs, each a cold compile of seconds on PoCL. */
 static void sinks_prefill(void) {
     /* GQA, odd sizes, top-left causal, a boolean mask with a fully masked row. */
     const sd_case c = {2,    2, 1,         37, 53, 16,    64, CLATTN_CAUSAL_TOP_LEFT, true, 1,
