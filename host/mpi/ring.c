@@ -294,7 +294,9 @@ clattn_status clattn_ring_attention(clattn_handle *handle, MPI_Comm comm,
             last_stats.bytes_sent += (count - 1) * sizeof(float);
         }
         const double compute_start = MPI_Wtime();
-        if (!failed) failed = clattn__ring_fault_hook(rank, (size_t)step);
+        if (!failed && (failed = clattn__ring_step_hook(rank, (size_t)step)))
+            clattn__fail(failed, "ring attention: rank %d's step %d failed (test hook)", rank,
+                         step);
         if (!failed && !path_failed)
             failed = compute_step(handle, desc, &own, q, &src, b.kv[cur], &b);
         const double compute_end = MPI_Wtime();

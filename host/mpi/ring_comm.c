@@ -1,12 +1,9 @@
-/* Deadline waits on MPI requests, the ring's timeout and its test-only fault hook. */
+/* Deadline waits on MPI requests, the ring's timeout and its test seam. */
 #define _POSIX_C_SOURCE 200809L
 #include "ring_comm.h"
 #include "status.h"
 
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #define DEFAULT_TIMEOUT_S 60.0
@@ -47,20 +44,8 @@ clattn_status clattn__ring_wait(MPI_Request *requests, int count, double timeout
     }
 }
 
-clattn_status clattn__ring_fault_hook(int rank, size_t step) {
-    const char *env = getenv("CLATTN_RING_TEST_FAULT");
-    if (!env || !*env) return CLATTN_SUCCESS;
-    int fault_rank = -1;
-    unsigned long fault_step = 0;
-    char kind[16] = "";
-    if (sscanf(env, "%d:%lu:%15s", &fault_rank, &fault_step, kind) != 3 || fault_rank != rank ||
-        fault_step != step)
-        return CLATTN_SUCCESS;
-    if (strcmp(kind, "kill") == 0) raise(SIGKILL);
-    if (strcmp(kind, "stall") == 0) {
-        const struct timespec hour = {3600, 0};
-        nanosleep(&hour, NULL);
-    }
-    return clattn__fail(CLATTN_ERROR_INTERNAL, "ring attention: test fault at rank %d step %zu",
-                        rank, step);
+__attribute__((weak)) clattn_status clattn__ring_step_hook(int rank, size_t step) {
+    (void)rank;
+    (void)step;
+    return CLATTN_SUCCESS;
 }

@@ -1,4 +1,4 @@
-/* Waiting on MPI with a deadline, the ring's timeout, and its test-only fault hook
+/* Waiting on MPI with a deadline, the ring's timeout, and its test seam
  * (ring_comm.c). */
 #ifndef CLATTN_MPI_RING_COMM_H
 #define CLATTN_MPI_RING_COMM_H
@@ -14,9 +14,10 @@ double clattn__ring_timeout(const clattn_ring_desc *desc);
 clattn_status clattn__ring_wait(MPI_Request *requests, int count, double timeout_s,
                                 const char *what);
 
-/* The test-only hook CLATTN_RING_TEST_FAULT=RANK:STEP:KIND makes rank RANK at ring step STEP
- * kill itself (KIND kill: SIGKILL), hang (stall: sleeps for an hour) or fail its compute
- * (fail: returns CLATTN_ERROR_INTERNAL). Returns the status the step gets. */
-clattn_status clattn__ring_fault_hook(int rank, size_t step);
+/* A seam for tests, called before each ring step's compute: a non-zero status fails that step
+ * (every rank then ends with an error, as when a compute fails). The library's definition is
+ * weak and does nothing; tests/mpi/ring_fault.c links a strong one into test_ring that kills,
+ * hangs or fails a chosen rank at a chosen step, so no fault switch ships in the library. */
+clattn_status clattn__ring_step_hook(int rank, size_t step);
 
 #endif

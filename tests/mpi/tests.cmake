@@ -2,7 +2,7 @@
 # Each rank compiles its kernels on its own device; the caches (CLATTN_CACHE_DIR, PoCL's) are
 # shared by the ranks, whose writes are atomic (write + rename). Open MPI refuses to run as
 # root (CI does) without OMPI_ALLOW_RUN_AS_ROOT*, and -np 4 on 2 cores needs oversubscribing.
-add_executable(test_ring "${CMAKE_CURRENT_LIST_DIR}/test_ring.c")
+add_executable(test_ring "${CMAKE_CURRENT_LIST_DIR}/test_ring.c" "${CMAKE_CURRENT_LIST_DIR}/ring_fault.c")
 target_link_libraries(test_ring PRIVATE clattn_mpi clattn_test_common)
 target_include_directories(test_ring PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
 target_compile_options(test_ring PRIVATE ${CLATTN_WARNINGS})
