@@ -366,6 +366,33 @@ typedef struct clattn_attention_desc {
      * max_pages must be > 0 when page_size is; 0 / 0 / 0 = off. Not with varlen
      * (INVALID_VALUE): sequences of different lengths over pages take seqlens_k instead. */
     size_t page_size, num_pages, max_pages;
+    /* Attention sinks (gpt-oss, StreamingLLM).
+     * - sinks non-zero (SOFTMAX only; with SUM: INVALID_VALUE): the sinks tensor ([Hq] floats,
+     * clattn_attention_buffers/arrays) gives each query head h a logit s_h that joins every row's
+     * softmax denominator without a value: O = sum_j e^(s_j - mx) v_j / (sum_j e^(s_j - mx) +
+     * e^(s_h - mx)) with mx the maximum over the attended scores and s_h. s_h is in the score
+     * domain after the scale (compared with scale * q.k as it is: not scaled, not softcapped, no
+     * ALiBi). The LSE includes the sink (log(sum_j e^s_j + e^s_h), as gpt-oss's kernels return it).
+     * A row whose every key is masked gets O = 0 and LSE = s_h. A NaN s_h makes its rows NaN.
+     * - sink_keys k > 0: the first k keys stay attended by every row even outside the sliding
+     *   window (StreamingLLM's keep-first-k); causal masking and the mask still apply to them.
+     *   Without a window it changes nothing. */
+    int sinks;
+    size_t sink_keys;
+    /* Dropout on the normalised attention weights (training): 0 = off; 0 < dropout < 1 drops
+     * each weight w(b, h, i, j) with probability `dropout` and scales the kept ones by
+     * 1 / (1 - dropout) (the LSE is not affected; SUM norm too). Outside [0, 1) or NaN:
+     * INVALID_VALUE. The mask is the same on every device and in the reference: Philox 4x32-10
+     * (Salmon et al. 2011, as in Random123) with key {seed low 32 bits, seed high 32 bits}
+     * (dropout_seed) and counter {j / 4, i, c_lo, c_hi} where c = dropout_offset + b * Hq + h
+     * (64-bit, wrapping); output word j % 4, r, drops the weight when r < dropout * 2^32
+     * (exactly: u = r / 2^32 < dropout). Advance dropout_offset by B * Hq between calls for
+     * a fresh mask. kernels/philox.h holds the generator (plain C and OpenCL C).
+     * Sinks, sink keys and dropout apply per sequence with varlen and with a paged KV cache:
+     * b is the sequence, i and j its own query row and key (the sink keys are its first
+     * keys), and a sequence with no keys gets O = 0 and LSE = s_h with sinks. */
+    float dropout;
+    uint64_t dropout_seed, dropout_offset;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,

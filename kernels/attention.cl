@@ -33,7 +33,8 @@ static inline float mask_value(__global const uchar *mask, int kind, idx_t base,
 /* Writes one row's result: the final O and LSE row, or (split-KV) its partials. */
 static inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
                              __global float *o_row, __global float *lse_row,
-                             __global float *part_row, __global float *stats_row) {
+                             __global float *part_row, __global float *stats_row,
+                             __global const float *sink) {
     if (part_row) {
         for (idx_t c = 0; c < dv; c++)
             part_row[c] = acc[c];
@@ -42,10 +43,11 @@ static inline void store_row(__private const float *acc, float m, float l, float
         stats_row[2] = sum;
         return;
     }
-    const bool empty = l == 0.0f; /* every key masked */
+    const float f = sink ? sink_fold(*sink, &m, &l) : 1.0f; /* the sink joins once */
+    const bool empty = l == 0.0f;                           /* every key masked */
     const float denom = NORM == NORM_SUM ? sum : l;
     for (idx_t c = 0; c < dv; c++)
-        o_row[c] = empty ? 0.0f : acc[c] / denom;
+        o_row[c] = empty ? 0.0f : acc[c] * f / denom;
     if (lse_row) *lse_row = empty ? -INFINITY : (m + log2(l)) * LN2;
 }
 
@@ -178,7 +180,9 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const uchar *mask, __global float *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
               __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
-              __global const int *seqlens_k, uint4 paging) {
+              __global const int *seqlens_k, uint4 paging, __global const float *sinks,
+              long sink_keys, ulong drop_seed, ulong drop_offset, uint drop_threshold,
+              float drop_scale) {
     /* The weights of a key block, read back as broadcasts: in local memory (this work-group
      * is one work-item) so the compiler cannot keep them in registers and extract lanes. */
     __local float p[ROWS][KB];
@@ -232,7 +236,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t mask_base = lay8_base(lay2, LAY2_MASK, b, h);
 
     /* The first key block the group's first row sees (packed blocks stay KB-aligned). */
-    const long group_beg = split_beg + max(0L, visible_begin(row0, N, diag) - split_beg) / KB * KB;
+    long group_beg = split_beg + max(0L, visible_begin(row0, N, diag) - split_beg) / KB * KB;
+#if WIN_LEFT >= 0
+    if (sink_keys > 0) group_beg = split_beg; /* the sink keys left of the window */
+#endif
     const float slope2 = ALIBI ? alibi_slope(h, q_heads) * LOG2E : 0.0f;
     for (long j0 = group_beg; j0 < group_end; j0 += KB) {
 #if DIRECT
@@ -253,7 +260,11 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             const idx_t t_rows = min((idx_t)ROWS, M - t0);
             /* The tile's first row sees the fewest keys, its last row the most. */
             if (j0 >= min(split_end, visible_end(t0 + t_rows - 1, N, causal, diag))) continue;
+#if WIN_LEFT >= 0
+            if (j0 + KB <= visible_begin(t0, N, diag) && j0 >= sink_keys) continue;
+#else
             if (j0 + KB <= visible_begin(t0, N, diag)) continue;
+#endif
             const bool need_mask = mask_kind != MASK_NONE || ALIBI ||
                                    j0 + KB > min(split_end, visible_end(t0, N, causal, diag)) ||
                                    j0 < visible_begin(t0 + t_rows - 1, N, diag);
@@ -338,8 +349,15 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                                              mv == (float16)(-INFINITY));
                         }
                         const int lim = (int)clamp(limit, -1L, (long)KB);
+#if WIN_LEFT >= 0 /* left of the window: hidden unless a sink key */
+                        const int sk = (int)clamp(sink_keys - j0, 0L, (long)KB);
+                        const int16 hidden =
+                            lane + 16 * x >= (int16)(lim) ||
+                            (lane + 16 * x < (int16)(low) && lane + 16 * x >= (int16)(sk));
+#else
                         const int16 hidden =
                             lane + 16 * x >= (int16)(lim) || lane + 16 * x < (int16)(low);
+#endif
                         s[r][x] = select(s[r][x], (float16)(-INFINITY), hidden);
                     }
                 }
@@ -365,13 +383,17 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     const float16 e = exp2_nonpositive(s[r][x] - m_use);
                     sum += e;
 #if NORM == NORM_SUM
-                    const float16 w =
+                    float16 w =
                         select(s[r][x] * LN2, (float16)(0.0f), s[r][x] == (float16)(-INFINITY));
                     s_run[y] += clattn_hsum16(w);
-                    vstore16(w, x, p[r]);
 #else
-                    vstore16(e, x, p[r]);
+                    float16 w = e;
 #endif
+#if DROPOUT /* after the sums: dropout scales the normalised weights */
+                    w *= dropout16(drop_seed, drop_offset + bh, t0 + min((idx_t)r, t_rows - 1),
+                                   j0 + 16 * x, drop_threshold, drop_scale);
+#endif
+                    vstore16(w, x, p[r]);
                 }
                 l_run[y] = l_run[y] * alpha[r] + sum;
                 m_run[y] = m_new;
@@ -427,7 +449,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
         store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r],
                   part ? (idx_t)HEAD_DV : dv, o_row, lse_row, part ? part + prow * HEAD_DV : 0,
-                  part ? stats + prow * 4 : 0);
+                  part ? stats + prow * 4 : 0, sinks && !part ? sinks + h : 0);
     }
 }
 #else

@@ -180,7 +180,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
               __global const uchar *mask, __global float *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
               __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
-              __global const int *seqlens_k, uint4 paging) {
+              __global const int *seqlens_k, uint4 paging, __global const float *sinks,
+              long sink_keys, ulong drop_seed, ulong drop_offset, uint drop_threshold,
+              float drop_scale) {
     __local float shared[SHARED_FLOATS];
     __local float lp[BM * P_STRIDE];
     __local float lred[BM * TPR];
@@ -188,6 +190,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     __local long row_end[BM];
 #if WIN_LEFT >= 0
     __local long row_beg[BM];
+#endif
+#if DROPOUT
+    __local ulong row_stream[BM]; /* dropout_offset + b * Hq + h */
+    __local ulong row_i[BM];
 #endif
 #if ALIBI
     __local float row_slope[BM]; /* in base 2 */
@@ -248,7 +254,12 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     /* The window's left side: keys from here on are seen by every row; the block's keys
      * start where its first row's do. */
     const long full_beg = visible_begin(i_max, N, diag);
+#if WIN_LEFT >= 0 /* the sink keys left of the window: from the split's start */
+    const long block_beg =
+        sink_keys > 0 ? split_beg : max(split_beg, visible_begin(i_min, N, diag));
+#else
     const long block_beg = max(split_beg, visible_begin(i_min, N, diag));
+#endif
 
     /* Per row of the block (clamped to the last valid row): the element offsets of its Q,
      * mask, O and LSE rows and its split-KV partials row, and the end of the keys it sees.
@@ -267,6 +278,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         row_end[r] = min(split_end, visible_end((long)i, N, causal, diag));
 #if WIN_LEFT >= 0
         row_beg[r] = visible_begin((long)i, N, diag);
+#endif
+#if DROPOUT
+        row_stream[r] = drop_offset + (ulong)b * q_heads + h;
+        row_i[r] = i;
 #endif
 #if ALIBI
         row_slope[r] = alibi_slope((uint)h, q_heads) * LOG2E;
@@ -290,6 +305,10 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     }
 
     for (long j0 = block_beg; j0 < block_end; j0 += BN) {
+#if WIN_LEFT >= 0
+        /* Between the sink keys and the window (the same test in every work-item). */
+        if (j0 >= sink_keys && j0 + BN <= visible_begin(i_min, N, diag)) continue;
+#endif
         /* ---- scores S = Q K^T of RPT rows x KPT keys, slice by slice of D ---- */
         float s[RPT][KPT];
 #pragma unroll
@@ -350,8 +369,14 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #if ALIBI /* slope (j - (i + diag)), 0 on the diagonal */
                     s[r][y] += row_slope[row] * (float)(j - row_diag[row]);
 #endif
+#if WIN_LEFT >= 0
+                    s[r][y] = j < beg && j >= sink_keys
+                                  ? -INFINITY
+                                  : masked_score(s[r][y], j, end, mask, mask_kind, mask_row);
+#else
                     s[r][y] = j < beg ? -INFINITY
                                       : masked_score(s[r][y], j, end, mask, mask_kind, mask_row);
+#endif
                 }
             }
         }
@@ -402,10 +427,16 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 const float e = exp2(s[r][y] - m_use);
                 l_part[r] += e;
 #if SUM_NORM
-                const float w = s[r][y] == -INFINITY ? 0.0f : s[r][y] * LN2;
+                float w = s[r][y] == -INFINITY ? 0.0f : s[r][y] * LN2;
                 s_part[r] += w;
 #else
-                const float w = e;
+                float w = e;
+#endif
+#if DROPOUT /* after the sums: dropout scales the normalised weights */
+                if (!philox_dropout_keep(drop_seed, row_stream[row], row_i[row],
+                                         (ulong)(j0 + tg + TPR * y), drop_threshold))
+                    w = 0.0f;
+                w *= drop_scale;
 #endif
                 lp[row * P_STRIDE + tg + TPR * y] = w;
             }
@@ -480,8 +511,13 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             }
             continue;
         }
-        const bool empty = l == 0.0f; /* every key masked */
-        const float denom = SUM_NORM ? sum : l;
+        float l_sunk = l, m_sunk = m_run[r], f = 1.0f;
+#if SINKS /* a define: the default program keeps its registers (gfx90a spilled without it) */
+        if (sinks) /* the sink joins once (split partials take it at the merge) */
+            f = sink_fold(sinks[hk * group + (r0 + row) / M], &m_sunk, &l_sunk);
+#endif
+        const bool empty = l_sunk == 0.0f; /* every key masked */
+        const float denom = (SUM_NORM ? sum : l_sunk) / f;
         __global float *o_row = o + row_off[ROW_O][row];
 #pragma unroll
         for (int x = 0; x < CPT; x++) {
@@ -489,6 +525,6 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             if (c < dv) o_row[c] = empty ? 0.0f : acc[r][x] / denom;
         }
         if (lse && tg == 0)
-            lse[row_off[ROW_LSE][row]] = empty ? -INFINITY : (m_run[r] + log2(l)) * LN2;
+            lse[row_off[ROW_LSE][row]] = empty ? -INFINITY : (m_sunk + log2(l_sunk)) * LN2;
     }
 }

@@ -1,13 +1,15 @@
 /* Split-KV merge: each of `splits` key chunks left, per query row, unnormalised partial
  * outputs (rows of `pstride` floats) and stats (base-2 running max m, sum l of exp2(s - m),
  * and the plain score sum for NORM_SUM). This rescales them to a common maximum, adds them
- * up and writes the final O row and LSE. One work-item per (row, batch * head).
+ * up and writes the final O row and LSE. One work-item per (row, batch * head). Attention
+ * sinks (sinks non-NULL) join the merged row here, once.
  * Layouts as in attention.cl (slots named in contract.h): LAY_O of lay, LAY2_LSE of lay2. */
 #define LN2 0.693147180559945309f
 
 __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t pstride, int norm,
                               ulong16 lay, ulong8 lay2, __global const float *part,
-                              __global const float *stats, __global float *o, __global float *lse) {
+                              __global const float *stats, __global float *o, __global float *lse,
+                              __global const float *sinks) {
     const idx_t i = get_global_id(0);
     const uint bh = get_global_id(1);
     if (i >= M) return;
@@ -24,8 +26,9 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
         l += st[1] * exp2(st[0] - m_use);
         sum += st[2];
     }
-    const bool empty = l == 0.0f; /* every key masked */
-    const float denom = norm == NORM_SUM ? sum : l;
+    const float f = sinks ? sink_fold(sinks[h], &m, &l) : 1.0f; /* the sink joins once, here */
+    const bool empty = l == 0.0f;                               /* every key masked */
+    const float denom = (norm == NORM_SUM ? sum : l) / f;
     __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
     for (uint c = 0; c < dv; c++) {
         float acc = 0.0f;

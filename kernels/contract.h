@@ -305,6 +305,16 @@ enum attention_arg { /* attention_cpu and attention_gpu */
                      ATTENTION_ARG_BLOCK_TABLE, /* int [B, max_pages] or NULL (not paged) */
                      ATTENTION_ARG_SEQLENS_K,   /* int [B] or NULL */
                      ATTENTION_ARG_PAGING,      /* uint4, slots PAGING_* */
+                     /* Attention sinks: [Hq] logits or NULL (added at the merge when split),
+                      * and the sink keys (read only under a window). */
+                     ATTENTION_ARG_SINKS,
+                     ATTENTION_ARG_SINK_KEYS,
+                     /* Dropout (read only under -DDROPOUT=1): Philox key, stream offset,
+                      * threshold ceil(p 2^32) and 1 / (1 - p) (kernels/philox.h). */
+                     ATTENTION_ARG_DROP_SEED,
+                     ATTENTION_ARG_DROP_OFFSET,
+                     ATTENTION_ARG_DROP_THRESHOLD,
+                     ATTENTION_ARG_DROP_SCALE,
                      ATTENTION_ARG_COUNT
 };
 enum kv_append_arg { /* kv_append */
@@ -335,6 +345,7 @@ enum attention_merge_arg { /* attention_merge */
                            ATTENTION_MERGE_ARG_STATS,
                            ATTENTION_MERGE_ARG_O,
                            ATTENTION_MERGE_ARG_LSE,
+                           ATTENTION_MERGE_ARG_SINKS, /* [Hq] logits or NULL */
                            ATTENTION_MERGE_ARG_COUNT
 };
 
@@ -391,7 +402,9 @@ static inline float alibi_slope(uint h, uint heads) {
 /* Model variants of the attention kernels (host/plan/plan_attention.c): SOFTCAP (the cap, a
  * float literal; absent = off), ALIBI (1: standard slopes), WIN_LEFT / WIN_RIGHT (the sliding
  * window, -1 = unbounded). Softcap applies to every score (in base 2: the natural score is
- * capped), ALiBi and the window where the masks do. */
+ * capped), ALiBi and the window where the masks do. DROPOUT (1: Philox dropout on the
+ * weights, training only) and SINKS (attention_gpu.cl: 1 folds the sink logits in; the CPU
+ * shape reads its `sinks` argument whenever it is not NULL). */
 #ifndef ALIBI
 #define ALIBI 0
 #endif
@@ -400,6 +413,12 @@ static inline float alibi_slope(uint h, uint heads) {
  * more registers). The CPU shape reads `paging` at run time. */
 #ifndef PAGED
 #define PAGED 0
+#endif
+#ifndef DROPOUT
+#define DROPOUT 0
+#endif
+#ifndef SINKS /* attention_gpu.cl: 1 when the desc has sink logits */
+#define SINKS 0
 #endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)
@@ -411,6 +430,22 @@ static inline float alibi_slope(uint h, uint heads) {
  * keys to the left of the diagonal i + diag. */
 static inline long visible_begin(long i, long n, long diag) {
     return WIN_LEFT < 0 ? 0 : clamp(i + diag - WIN_LEFT, 0L, n);
+}
+/* An attention sink joins a finished row (natural-log sink logit `sink`; m the row's base-2
+ * maximum, -inf when nothing was attended, l its sum of 2^(s - m)): m and l take the sink in,
+ * and the result is the factor for the row's accumulator. A row with nothing attended ends
+ * with l = 1 and factor 0: O = 0 and LSE = sink. */
+static inline float sink_fold(float sink, float *m, float *l) {
+    const float sink2 = sink * 1.44269504088896341f;
+    if (*m == -INFINITY) {
+        *m = sink2;
+        *l = 1.0f;
+        return 0.0f;
+    }
+    const float mx = fmax(*m, sink2), f = exp2(*m - mx);
+    *l = *l * f + exp2(sink2 - mx);
+    *m = mx;
+    return f;
 }
 /* The end (exclusive): causal j <= i + diag, and the window's right side
  * j <= i + diag + WIN_RIGHT. */

@@ -17,7 +17,28 @@ def alibi_slopes(h):
     n = 2 ** int(np.floor(np.log2(h)))
     s = [2.0 ** (-8.0 * (i + 1) / n) for i in range(n)]
     return np.array(s + [2.0 ** (-4.0 * (2 * i + 1) / n) for i in range(h - n)])
-def sdpa(q, k, v, causal=None, mask=None, scale=None, softcap=0, slopes=None, window=None):
+M32 = 0xFFFFFFFF
+def philox4x32_10(c, k0, k1):
+    # Random123's Philox 4x32-10 on uint64 arrays holding 32-bit words
+    c = [np.asarray(x, np.uint64) & M32 for x in c]; k0, k1 = np.uint64(k0), np.uint64(k1)
+    for _ in range(10):
+        p0 = np.uint64(0xD2511F53) * c[0]; p1 = np.uint64(0xCD9E8D57) * c[2]
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & np.uint64(M32),
+             (p0 >> np.uint64(32)) ^ c[3] ^ k1, p0 & np.uint64(M32)]
+        k0 = (k0 + np.uint64(0x9E3779B9)) & np.uint64(M32); k1 = (k1 + np.uint64(0xBB67AE85)) & np.uint64(M32)
+    return c
+def dropout_keep(shape, p, seed, offset=0):
+    # clattn's mapping: key = seed's halves; counter {j / 4, i, stream lo, stream hi} with
+    # stream = offset + b * H + h; word j % 4; dropped when word < ceil(p 2^32)
+    B, H, M, N = shape
+    b, h, i, j = np.meshgrid(np.arange(B), np.arange(H), np.arange(M), np.arange(N), indexing="ij")
+    stream = (offset + b * H + h).astype(np.uint64)
+    words = philox4x32_10([j >> 2, i, stream & np.uint64(M32), stream >> np.uint64(32)],
+                          seed & M32, seed >> 32)
+    word = np.choose(j & 3, words)
+    return word >= np.uint64(np.ceil(float(np.float32(p)) * 2.0 ** 32))
+def sdpa(q, k, v, causal=None, mask=None, scale=None, softcap=0, slopes=None, window=None,
+         sinks=None, sink_keys=0, dropout=0, seed=0):
     # numpy reference in float64, PyTorch semantics (bool mask True = attend, float mask added)
     q, k, v = (x.astype(np.float64) for x in (q, k, v))
     if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
@@ -34,6 +55,7 @@ def sdpa(q, k, v, causal=None, mask=None, scale=None, softcap=0, slopes=None, wi
         keep = np.ones((M, N), bool)
         if left >= 0: keep &= j >= i + off - left
         if right >= 0: keep &= j <= i + off + right
+        keep |= (j < sink_keys) & (j <= i + off + (right if right >= 0 else N))
         s = np.where(keep, s, -np.inf)
     if mask is not None:
         s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
@@ -42,9 +64,18 @@ def sdpa(q, k, v, causal=None, mask=None, scale=None, softcap=0, slopes=None, wi
         i = np.arange(M)[:, None]; j = np.arange(N)[None, :]
         s = np.where(j <= i + off, s, -np.inf)
     mx = np.max(s, axis=-1, keepdims=True)
+    sk = None
+    if sinks is not None:  # [H] sink logits: in the maximum and the denominator, no value
+        sk = np.broadcast_to(sinks.astype(np.float64)[:, None, None], s.shape[:-1] + (1,))
+        mx = np.maximum(mx, sk)
     mx = np.where(np.isfinite(mx), mx, 0)
     e = np.exp(s - mx); l = e.sum(-1, keepdims=True)
-    o = np.where(l > 0, (e @ v) / np.where(l > 0, l, 1), 0)
+    if sk is not None: l = l + np.exp(sk - mx)
+    w = e / np.where(l > 0, l, 1)
+    if dropout:
+        shp = (1,) * (4 - s.ndim) + s.shape
+        w = w * dropout_keep(shp, dropout, seed).reshape(s.shape) / (1 - np.float64(np.float32(dropout)))
+    o = np.where((e.sum(-1, keepdims=True) > 0), w @ v, 0)
     lse = np.where(l[..., 0] > 0, np.log(np.where(l[..., 0] > 0, l[..., 0], 1)) + mx[..., 0], -np.inf)
     return o, lse
 def run(args):
@@ -65,6 +96,11 @@ cases += [((2, 4, 33, 64), (2, 2, 50, 64), 64, "top-left", None, {"softcap": 2.0
           ((1, 3, 20, 8), (1, 3, 20, 8), 8, "top-left", "float", {"slopes": [0.5, 0.1, 0.02]}),
           ((1, 4, 64, 32), (1, 4, 64, 32), 32, "top-left", None,
            {"softcap": 3.0, "alibi": True, "window": (16, 0)})]
+# Attention sinks (logits, keep-first-k keys) and dropout (the Philox mask recomputed here).
+cases += [((2, 4, 33, 64), (2, 2, 50, 64), 64, "top-left", "bool", {"sinks": True}),
+          ((1, 2, 70, 32), (1, 2, 90, 32), 32, "bottom-right", None,
+           {"window": (9, 0), "sink_keys": 4, "sinks": True, "dropout": 0.3, "seed": 12345}),
+          ((1, 3, 40, 16), (1, 3, 40, 16), 16, None, None, {"dropout": 0.5, "seed": 2 ** 40 + 7})]
 for qs, ks, dv, causal, mk, *rest in cases:
     extra = rest[0] if rest else {}
     q = rng.standard_normal(qs, dtype=np.float32); k = rng.standard_normal(ks, dtype=np.float32)
@@ -85,10 +121,17 @@ for qs, ks, dv, causal, mk, *rest in cases:
     if "slopes" in extra:
         slopes = np.array(extra["slopes"], np.float32)
         np.save("s.npy", slopes); args += ["--alibi-slopes", "s.npy"]
+    sinks = None
+    if extra.get("sinks"):
+        sinks = (rng.standard_normal(qs[-3]) * 2).astype(np.float32); sinks[-1] = 8.0
+        np.save("sinks.npy", sinks); args += ["--sinks", "sinks.npy"]
+    if "sink_keys" in extra: args += ["--sink-keys", str(extra["sink_keys"])]
+    if "dropout" in extra: args += ["--dropout", str(extra["dropout"]), "--seed", str(extra["seed"])]
     run(args)
     o, lse = np.load("o.npy"), np.load("l.npy")
     ro, rl = sdpa(q, k, v, causal, mask, None, extra.get("softcap", 0),
-                  None if slopes is None else slopes.astype(np.float64), extra.get("window"))
+                  None if slopes is None else slopes.astype(np.float64), extra.get("window"),
+                  sinks, extra.get("sink_keys", 0), extra.get("dropout", 0), extra.get("seed", 0))
     with np.errstate(invalid="ignore"):
         err = np.abs(o - ro).max(); lerr = np.nanmax(np.abs(np.where(np.isinf(rl), 0, lse - rl)))
     assert o.shape == ro.shape and lse.shape == rl.shape, (o.shape, ro.shape, lse.shape, rl.shape)

@@ -16,6 +16,7 @@ static void help(void) {
         "S.npy]\n"
         "                     [--cu-seqlens-q A.npy --cu-seqlens-k B.npy]\n"
         "                     [--block-table T.npy --page-size P --seqlens-k L.npy]\n"
+        "                     [--sinks S.npy] [--sink-keys K] [--dropout P --seed S]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
@@ -52,13 +53,22 @@ static void help(void) {
         "int64) gives each sequence's pages and L ([B]) its length: sequence b's key j is row\n"
         "j %% P of page T[b, j / P], for j < L[b]. Q is [B, H, M, D]; with --causal\n"
         "bottom-right its M rows are the last M positions of each sequence. A mask is\n"
-        "[.., M, max_pages * P]. Not with --devices, --weights-out or --alibi-slopes.\n");
+        "[.., M, max_pages * P]. Not with --devices, --weights-out or --alibi-slopes.\n"
+        "--sinks S.npy ([H] floats) gives each query head a sink logit that joins the softmax\n"
+        "denominator with no value (gpt-oss); compared with the scaled scores as is; the LSE\n"
+        "includes it. --sink-keys K keeps the first K keys attended left of --window\n"
+        "(StreamingLLM). --dropout P drops each weight with probability P (0 <= P < 1) and\n"
+        "scales the kept ones by 1 / (1 - P), with the Philox mask of seed --seed S (default 0,\n"
+        "offset 0; see clattn_attention_desc in clattn.h for the exact mapping). All four apply\n"
+        "per sequence with --cu-seqlens-q/-k and with a paged KV cache.\n");
 }
 
 typedef struct attend_args {
     const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
-        *alibi_slopes, *cu_q, *cu_k, *block_table, *seqlens_k;
-    size_t page_size;
+        *alibi_slopes, *cu_q, *cu_k, *block_table, *seqlens_k, *sinks;
+    size_t page_size, sink_keys;
+    float dropout;
+    unsigned long long seed;
     float softcap;
     int alibi, window;
     long window_left, window_right;
@@ -123,6 +133,20 @@ static int parse(int argc, char **argv, attend_args *a) {
                 return cli_error("--page-size needs a positive integer, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
             file = &a->alibi_slopes;
+        } else if (cli_option(argc, argv, &i, "--sinks", &v)) {
+            file = &a->sinks;
+        } else if (cli_option(argc, argv, &i, "--sink-keys", &v)) {
+            if (!cli_parse_size(v, &a->sink_keys))
+                return cli_error("--sink-keys needs a count, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--dropout", &v)) {
+            if (!cli_parse_float(v, &a->dropout) || !(a->dropout >= 0.0f && a->dropout < 1.0f))
+                return cli_error("--dropout needs a probability 0 <= P < 1, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--seed", &v)) {
+            char *end = NULL;
+            errno = 0;
+            a->seed = v && *v != '-' ? strtoull(v, &end, 0) : 0;
+            if (!v || end == v || *end || errno)
+                return cli_error("--seed needs an unsigned 64-bit integer, got '%s'", v ? v : "");
         } else if (strcmp(argv[i], "--alibi") == 0) {
             a->alibi = 1;
         } else if (cli_option(argc, argv, &i, "--softcap", &v)) {
@@ -305,9 +329,25 @@ static size_t longest(const npy_int32_array *cu) {
     return max ? max : 1;
 }
 
+/* --sinks, --sink-keys, --dropout and --seed into the desc; the sink logits ([heads]) are
+ * loaded into *sinks. */
+static int sink_dropout_options(const attend_args *a, size_t heads, clattn_attention_desc *desc,
+                                npy_array *sinks) {
+    desc->sink_keys = a->sink_keys;
+    desc->dropout = a->dropout;
+    desc->dropout_seed = a->seed;
+    if (!a->sinks) return 0;
+    char error[512];
+    if (!load_array(a->sinks, sinks, error, sizeof error)) return cli_error("%s", error);
+    if (sinks->ndim != 1 || sinks->shape[0] != heads)
+        return cli_error("--sinks must be [H] = [%zu]", heads);
+    desc->sinks = 1;
+    return 0;
+}
+
 /* A varlen batch: Q, K, V packed [total, H, D], O [total_q, H, Dv], LSE [H, total_q]. */
 static int attend_varlen(const attend_args *a) {
-    npy_array q = {0}, k = {0}, v = {0};
+    npy_array q = {0}, k = {0}, v = {0}, sinks = {0};
     npy_int32_array cq = {0}, ck = {0};
     clattn_handle *h = NULL;
     float *o = NULL, *lse = NULL;
@@ -357,6 +397,7 @@ static int attend_varlen(const attend_args *a) {
     desc.window = a->window;
     desc.window_left = a->window_left;
     desc.window_right = a->window_right;
+    if ((rc = sink_dropout_options(a, hq, &desc, &sinks))) goto done;
     o = malloc((tq ? tq : 1) * hq * dv * sizeof *o);
     lse = a->lse_out ? malloc((tq ? tq : 1) * hq * sizeof *lse) : NULL;
     if (!o || (a->lse_out && !lse)) {
@@ -369,6 +410,7 @@ static int attend_varlen(const attend_args *a) {
                                        .v = v.data,
                                        .o = o,
                                        .lse = lse,
+                                       .sinks = a->sinks ? sinks.data : NULL,
                                        .cu_seqlens_q = cq.data,
                                        .cu_seqlens_k = ck.data};
     clattn_status status = clattn_attention_ex(h, &desc, &t);
@@ -392,7 +434,7 @@ static int attend_varlen(const attend_args *a) {
 done:
     clattn_handle_destroy(h);
     free(o), free(lse), free(cq.data), free(ck.data);
-    npy_free(&q), npy_free(&k), npy_free(&v);
+    npy_free(&q), npy_free(&k), npy_free(&v), npy_free(&sinks);
     return rc;
 }
 
@@ -420,6 +462,7 @@ int cmd_attend(int argc, char **argv) {
     float *o = NULL, *lse = NULL, *weights = NULL;
     unsigned char *bmask = NULL;
     float *slopes_mask = NULL;
+    npy_array sinks = {0};
     if ((rc = load4(a.q, "--q", &q, &qs)) || (rc = load4(a.k, "--k", &k, &ks)) ||
         (rc = load4(a.v, "--v", &v, &vs)))
         goto done;
@@ -473,6 +516,7 @@ int cmd_attend(int argc, char **argv) {
     desc.window = a.window;
     desc.window_left = a.window_left;
     desc.window_right = a.window_right;
+    if ((rc = sink_dropout_options(&a, qs.h, &desc, &sinks))) goto done;
     if (a.alibi_slopes) {
         if ((rc = alibi_mask(a.alibi_slopes, &desc, mask, &slopes_mask))) goto done;
         const size_t mask_rows[3] = {qs.h * qs.rows * ks.rows, qs.rows * ks.rows, ks.rows};
@@ -511,16 +555,17 @@ int cmd_attend(int argc, char **argv) {
     if (a.devices) {
         if ((rc = cli_group_attention(&group, &desc, q.data, k.data, v.data, mask, o, lse)))
             goto done;
-    } else if ((status =
-                    clattn_attention_ex(h, &desc,
-                                        &(clattn_attention_arrays){.q = q.data,
-                                                                   .k = k.data,
-                                                                   .v = v.data,
-                                                                   .mask = mask,
-                                                                   .o = o,
-                                                                   .lse = lse,
-                                                                   .block_table = table.data,
-                                                                   .seqlens_k = seqlens.data}))) {
+    } else if ((status = clattn_attention_ex(
+                    h, &desc,
+                    &(clattn_attention_arrays){.q = q.data,
+                                               .k = k.data,
+                                               .v = v.data,
+                                               .mask = mask,
+                                               .o = o,
+                                               .lse = lse,
+                                               .sinks = a.sinks ? sinks.data : NULL,
+                                               .block_table = table.data,
+                                               .seqlens_k = seqlens.data}))) {
         rc = cli_status_error("attention", status, h);
         goto done;
     }
@@ -554,5 +599,6 @@ done:
     npy_free(&m);
     free(table.data);
     free(seqlens.data);
+    npy_free(&sinks);
     return rc;
 }

@@ -81,6 +81,16 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
         rc |= print_plan(p, "attention",
                          "prefill softcap=50 alibi window=1024,0 B=1 H=16 M=N=4096 D=128",
                          clattn__plan_attention(p, &desc, &attention), &attention.base);
+        /* gpt-oss-style sinks with StreamingLLM sink keys, and training's dropout. */
+        desc.softcap = 0.0f;
+        desc.alibi = 0;
+        desc.sinks = 1;
+        desc.sink_keys = 4;
+        desc.dropout = 0.1f;
+        rc |= print_plan(p, "attention",
+                         "prefill sinks sink_keys=4 dropout=0.1 window=1024,0 B=1 H=16 "
+                         "M=N=4096 D=128",
+                         clattn__plan_attention(p, &desc, &attention), &attention.base);
         /* A paged KV cache (the GPU shape's block-table addressing, -DPAGED=1). */
         clattn_attention_desc_init(&desc, 8, 32, 8, 1, 1, 128, 128);
         clattn_attention_desc_paged(&desc, 16, 16384, 256);

@@ -24,7 +24,12 @@ run with /usr/bin/python3). The references, all float32 like clattn:
           sequence's causal alignment and window, and against a padded batch with a
           key-padding mask;
           `attend --block-table/--page-size/--seqlens-k` (a paged KV cache) against SDPA per
-          sequence over its keys gathered from the pages.
+          sequence over its keys gathered from the pages;
+          `attend --sinks/--sink-keys` against gpt-oss's formula (the sink logit appended as a
+          score column, softmax, the column dropped) with the sink keys in the explicit mask,
+          and the LSE against torch.logsumexp over the same columns; `attend --dropout --seed`
+          against softmax(...) * keep / (1 - p) V with clattn's Philox 4x32-10 mask written
+          in torch (int64 tensors).
 Prints the max abs error of each case and exits non-zero if any exceeds 1e-4.
 """
 import os
@@ -399,6 +404,89 @@ def check_paged(tmp, rng, b, hq, hkv, m, d, page, max_pages, causal):
     report(name, got.reshape(ref.shape), ref, "paged")
 
 
+def philox_keep(b, h, m, n, p, seed, offset=0):
+    """clattn's dropout mask in torch: Philox 4x32-10, key = the seed's halves, counter
+    {j / 4, i, stream lo, stream hi} with stream = offset + b * H + h, word j % 4, kept when
+    the word >= ceil(p 2^32)."""
+    M = 0xFFFFFFFF
+    bb, hh, ii, jj = torch.meshgrid(torch.arange(b), torch.arange(h), torch.arange(m),
+                                    torch.arange(n), indexing="ij")
+    stream = offset + bb * h + hh
+    c = [jj >> 2, ii, stream & M, stream >> 32]
+    k0, k1 = seed & M, seed >> 32
+
+    def mul(a, x):  # the 64-bit product of a 32-bit constant and x as (hi, lo) halves
+        lo = (x & 0xFFFF) * a
+        hi = (x >> 16) * a + (lo >> 16)
+        return hi >> 16, ((hi & 0xFFFF) << 16) | (lo & 0xFFFF)
+
+    for _ in range(10):
+        h0, l0 = mul(0xD2511F53, c[0])
+        h1, l1 = mul(0xCD9E8D57, c[2])
+        c = [h1 ^ c[1] ^ k0, l1, h0 ^ c[3] ^ k1, l0]
+        k0, k1 = (k0 + 0x9E3779B9) & M, (k1 + 0xBB67AE85) & M
+    word = torch.stack(c, dim=-1).gather(-1, (jj & 3)[..., None])[..., 0]
+    return word >= int(np.ceil(float(np.float32(p)) * 2.0**32))
+
+
+def check_sinkdrop(tmp, rng, b, hq, hkv, m, n, d, causal, sinks=False, sink_keys=0,
+                   window=None, dropout=0.0, seed=0):
+    q = rng.standard_normal((b, hq, m, d)).astype(np.float32)
+    k = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    v = rng.standard_normal((b, hkv, n, d)).astype(np.float32)
+    args = ["attend", "--lse-out", os.path.join(tmp, "lse.npy")]
+    for nm, a in (("q", q), ("k", k), ("v", v)):
+        np.save(os.path.join(tmp, nm + ".npy"), a)
+        args += ["--" + nm, os.path.join(tmp, nm + ".npy")]
+    off = n - m if causal == "bottom-right" else 0
+    i = torch.arange(m)[:, None]
+    j = torch.arange(n)[None, :]
+    allowed = torch.ones(m, n, dtype=torch.bool)
+    if window:
+        left, right = window
+        if left >= 0:
+            allowed &= j >= i + off - left
+        if right >= 0:
+            allowed &= j <= i + off + right
+        allowed |= j < sink_keys  # StreamingLLM: the first keys stay (causal still applies)
+        args += ["--window", f"{left},{right}", "--sink-keys", str(sink_keys)]
+    if causal:
+        allowed &= j <= i + off
+        args += ["--causal", causal]
+    S = None
+    if sinks:
+        S = rng.uniform(-2, 4, hq).astype(np.float32)
+        np.save(os.path.join(tmp, "sinks.npy"), S)
+        args += ["--sinks", os.path.join(tmp, "sinks.npy")]
+    if dropout:
+        args += ["--dropout", repr(dropout), "--seed", str(seed)]
+    got = run(args, tmp)
+    got_lse = np.load(os.path.join(tmp, "lse.npy"))
+    rep = hq // hkv
+    Q = torch.from_numpy(q)
+    K = torch.from_numpy(k).repeat_interleave(rep, dim=1)
+    V = torch.from_numpy(v).repeat_interleave(rep, dim=1)
+    with torch.no_grad():
+        s = (Q @ K.transpose(-1, -2) / d**0.5).masked_fill(~allowed, float("-inf"))
+        if sinks:  # gpt-oss: the sink as one more score column, dropped after the softmax
+            col = torch.from_numpy(S)[None, :, None, None].expand(b, hq, m, 1)
+            s = torch.cat([s, col], dim=-1)
+        w = torch.nan_to_num(torch.softmax(s, dim=-1))
+        lse = torch.logsumexp(s, dim=-1)
+        if sinks:
+            w = w[..., :-1]
+        if dropout:
+            w = w * philox_keep(b, hq, m, n, dropout, seed) / (1 - float(np.float32(dropout)))
+        ref = w @ V
+    feature = "dropout" if dropout else "sinks"
+    name = (f"attend B={b} Hq={hq} Hkv={hkv} M={m} N={n} D={d} causal={causal or 'none'} "
+            f"sinks={sinks} sink_keys={sink_keys} window={window} dropout={dropout}")
+    report(name, got.reshape(ref.shape), ref, feature)
+    finite = torch.isfinite(lse)
+    report(name + " [LSE]", torch.from_numpy(got_lse.reshape(lse.shape))[finite].numpy(),
+           lse[finite], feature)
+
+
 def has_command(name):
     return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
 
@@ -443,6 +531,14 @@ def main():
             check_paged(tmp, rng, 3, 4, 4, 9, 64, 8, 30, "bottom-right")
             check_paged(tmp, rng, 2, 6, 3, 5, 80, 32, 7, "top-left")
             check_paged(tmp, rng, 2, 2, 1, 3, 64, 4, 50, None)
+            for causal in (None, "top-left", "bottom-right"):
+                check_sinkdrop(tmp, rng, 2, 4, 2, 113, 200, 64, causal, sinks=True)
+                check_sinkdrop(tmp, rng, 1, 8, 2, 1, 1000, 128, causal, sinks=True)
+                check_sinkdrop(tmp, rng, 1, 4, 1, 77, 300, 64, causal, dropout=0.1, seed=7)
+            check_sinkdrop(tmp, rng, 1, 4, 4, 300, 300, 64, "bottom-right", sinks=True,
+                           sink_keys=4, window=(64, 0))
+            check_sinkdrop(tmp, rng, 1, 4, 2, 200, 200, 64, "top-left", sinks=True, sink_keys=3,
+                           window=(50, 0), dropout=0.3, seed=2**63 + 12345)
         else:
             print("(this clattn has no 'attend' command: attention cross-check skipped)")
     for feature, (cases, worst) in features.items():

@@ -2,7 +2,7 @@
 # kernel-report.sh [--budget] [--target T]... [--kernels-dir DIR] [--clattn PATH]: the static
 # resource report.
 # Compiles clattn's GPU-shaped kernels offline, as the library would build them for a GPU
-# (kernels/contract.h + common.h + the kernel file, -D__OPENCL_VERSION__=120 as drivers define
+# (kernels/contract.h + philox.h + common.h + the kernel file, -D__OPENCL_VERSION__=120 as drivers define
 # it, and the complete build options the planners give), for real GPU targets:
 #   sm_80, sm_90   clang-19 -target nvptx64-nvidia-nvcl (libclc's nvptx64 bitcode) -> PTX ->
 #                  ptxas -arch=sm_XX -v (CUDA toolkit): registers, spills, stack bytes;
@@ -264,7 +264,7 @@ for t in "${targets[@]}"; do
         continue
     fi
     while IFS='|' read -r file kernel wg class label defines; do
-        cat "$kdir/contract.h" "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
+        cat "$kdir/contract.h" "$kdir/philox.h" "$kdir/common.h" "$kdir/$file" > "$work/src.cl"
         if [ "$vendor" = nvidia ]; then
             res=$(compile_nvidia "$t" "$file" "$kernel" "$defines")
         elif [ "$vendor" = intel ]; then

@@ -180,6 +180,18 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     if (paged && (a->num_pages > INT32_MAX || a->n > INT32_MAX))
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "%s: num_pages and max_pages * page_size must fit in int32", path);
+    if (weights && (a->sinks || a->sink_keys || a->dropout != 0.0f))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention weights: sinks, sink_keys and dropout are not supported");
+    if (a->sinks && a->norm != CLATTN_NORM_SOFTMAX)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: attention sinks need norm SOFTMAX (a sink logit has no meaning "
+                            "in the SUM normalisation)",
+                            path);
+    if (!(a->dropout >= 0.0f && a->dropout < 1.0f))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: dropout must be in [0, 1) (0 = off), got %g", path,
+                            (double)a->dropout);
 
     clattn_attention_extents e = {0, 0, 0, 0, 0, 0, 0, 0};
     if (weights && (!clattn__mul_size(bh, a->m, &e.weight_rows) ||
@@ -229,6 +241,12 @@ void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, lo
     *end = e < *begin ? *begin : e > n ? n : e;
 }
 
+bool clattn__attention_key_visible(const clattn_attention_desc *desc, long long begin,
+                                   long long end, long long j) {
+    if (j >= end) return false;
+    return j >= begin || (unsigned long long)j < (unsigned long long)desc->sink_keys;
+}
+
 double clattn__alibi_slope(size_t h, size_t heads) {
     size_t n = 1;
     while (n * 2 <= heads)
@@ -249,6 +267,7 @@ clattn_status clattn__attention_extras_check(const clattn_attention_desc *desc, 
     unsigned needed = 0u; /* the features that read extra tensors add their flags here */
     if (desc->varlen) needed |= CLATTN_EXTRA_CU_SEQLENS_Q | CLATTN_EXTRA_CU_SEQLENS_K;
     if (desc->page_size) needed |= CLATTN_EXTRA_BLOCK_TABLE | CLATTN_EXTRA_SEQLENS_K;
+    if (desc->sinks) needed |= CLATTN_EXTRA_SINKS;
     for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
         if ((needed & extras[i].flag) && !(given & extras[i].flag))
             return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: %s is required by the desc",

@@ -55,6 +55,12 @@ long long clattn__attention_offset(const clattn_attention_desc *desc);
 void clattn__attention_key_range(const clattn_attention_desc *desc, size_t i, long long *begin,
                                  long long *end);
 
+/* Whether key j (0 <= j < N) is visible to a row whose range is [begin, end) (from
+ * clattn__attention_key_range): inside it, or one of the desc's first sink_keys keys before
+ * its end (StreamingLLM's sink keys stay visible left of the window). */
+bool clattn__attention_key_visible(const clattn_attention_desc *desc, long long begin,
+                                   long long end, long long j);
+
 /* The tensors beyond Q, K, V, the mask, O and the LSE that a call was given (non-NULL members
  * of clattn_attention_buffers / clattn_attention_arrays). */
 enum clattn_attention_extra {

@@ -82,15 +82,18 @@ void clattn__varlen_sequence(const clattn_attention_desc *d, const int32_t *cu_q
     seq->lse.offset += q0 * d->lse.stride[2];
     seq->k.offset += k0 * d->k.stride[2];
     seq->v.offset += k0 * d->v.stride[2];
+    seq->dropout_offset += b * d->q_heads; /* the kernels' Philox stream b * Hq + h */
 }
 
-void clattn__varlen_write_empty(const clattn_attention_desc *seq, float *o, float *lse) {
+void clattn__varlen_write_empty(const clattn_attention_desc *seq, const float *sinks, float *o,
+                                float *lse) {
     for (size_t h = 0; h < seq->q_heads; h++)
         for (size_t i = 0; i < seq->m; i++) {
             float *row = o + seq->o.offset + h * seq->o.stride[1] + i * seq->o.stride[2];
             for (size_t c = 0; c < seq->dv; c++)
                 row[c] = 0.0f;
             if (lse)
-                lse[seq->lse.offset + h * seq->lse.stride[1] + i * seq->lse.stride[2]] = -INFINITY;
+                lse[seq->lse.offset + h * seq->lse.stride[1] + i * seq->lse.stride[2]] =
+                    sinks ? sinks[h] : -INFINITY;
         }
 }

@@ -30,12 +30,15 @@ clattn_status clattn__varlen_extents(const clattn_attention_desc *d, size_t tota
 /* Sequence b of a varlen desc whose offsets passed clattn__varlen_check_offsets, as an
  * ordinary desc of batch 1 (varlen 0) with m = its query rows, n = its keys (either may be 0:
  * the caller skips an empty sequence and writes zeros and an LSE of -inf for queries with no
- * keys) and every layout's offset moved to the sequence's first row. */
+ * keys), every layout's offset moved to the sequence's first row and the dropout offset
+ * advanced by b * Hq (the same Philox stream as sequence b in the kernels). */
 void clattn__varlen_sequence(const clattn_attention_desc *d, const int32_t *cu_q,
                              const int32_t *cu_k, size_t b, clattn_attention_desc *seq);
 
 /* Writes the result of query rows that have no keys: O rows of zeros, LSE -inf (lse may be
- * NULL), for seq (a clattn__varlen_sequence desc with n = 0). */
-void clattn__varlen_write_empty(const clattn_attention_desc *seq, float *o, float *lse);
+ * NULL), or with attention sinks (sinks: the [Hq] logits, else NULL) the head's sink logit,
+ * for seq (a clattn__varlen_sequence desc with n = 0). */
+void clattn__varlen_write_empty(const clattn_attention_desc *seq, const float *sinks, float *o,
+                                float *lse);
 
 #endif

@@ -19,6 +19,7 @@
 #include "varlen.h"
 #include "paged.h"
 #include "cpu.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -38,6 +39,9 @@ typedef struct attn_job {
     const void *mask;
     float *o, *lse;
     size_t row_blocks, splits, keys_per_split;
+    const float *sinks; /* desc->sinks: [Hq] logits, else NULL */
+    uint32_t drop_threshold;
+    float drop_scale;
     float *partials; /* splits > 1: per (bh, row, split): m, l, l2, nan, acc[dv] */
     atomic_int out_of_memory;
 } attn_job;
@@ -223,14 +227,34 @@ CLATTN_CPU_HOT static float softmax_step(row_state *st, float *s, bool sum_norm,
     return 1.0f;
 }
 
-/* Writes one finished row: O = acc / l (zeros for a fully masked row, NaN after a NaN). */
-static void finish_row(const attn_job *job, size_t b, size_t h, size_t i, const row_state *st,
+/* Writes one finished row: O = acc / l (zeros for a fully masked row, NaN after a NaN). An
+ * attention sink joins here, once per row (after the split merge): it adds 2^(sink - m) to l
+ * in base 2 and raises m when it is larger. */
+static void finish_row(const attn_job *job, size_t b, size_t h, size_t i, const row_state *row,
                        const float *acc) {
     const clattn_attention_desc *d = job->desc;
     float *o = job->o + d->o.offset + b * d->o.stride[0] + h * d->o.stride[1] + i * d->o.stride[2];
     const bool sum_norm = d->norm == CLATTN_NORM_SUM;
+    row_state sunk = *row;
+    const row_state *st = &sunk;
+    float acc_scale = 1.0f;
+    if (job->sinks) {
+        const float sink = job->sinks[h] * LOG2E;
+        if (isnan(sink)) sunk.nan = 1;
+        if (sunk.m != -INFINITY && sink > sunk.m) {
+            acc_scale = exp2f(sunk.m - sink);
+            sunk.l = sunk.l * acc_scale + 1.0f;
+            sunk.m = sink;
+        } else if (sunk.m != -INFINITY) {
+            sunk.l += exp2f(sink - sunk.m);
+        }
+    }
     float lse;
-    if (st->nan) {
+    if (st->m == -INFINITY && job->sinks && !st->nan) { /* nothing attended: only the sink */
+        for (size_t c = 0; c < d->dv; c++)
+            o[c] = 0.0f;
+        lse = job->sinks[h];
+    } else if (st->nan) {
         for (size_t c = 0; c < d->dv; c++)
             o[c] = NAN;
         lse = NAN;
@@ -243,7 +267,7 @@ static void finish_row(const attn_job *job, size_t b, size_t h, size_t i, const 
             for (size_t c = 0; c < d->dv; c++)
                 o[c] = acc[c] / st->l;
         else {
-            const float inv = 1.0f / st->l;
+            const float inv = acc_scale / st->l;
             for (size_t c = 0; c < d->dv; c++)
                 o[c] = acc[c] * inv;
         }
@@ -252,6 +276,19 @@ static void finish_row(const attn_job *job, size_t b, size_t h, size_t i, const 
     if (job->lse)
         job->lse[d->lse.offset + b * d->lse.stride[0] + h * d->lse.stride[1] +
                  i * d->lse.stride[2]] = lse;
+}
+
+/* Dropout on one row's block of weights p[0..kb) (keys j0 ..): zero or 1 / (1 - p) times,
+ * by the Philox words of kernels/philox.h (one call per 4 keys). */
+static void dropout_row(const attn_job *job, size_t bh, size_t i, size_t j0, size_t kb, float *p) {
+    const clattn_attention_desc *d = job->desc;
+    const uint64_t stream = d->dropout_offset + bh; /* bh = b * Hq + h */
+    for (size_t j = j0 & ~(size_t)3; j < j0 + kb; j += 4) {
+        const philox4 w = philox_dropout_words(d->dropout_seed, stream, i, j);
+        for (size_t x = 0; x < 4; x++)
+            if (j + x >= j0 && j + x < j0 + kb)
+                p[j + x - j0] *= w.x[x] >= job->drop_threshold ? job->drop_scale : 0.0f;
+    }
 }
 
 typedef struct task_buffers {
@@ -314,7 +351,10 @@ static void attention_task(void *ctx, size_t task) {
     long long first_begin, first_end, last_begin, visible;
     clattn__attention_key_range(d, r0, &first_begin, &first_end);
     clattn__attention_key_range(d, r0 + rows - 1, &last_begin, &visible);
-    if (first_begin > (long long)key_begin) key_begin = (size_t)first_begin;
+    /* Sink keys (left of the window) keep the split's start; the blocks between them and the
+     * window are skipped below. */
+    const size_t sink_keys = d->sink_keys;
+    if (first_begin > (long long)key_begin && !sink_keys) key_begin = (size_t)first_begin;
     if (key_begin > key_end) key_begin = key_end;
     if (visible < (long long)key_end)
         key_end = visible < (long long)key_begin ? key_begin : (size_t)visible;
@@ -330,6 +370,7 @@ static void attention_task(void *ctx, size_t task) {
     const size_t mo = d->mask.offset + b * d->mask.stride[0] + h * d->mask.stride[1];
     for (size_t j0 = key_begin; j0 < key_end; j0 += KEYS) {
         const size_t kb = key_end - j0 < KEYS ? key_end - j0 : KEYS;
+        if (sink_keys && j0 >= sink_keys && (long long)(j0 + kb) <= first_begin) continue;
         if (direct) {
             score_rows_direct(tb.qs, kb_base + j0 * d->k.stride[2], d->k.stride[2], dd, rows, kb,
                               tb.s);
@@ -372,13 +413,14 @@ static void attention_task(void *ctx, size_t task) {
             size_t first_hidden = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
             for (size_t j = first_hidden; j < KEYS; j++)
                 s[j] = -INFINITY;
-            for (size_t j = 0; (long long)j < low && j < kb; j++)
+            for (size_t j = j0 < sink_keys ? sink_keys - j0 : 0; (long long)j < low && j < kb; j++)
                 s[j] = -INFINITY;
             for (size_t j = 0; j < kb; j++) {
                 tb.hidden[r * KEYS + j] = s[j] == -INFINITY;
                 any_hidden |= s[j] == -INFINITY;
             }
             const float alpha = softmax_step(&tb.st[r], s, sum_norm, job->lse != NULL);
+            if (job->drop_threshold) dropout_row(job, bh, i, j0, kb, s);
             if (alpha != 1.0f)
                 for (size_t c = 0; c < dv; c++)
                     tb.acc[r * dv + c] *= alpha;
@@ -466,7 +508,8 @@ clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const floa
 }
 
 static clattn_status dense_attention(const clattn_attention_desc *d, const float *q, const float *k,
-                                     const float *v, const void *mask, float *o, float *lse);
+                                     const float *v, const void *mask, const float *sinks, float *o,
+                                     float *lse);
 static clattn_status paged_attention(const clattn_attention_desc *d,
                                      const clattn_attention_arrays *t);
 
@@ -488,14 +531,14 @@ clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
             clattn_attention_desc seq;
             clattn__varlen_sequence(desc, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
             if (seq.m && !seq.n)
-                clattn__varlen_write_empty(&seq, t->o, t->lse);
+                clattn__varlen_write_empty(&seq, desc->sinks ? t->sinks : NULL, t->o, t->lse);
             else if (seq.m)
-                status = dense_attention(&seq, t->q, t->k, t->v, t->mask, t->o, t->lse);
+                status = dense_attention(&seq, t->q, t->k, t->v, t->mask, t->sinks, t->o, t->lse);
         }
     } else if (desc->page_size) {
         status = paged_attention(desc, t);
     } else {
-        status = dense_attention(desc, t->q, t->k, t->v, t->mask, t->o, t->lse);
+        status = dense_attention(desc, t->q, t->k, t->v, t->mask, t->sinks, t->o, t->lse);
     }
     if (!status) clattn__clear_error();
     return status;
@@ -521,14 +564,15 @@ static clattn_status paged_attention(const clattn_attention_desc *d,
         s.o.offset += b * d->o.stride[0];
         s.lse.offset += b * d->lse.stride[0];
         s.mask.offset += b * d->mask.stride[0];
-        if (!nb) { /* no keys: every row is fully masked */
+        s.dropout_offset += b * d->q_heads; /* the kernels' Philox stream b * Hq + h */
+        if (!nb) { /* no keys: every row is fully masked (LSE: the sink logit if any) */
             for (size_t h = 0; h < d->q_heads; h++)
                 for (size_t i = 0; i < d->m; i++) {
                     float *orow = t->o + s.o.offset + h * s.o.stride[1] + i * s.o.stride[2];
                     memset(orow, 0, d->dv * sizeof *orow);
                     if (t->lse)
                         t->lse[s.lse.offset + h * s.lse.stride[1] + i * s.lse.stride[2]] =
-                            -INFINITY;
+                            d->sinks ? t->sinks[h] : -INFINITY;
                 }
             continue;
         }
@@ -545,7 +589,7 @@ static clattn_status paged_attention(const clattn_attention_desc *d,
         s.n = nb;
         s.k = (clattn_layout){0, {hkv * nb * d->d, nb * d->d, d->d}};
         s.v = (clattn_layout){0, {hkv * nb * d->dv, nb * d->dv, d->dv}};
-        status = dense_attention(&s, t->q, kd, vd, t->mask, t->o, t->lse);
+        status = dense_attention(&s, t->q, kd, vd, t->mask, t->sinks, t->o, t->lse);
     }
     free(kd);
     free(vd);
@@ -553,9 +597,13 @@ static clattn_status paged_attention(const clattn_attention_desc *d,
 }
 
 static clattn_status dense_attention(const clattn_attention_desc *d, const float *q, const float *k,
-                                     const float *v, const void *mask, float *o, float *lse) {
+                                     const float *v, const void *mask, const float *sinks, float *o,
+                                     float *lse) {
     clattn_status status = CLATTN_SUCCESS;
     attn_job job = {.desc = d, .q = q, .k = k, .v = v, .mask = mask, .o = o, .lse = lse};
+    job.sinks = d->sinks ? sinks : NULL;
+    job.drop_threshold = philox_dropout_threshold(d->dropout);
+    job.drop_scale = (float)(1.0 / (1.0 - (double)d->dropout));
     atomic_init(&job.out_of_memory, 0);
     job.row_blocks = (d->m + ROWS - 1) / ROWS;
     const size_t bh = d->batch * d->q_heads;

@@ -194,6 +194,11 @@ static clattn_status check_call(clattn_handle *const *handles, size_t count,
     if (desc->page_size) /* no block table or lengths to take: refuse, never misread K/V */
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
                             "attention_multi: a paged KV cache is not supported across devices");
+    /* Dropout's mask depends on (b, h, i, j) of the whole problem; sinks need their tensor. */
+    if (desc->sinks || desc->sink_keys || desc->dropout != 0.0f)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention_multi: attention sinks and dropout are not supported "
+                            "across devices");
     if (lse && (uintptr_t)(o + desc->o.offset) < (uintptr_t)(lse + e.lse) &&
         (uintptr_t)(lse + desc->lse.offset) < (uintptr_t)(o + e.o))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention_multi: o and lse overlap");

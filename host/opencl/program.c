@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every program is built from the host-kernel contract and the common header, followed by
- * its own file. */
+/* Every program is built from the host-kernel contract, the dropout generator and the common
+ * header, followed by its own file. */
 #define CONTRACT_SOURCE "contract.h"
+#define PHILOX_SOURCE   "philox.h"
 #define COMMON_SOURCE   "common.h"
 
 static const clattn_kernel_source *find_source(const char *name) {
@@ -82,7 +83,7 @@ static void keep_build_log(clattn_handle *h, cl_program program) {
 static clattn_status build_program(clattn_handle *h, const char *source_name, const char *options,
                                    bool use_disk, cl_program *out, bool *from_disk) {
     *from_disk = false;
-    const char *names[] = {CONTRACT_SOURCE, COMMON_SOURCE, source_name};
+    const char *names[] = {CONTRACT_SOURCE, PHILOX_SOURCE, COMMON_SOURCE, source_name};
     enum { PARTS = sizeof names / sizeof names[0] };
     char *owned[PARTS] = {NULL};
     const char *texts[PARTS];

@@ -251,6 +251,14 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         const size_t used = strlen(defines);
         snprintf(defines + used, sizeof defines - used, " -DPAGED=1");
     }
+    if (d->sinks && !a->cpu) { /* the GPU shape folds the sink in only when built for it */
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DSINKS=1");
+    }
+    if (d->dropout != 0.0f) { /* training only: the inference programs stay as they are */
+        const size_t used = strlen(defines);
+        snprintf(defines + used, sizeof defines - used, " -DDROPOUT=1");
+    }
     if (a->shuffle) {
         /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std
          * replaces the base options' CL1.2 (clattn__program_options). */

@@ -4,6 +4,7 @@
 #include "attention_desc.h"
 #include "varlen.h"
 #include "paged.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static void row_scores(const clattn_attention_desc *a, const float *q, const flo
     const size_t mrow =
         a->mask.offset + b * a->mask.stride[0] + h * a->mask.stride[1] + i * a->mask.stride[2];
     for (size_t j = 0; j < a->n; j++) {
-        if ((long long)j < begin || (long long)j >= end) {
+        if (!clattn__attention_key_visible(a, begin, end, (long long)j)) {
             s[j] = -INFINITY;
             continue;
         }
@@ -88,7 +89,7 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
             clattn_attention_desc seq;
             clattn__varlen_sequence(a, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
             if (seq.m && !seq.n)
-                clattn__varlen_write_empty(&seq, o, lse);
+                clattn__varlen_write_empty(&seq, a->sinks ? t->sinks : NULL, o, lse);
             else if (seq.m)
                 status = compute(&seq, t);
         }
@@ -113,6 +114,7 @@ static clattn_status compute(const clattn_attention_desc *desc, const clattn_att
         return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     const size_t group = a->q_heads / a->kv_heads;
+    const uint32_t threshold = philox_dropout_threshold(a->dropout);
     for (size_t b = 0; b < a->batch; b++) {
         if (desc->page_size) seq.n = (size_t)t->seqlens_k[b];
         for (size_t h = 0; h < a->q_heads; h++)
@@ -120,22 +122,29 @@ static clattn_status compute(const clattn_attention_desc *desc, const clattn_att
                 row_scores(a, q, k, t->block_table, mask, b, h, i, s);
                 /* Attended keys are those whose score is not -inf. NaN compares false, so
                  * it is skipped by the maximum but reaches the sums below. */
-                double max = -INFINITY;
+                /* The sink logit joins the maximum and the denominator, not the values. */
+                const double sink = a->sinks ? (double)t->sinks[h] : -INFINITY;
+                double max = sink;
                 bool attended = false;
                 for (size_t j = 0; j < a->n; j++) {
                     if (s[j] != -INFINITY) attended = true;
                     if (s[j] > max) max = s[j];
                 }
                 const double shift = max == -INFINITY ? 0.0 : max;
-                double sum_exp = 0.0, sum = 0.0;
+                double sum_exp = sink == -INFINITY ? 0.0 : exp(sink - shift), sum = 0.0;
                 for (size_t c = 0; c < a->dv; c++)
                     acc[c] = 0.0;
+                const uint64_t stream = a->dropout_offset + b * a->q_heads + h;
                 for (size_t j = 0; j < a->n; j++) {
                     if (s[j] == -INFINITY) continue;
                     const double e = exp(s[j] - shift);
-                    const double w = a->norm == CLATTN_NORM_SUM ? s[j] : e;
+                    double w = a->norm == CLATTN_NORM_SUM ? s[j] : e;
                     sum_exp += e;
                     sum += s[j];
+                    if (a->dropout != 0.0f) /* the sums above keep the dropped weights */
+                        w = philox_dropout_keep(a->dropout_seed, stream, i, j, threshold)
+                                ? w / (1.0 - (double)a->dropout)
+                                : 0.0;
                     const float *vr = v + key_row(a, &a->v, t->block_table, b, h / group, j);
                     for (size_t c = 0; c < a->dv; c++)
                         acc[c] += w * (double)vr[c];
@@ -145,10 +154,11 @@ static clattn_status compute(const clattn_attention_desc *desc, const clattn_att
                     o + a->o.offset + b * a->o.stride[0] + h * a->o.stride[1] + i * a->o.stride[2];
                 for (size_t c = 0; c < a->dv; c++)
                     orow[c] = attended ? (float)(acc[c] / denom) : 0.0f;
+                /* With a sink, a fully masked row's LSE is the sink logit itself. */
                 if (lse)
                     lse[a->lse.offset + b * a->lse.stride[0] + h * a->lse.stride[1] +
                         i * a->lse.stride[2]] =
-                        attended ? (float)(shift + log(sum_exp)) : -INFINITY;
+                        attended || sink != -INFINITY ? (float)(shift + log(sum_exp)) : -INFINITY;
             }
     }
     free(s);

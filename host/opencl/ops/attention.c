@@ -13,6 +13,7 @@
 #include "planned.h"
 #include "planners.h"
 #include "contract.h"
+#include "philox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
                             const cl_kernel *kernels, clattn_chain *chain,
                             const clattn_attention_buffers *t, cl_mem mask, cl_mem kp, cl_mem vp,
                             cl_mem part, cl_mem stats, const varlen_args *vl) {
-    cl_mem q = t->q, k = t->k, v = t->v, o = t->o, lse = t->lse;
+    cl_mem q = t->q, k = t->k, v = t->v, o = t->o, lse = t->lse, sinks = t->sinks;
     cl_mem table = t->block_table, seqlens = t->seqlens_k;
     cl_ulong lay[LAY_COUNT], lay2[LAY2_COUNT];
     layout_vectors(a, lay, lay2);
@@ -168,6 +169,11 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
     cl_long diag = a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? (cl_long)a->n - (cl_long)a->m : 0;
     cl_mem final_o = p->splits > 1 ? NULL : o, final_lse = p->splits > 1 ? NULL : lse;
     cl_mem kin = p->pack >= 0 ? kp : k, vin = p->pack >= 0 ? vp : v;
+    cl_mem attn_sinks = p->splits > 1 ? NULL : sinks; /* split: the merge adds them */
+    cl_long sink_keys = a->sink_keys > (size_t)CL_LONG_MAX ? CL_LONG_MAX : (cl_long)a->sink_keys;
+    cl_ulong drop_seed = a->dropout_seed, drop_offset = a->dropout_offset;
+    cl_uint drop_threshold = philox_dropout_threshold(a->dropout);
+    cl_float drop_scale = (cl_float)(1.0 / (1.0 - (double)a->dropout));
     clattn_arg args[] = {
         [ATTENTION_ARG_M] = {sizeof m, &m},
         [ATTENTION_ARG_N] = {sizeof n, &n},
@@ -199,6 +205,12 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
         [ATTENTION_ARG_BLOCK_TABLE] = {sizeof table, &table},
         [ATTENTION_ARG_SEQLENS_K] = {sizeof seqlens, &seqlens},
         [ATTENTION_ARG_PAGING] = {sizeof paging, paging},
+        [ATTENTION_ARG_SINKS] = {sizeof attn_sinks, &attn_sinks},
+        [ATTENTION_ARG_SINK_KEYS] = {sizeof sink_keys, &sink_keys},
+        [ATTENTION_ARG_DROP_SEED] = {sizeof drop_seed, &drop_seed},
+        [ATTENTION_ARG_DROP_OFFSET] = {sizeof drop_offset, &drop_offset},
+        [ATTENTION_ARG_DROP_THRESHOLD] = {sizeof drop_threshold, &drop_threshold},
+        [ATTENTION_ARG_DROP_SCALE] = {sizeof drop_scale, &drop_scale},
     };
     CLATTN_ARGS_MATCH(args, ATTENTION_ARG_COUNT);
     const cl_kernel attn = kernels[p->attention];
@@ -223,6 +235,7 @@ static clattn_status launch(const clattn_attention_desc *a, const clattn_attenti
         [ATTENTION_MERGE_ARG_STATS] = {sizeof stats, &stats},
         [ATTENTION_MERGE_ARG_O] = {sizeof o, &o},
         [ATTENTION_MERGE_ARG_LSE] = {sizeof lse, &lse},
+        [ATTENTION_MERGE_ARG_SINKS] = {sizeof sinks, &sinks},
     };
     CLATTN_ARGS_MATCH(margs, ATTENTION_MERGE_ARG_COUNT);
     const cl_kernel merge = kernels[p->merge];
@@ -269,7 +282,8 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
         (status = clattn__check_buffer(h, o, 0, e.o, "o")) ||
         (lse && (status = clattn__check_buffer(h, lse, 0, e.lse, "lse"))) ||
         (desc->mask_kind != CLATTN_MASK_NONE &&
-         (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))))
+         (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))) ||
+        (desc->sinks && (status = clattn__check_buffer(h, t->sinks, 0, desc->q_heads, "sinks"))))
         return status;
     if (desc->page_size) {
         size_t table_elems;

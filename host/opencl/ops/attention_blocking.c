@@ -54,7 +54,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
 
     clattn_buffers b = {.count = 0};
     cl_mem qb = NULL, kb = NULL, vb = NULL, mb = NULL, ob = NULL, lb = NULL, cqb = NULL, ckb = NULL,
-           tb = NULL, sb = NULL;
+           tb = NULL, sb = NULL, skb = NULL;
     const bool paged = desc->page_size > 0;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
@@ -72,6 +72,8 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
                                             sizeof(int32_t), true, &tb))) &&
         !(paged && (status = clattn__upload(h, &b, t->seqlens_k, desc->batch, sizeof(int32_t), true,
                                             &sb))) &&
+        !(t->sinks &&
+          (status = clattn__upload(h, &b, t->sinks, desc->q_heads, sizeof(float), true, &skb))) &&
         !(status = clattn_enqueue_attention_ex(h, NULL, desc,
                                                &(clattn_attention_buffers){.q = qb,
                                                                            .k = kb,
@@ -79,6 +81,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
                                                                            .mask = mb,
                                                                            .o = ob,
                                                                            .lse = lb,
+                                                                           .sinks = skb,
                                                                            .cu_seqlens_q = cqb,
                                                                            .cu_seqlens_k = ckb,
                                                                            .block_table = tb,
