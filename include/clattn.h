@@ -357,14 +357,15 @@ typedef struct clattn_attention_desc {
      * an attention over its own n_b = seqlens_k[b] keys: causal alignment, window and ALiBi
      * use n_b for N, so under CLATTN_CAUSAL_BOTTOM_RIGHT Q's M rows are the LAST M
      * positions of each sequence (decoding: M = 1; prefill against a cache: M > 1);
-     * n_b = 0 gives zero rows (LSE -inf). The mask, if any, is [B, Hq, M, n] as usual.
-     * Host arrays (clattn_attention_ex, the CPU backend, the reference) are validated
-     * fully: 0 <= seqlens_k[b] <= n and every page a sequence uses in [0, num_pages)
-     * (INVALID_VALUE). Device buffers are not read by the host: there a seqlens_k outside
-     * [0, n] is clamped into it and a page id outside [0, num_pages) is clamped to the
-     * nearest valid page (wrong values, never an out-of-bounds read). num_pages and
-     * max_pages must be > 0 when page_size is; 0 / 0 / 0 = off. Not with varlen
-     * (INVALID_VALUE): sequences of different lengths over pages take seqlens_k instead. */
+     * n_b = 0 gives zero rows (LSE -inf; s_h with sinks). The mask, if any, is [B, Hq, M, n]
+     * as usual. Host arrays (clattn_attention_ex, the CPU backend, the reference) are
+     * validated fully: 0 <= seqlens_k[b] <= n and every page a sequence uses in
+     * [0, num_pages) (INVALID_VALUE). Device buffers are not read by the host: there a
+     * seqlens_k outside [0, n] is clamped into it and a page id outside [0, num_pages) is
+     * clamped to the nearest valid page (wrong values, never an out-of-bounds read).
+     * num_pages and max_pages must be > 0 when page_size is; 0 / 0 / 0 = off. Not with
+     * varlen (INVALID_VALUE): sequences of different lengths over pages take seqlens_k
+     * instead. */
     size_t page_size, num_pages, max_pages;
     /* Attention sinks (gpt-oss, StreamingLLM).
      * - sinks non-zero (SOFTMAX only; with SUM: INVALID_VALUE): the sinks tensor ([Hq] floats,

@@ -141,10 +141,13 @@ for qs, ks, dv, causal, mk, *rest in cases:
     worst = max(worst, err)
 # Variable-length batches: packed [total, H, D] with cu_seqlens (int32 and int64 files),
 # each sequence against sdpa on its own (causal per sequence, both alignments, GQA, window;
-# head dims and window as in the cases above, so that no new program is compiled).
+# head dims and window as in the cases above, so that no new program is compiled); sink
+# logits per sequence (a sequence without keys: O = 0, LSE = the sink).
 for lq, lk, causal, dtype, dv, extra in [([5, 1, 17], [9, 12, 17], "bottom-right", np.int32, 8, {}),
                                          ([30, 0, 4], [30, 6, 2], "top-left", np.int64, 16,
-                                          {"window": (-1, 4)})]:
+                                          {"window": (-1, 4)}),
+                                         ([30, 3, 4], [30, 6, 0], "top-left", np.int32, 16,
+                                          {"window": (-1, 4), "sinks": True})]:
     hq, hkv, d = 4, 2, 16
     cq = np.concatenate([[0], np.cumsum(lq)]).astype(dtype)
     ck = np.concatenate([[0], np.cumsum(lk)]).astype(dtype)
@@ -155,6 +158,10 @@ for lq, lk, causal, dtype, dv, extra in [([5, 1, 17], [9, 12, 17], "bottom-right
     args = ["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--cu-seqlens-q", "cq.npy",
             "--cu-seqlens-k", "ck.npy", "--causal", causal, "--out", "o.npy", "--lse-out", "l.npy"]
     if "window" in extra: args += ["--window", "%d,%d" % extra["window"]]
+    sinks = None
+    if extra.get("sinks"):
+        sinks = (rng.standard_normal(hq) * 2).astype(np.float32)
+        np.save("sinks.npy", sinks); args += ["--sinks", "sinks.npy"]
     run(args)
     o, lse = np.load("o.npy"), np.load("l.npy")
     assert o.shape == (cq[-1], hq, dv) and lse.shape == (hq, cq[-1]), (o.shape, lse.shape)
@@ -164,9 +171,10 @@ for lq, lk, causal, dtype, dv, extra in [([5, 1, 17], [9, 12, 17], "bottom-right
         sq = q[cq[b]:cq[b + 1]].transpose(1, 0, 2)
         sk, sv = (x[ck[b]:ck[b + 1]].transpose(1, 0, 2) for x in (k, v))
         if lk[b] == 0:
-            ro, rl = np.zeros((hq, lq[b], dv)), np.full((hq, lq[b]), -np.inf)
+            ro = np.zeros((hq, lq[b], dv))
+            rl = np.full((hq, lq[b]), -np.inf) if sinks is None else np.repeat(sinks[:, None], lq[b], 1)
         else:
-            ro, rl = sdpa(sq, sk, sv, causal, window=extra.get("window"))
+            ro, rl = sdpa(sq, sk, sv, causal, window=extra.get("window"), sinks=sinks)
         so, sl = o[cq[b]:cq[b + 1]].transpose(1, 0, 2), lse[:, cq[b]:cq[b + 1]]
         assert np.array_equal(np.isinf(rl), np.isinf(sl))
         err = max(err, np.abs(so - ro).max())
