@@ -17,10 +17,10 @@
 #define N 5003 /* normalize's multi-kernel path too */
 #define D 24
 /* What clattn_handle_prepare builds on a CPU device, one per registry entry's program: scores,
- * normalize, context, query_small, probe, weights, linear, attention at D = 64 and at
- * D = 128, attention_merge (5 before the registry, which left out query_small, probe and the
- * attention programs). */
-#define PROGRAMS 10
+ * normalize, context, query_small, probe, weights, linear, kv_append, attention at D = 64 and
+ * at D = 128, attention_merge (5 before the registry, which left out query_small, probe and
+ * the attention programs). */
+#define PROGRAMS 11
 
 /* The file header as program_cache.c writes it. */
 typedef struct header {

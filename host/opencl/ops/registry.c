@@ -45,6 +45,8 @@ const clattn_op_entry clattn__op_registry[] = {
     {"weights", 0, {{"weights.cl", NULL}}, clattn__attention_weights_prepare, NULL},
     {"linear", CLATTN_OP_LINEAR, {{"linear.cl", NULL}}, clattn__linear_prepare, linear_scratch},
     {"mha", CLATTN_OP_MHA, {{NULL, NULL}}, NULL, mha_scratch}, /* linear + attention */
+    /* The paged KV cache's append: no defines, no scratch. */
+    {"kv_append", 0, {{"kv_append.cl", "kv_append"}}, NULL, NULL},
     {"attention",
      CLATTN_OP_ATTENTION,
      {{"attention.cl", NULL}, {"attention_gpu.cl", NULL}, {"attention_merge.cl", NULL}},
