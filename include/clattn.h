@@ -280,6 +280,23 @@ typedef enum clattn_mask_kind {
     CLATTN_MASK_BOOLEAN = 2   /* one byte per element (uint8), non-zero = attend */
 } clattn_mask_kind;
 
+/* The storage type of a tensor's elements (clattn_attention_desc's dtype fields). The
+ * arithmetic is float32 whatever the storage: elements are widened on load and O is rounded
+ * to its dtype once, when it is stored.
+ * - CLATTN_F32: IEEE binary32 (4 bytes), the default (0: zero-initialised descs keep it).
+ * - CLATTN_F16: IEEE binary16 (2 bytes; loaded and stored with OpenCL 1.2's core
+ *   vload_half / vstore_half_rte, so no cl_khr_fp16 is needed). Stores round to nearest
+ *   even; beyond 65504 they overflow to +-inf; NaN stays NaN.
+ * - CLATTN_BF16: bfloat16 (2 bytes), the upper 16 bits of a binary32. Stores round to
+ *   nearest even (overflow to +-inf; NaN stays a quiet NaN of the same sign).
+ * Host arrays of 2-byte tensors are passed through the same float pointers (cast a uint16_t
+ * array); offsets, strides and the sizes of buffers are counted in elements of the tensor's
+ * own dtype. clattn_dtype_size gives the bytes of one element. */
+typedef enum clattn_dtype { CLATTN_F32 = 0, CLATTN_F16 = 1, CLATTN_BF16 = 2 } clattn_dtype;
+
+/* Bytes per element of a dtype: 4, 2, 2; 0 for an unknown value. */
+CLATTN_API size_t clattn_dtype_size(clattn_dtype dtype);
+
 /* Where a 4-D tensor [B, H, rows, cols] lives in its buffer: element (b, h, i, c) is at
  * offset + b * stride[0] + h * stride[1] + i * stride[2] + c (in elements; the last
  * dimension is contiguous). For the mask [M, N], stride[0], stride[1] and stride[2] may be 0
@@ -394,6 +411,16 @@ typedef struct clattn_attention_desc {
      * keys), and a sequence with no keys gets O = 0 and LSE = s_h with sinks. */
     float dropout;
     uint64_t dropout_seed, dropout_offset;
+    /* Storage types (clattn_dtype) of Q, K, V and O, and of an additive mask (mask_dtype;
+     * a boolean mask is uint8 and needs mask_dtype F32). 0 = CLATTN_F32, so a desc filled by
+     * clattn_attention_desc_init stores every tensor as float32. The LSE and the sinks are
+     * always float32; accumulation is float32. Supported by the fused attention (its enqueue,
+     * blocking, CPU-backend and reference forms; paged, varlen and split-KV included); the
+     * attention-weights path and clattn_attention_multi take float32 only (INVALID_VALUE).
+     * An unknown dtype is INVALID_VALUE. Buffers are sized in the tensor's own elements:
+     * BUFFER_TOO_SMALL when one holds fewer bytes than offset + extent times its element
+     * size. */
+    clattn_dtype q_dtype, k_dtype, v_dtype, o_dtype, mask_dtype;
 } clattn_attention_desc;
 
 /* Fills *desc for packed (contiguous) tensors of these sizes, scale 1/sqrt(d), softmax,

@@ -24,15 +24,17 @@
 #error "attention.cl needs -DHEAD_D -DHEAD_DV -DNORM (host/plan/plan_attention.c)"
 #endif
 
-/* The additive mask value (in base 2) or -inf/0 for a boolean mask, of element (i, j). */
+/* The additive mask value (in base 2, stored as MASK_DTYPE) or -inf/0 for a boolean mask, of
+ * element (i, j). */
 static inline float mask_value(__global const uchar *mask, int kind, idx_t base, idx_t j) {
-    if (kind == MASK_ADDITIVE) return ((__global const float *)mask)[base + j] * LOG2E;
+    if (kind == MASK_ADDITIVE) return load_as(MASK_DTYPE, mask, base + j) * LOG2E;
     return mask[base + j] ? 0.0f : -INFINITY;
 }
 
-/* Writes one row's result: the final O and LSE row, or (split-KV) its partials. */
+/* Writes one row's result: the final O (stored as O_DTYPE) and LSE row, or (split-KV) its
+ * float32 partials. */
 static inline void store_row(__private const float *acc, float m, float l, float sum, idx_t dv,
-                             __global float *o_row, __global float *lse_row,
+                             __global O_ELEM *o_row, __global float *lse_row,
                              __global float *part_row, __global float *stats_row,
                              __global const float *sink) {
     if (part_row) {
@@ -47,7 +49,7 @@ static inline void store_row(__private const float *acc, float m, float l, float
     const bool empty = l == 0.0f;                           /* every key masked */
     const float denom = NORM == NORM_SUM ? sum : l;
     for (idx_t c = 0; c < dv; c++)
-        o_row[c] = empty ? 0.0f : acc[c] * f / denom;
+        store_as(O_DTYPE, empty ? 0.0f : acc[c] * f / denom, o_row, c);
     if (lse_row) *lse_row = empty ? -INFINITY : (m + log2(l)) * LN2;
 }
 
@@ -70,6 +72,15 @@ static inline void store_row(__private const float *acc, float m, float l, float
  * 16 so that rows are whole float16 vectors). */
 #define KB         (16 * KV)
 #define GROUP_ROWS (ROWS * TILES)
+/* What the attention kernel's kp and vp hold: the caller's K and V (DIRECT), else the packed
+ * float32 blocks. */
+#if DIRECT
+#define KP_ELEM K_ELEM
+#define VP_ELEM V_ELEM
+#else
+#define KP_ELEM float
+#define VP_ELEM float
+#endif
 
 /* One work-item per (key block, batch * kv head): K's block transposed into [HEAD_D][KB]
  * (each column gathered from the block's rows, which stay in cache, then stored as whole
@@ -78,7 +89,7 @@ static inline void store_row(__private const float *acc, float m, float l, float
  * j < n_b (seqlens_k[b], clamped into [0, n]), the rest zero; the attention kernel then reads
  * the packed blocks as for dense K and V. */
 __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_heads, ulong16 lay,
-                                __global const float *k, __global const float *v,
+                                __global const K_ELEM *k, __global const V_ELEM *v,
                                 __global float *kp, __global float *vp, int varlen,
                                 __global const int *cu_k, ulong cap_k,
                                 __global const int *block_table, __global const int *seqlens_k,
@@ -98,8 +109,8 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
     const bool paged = paging.s0 > 0; /* never with varlen (the desc validation refuses it) */
     /* Paged: the head's origin; the pages' offsets follow per key. */
     const uint b_dense = paged ? 0 : b;
-    __global const float *k_base = k + lay16_base(lay, LAY_K, b_dense, hk);
-    __global const float *v_base = v + lay16_base(lay, LAY_V, b_dense, hk);
+    __global const K_ELEM *k_base = k + lay16_base(lay, LAY_K, b_dense, hk);
+    __global const V_ELEM *v_base = v + lay16_base(lay, LAY_V, b_dense, hk);
     __global float16 *kd = (__global float16 *)(kp + ((idx_t)bh * npad + j0) * HEAD_D);
     __global float16 *vd = (__global float16 *)(vp + ((idx_t)bh * npad + j0) * HEAD_DV);
     const long n_seq = paged ? paged_keys(seqlens_k, b, (long)n) : (long)n;
@@ -117,20 +128,20 @@ __kernel void attention_pack_kv(idx_t n, idx_t npad, uint d, uint dv, uint kv_he
     for (uint c = 0; c < HEAD_D; c++) {
         float col[KB];
         for (uint x = 0; x < KB; x++)
-            col[x] = x < keys && c < d ? k_base[k_off[x] + c] : 0.0f;
+            col[x] = x < keys && c < d ? load_as(K_DTYPE, k_base, k_off[x] + c) : 0.0f;
         for (uint x = 0; x < KV; x++)
             kd[c * KV + x] = vload16(x, col);
     }
     for (uint x = 0; x < KB; x++) {
-        __global const float *vr = v_base + v_off[x];
+        __global const V_ELEM *vr = v_base + v_off[x];
         for (uint c = 0; c < HEAD_DV; c += 16) {
             float16 chunk;
             if (x < keys && c + 16 <= dv) {
-                chunk = vload16(0, vr + c);
+                chunk = load16_as(V_DTYPE, vr, c);
             } else {
                 float tmp[16];
                 for (uint y = 0; y < 16; y++)
-                    tmp[y] = x < keys && c + y < dv ? vr[c + y] : 0.0f;
+                    tmp[y] = x < keys && c + y < dv ? load_as(V_DTYPE, vr, c + y) : 0.0f;
                 chunk = vload16(0, tmp);
             }
             vd[x * (HEAD_DV / 16) + c / 16] = chunk;
@@ -176,8 +187,8 @@ static inline float hmax16(float16 v) {
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
 attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
               long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
-              __global const float *q, __global const float *kp, __global const float *vp,
-              __global const uchar *mask, __global float *o, __global float *lse,
+              __global const Q_ELEM *q, __global const KP_ELEM *kp, __global const VP_ELEM *vp,
+              __global const uchar *mask, __global O_ELEM *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
               __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
               __global const int *seqlens_k, uint4 paging, __global const float *sinks,
@@ -221,11 +232,12 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
     float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
     float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
-    __global const float *q_base = q + lay16_base(lay, LAY_Q, b, h);
+    __global const Q_ELEM *q_base = q + lay16_base(lay, LAY_Q, b, h);
     for (int r = 0; r < GROUP_ROWS; r++) {
         const idx_t i = row0 + min((idx_t)r, rows - 1);
         for (uint c = 0; c < HEAD_D; c++)
-            qt[r][c] = c < d ? q_base[i * lay16_row(lay, LAY_Q) + c] * scale2 : 0.0f;
+            qt[r][c] =
+                c < d ? load_as(Q_DTYPE, q_base, i * lay16_row(lay, LAY_Q) + c) * scale2 : 0.0f;
         for (uint c = 0; c < HEAD_DV / 16; c++)
             acc[r][c] = (float16)(0.0f);
         m_run[r] = -INFINITY;
@@ -245,8 +257,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #if DIRECT
         /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
          * (their scores are masked; their V rows are skipped). */
-        __global const float *k_rows = kp + lay16_base(lay, LAY_K, b, (h / group));
-        __global const float *v_rows = vp + lay16_base(lay, LAY_V, b, (h / group));
+        __global const KP_ELEM *k_rows = kp + lay16_base(lay, LAY_K, b, (h / group));
+        __global const VP_ELEM *v_rows = vp + lay16_base(lay, LAY_V, b, (h / group));
         const int valid = (int)min((long)KB, (long)N - j0);
         (void)kvbh;
 #else
@@ -280,14 +292,14 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             /* One dot product per key and row, along the key's contiguous row. */
             float sc[ROWS][KB];
             for (int jj = 0; jj < KB; jj++) {
-                __global const float *kr =
+                __global const KP_ELEM *kr =
                     k_rows + (j0 + min(jj, valid - 1)) * lay16_row(lay, LAY_K);
                 float16 dot[ROWS];
 #pragma unroll
                 for (int r = 0; r < ROWS; r++)
                     dot[r] = (float16)(0.0f);
                 for (int c = 0; c < HEAD_D / 16; c++) {
-                    const float16 kv = vload16(c, kr);
+                    const float16 kv = load16_as(K_DTYPE, kr, 16 * c);
 #pragma unroll
                     for (int r = 0; r < ROWS; r++)
                         dot[r] = fma(vload16(c, qt[t * ROWS + r]), kv, dot[r]);
@@ -414,7 +426,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     float16 vv[VC];
 #pragma unroll
                     for (int x = 0; x < VC; x++)
-                        vv[x] = vload16(c + x, v_rows + (j0 + jj) * lay16_row(lay, LAY_V));
+                        vv[x] = load16_as(V_DTYPE, v_rows,
+                                          (j0 + jj) * lay16_row(lay, LAY_V) + 16 * (c + x));
 #else
                 for (int jj = 0; jj < KB; jj++) {
                     float16 vv[VC];
@@ -443,7 +456,7 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
     const idx_t bhm = (idx_t)bh * M;
     for (int r = 0; r < rows; r++) {
         const idx_t i = row0 + r;
-        __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
+        __global O_ELEM *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
         __global float *lse_row =
             lse ? lse + lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE) : 0;
         const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;

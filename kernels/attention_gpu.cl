@@ -128,7 +128,7 @@ static inline float masked_score(float s, long j, long end, __global const uchar
                                  idx_t mask_row) {
     if (j >= end) return -INFINITY;
     if (kind == MASK_ADDITIVE) {
-        const float mv = ((__global const float *)mask)[mask_row + j];
+        const float mv = load_as(MASK_DTYPE, mask, mask_row + (idx_t)j);
         return mv == -INFINITY ? -INFINITY : s + mv * LOG2E;
     }
     if (kind == MASK_BOOLEAN) return mask[mask_row + j] ? s : -INFINITY;
@@ -140,8 +140,9 @@ static inline float masked_score(float s, long j, long end, __global const uchar
  * neighbouring float4 pieces of a row (coalesced). Source row r starts at
  * src + row_offset(r) where row_offset is `offsets[r]` when offsets is given, else r * step;
  * with a block table (a paged KV cache), row r is key j0 + r of sequence b in its page
- * (paged_offset: page_step the page stride, step the row stride). */
-static inline void load_block(__local float *dst, uint stride, __global const float *src,
+ * (paged_offset: page_step the page stride, step the row stride). src holds elements of
+ * storage type dt (DTYPE_*, a constant at each call), widened to float on the way in. */
+static inline void load_block(__local float *dst, uint stride, int dt, __global const void *src,
                               __local const ulong *offsets, idx_t step, long rows_valid,
                               int cols_valid, uint nrows, uint ncols, float scale, uint lid,
                               __global const int *table, uint4 paging, uint b, long j0,
@@ -155,13 +156,13 @@ static inline void load_block(__local float *dst, uint stride, __global const fl
                               : PAGED && table
                                   ? paged_offset(table, paging, b, j0 + (long)r, page_step, step)
                                   : r * step;
-            __global const float *p = src + row + c;
+            const idx_t p = row + c; /* in elements of src */
             if ((int)c + 4 <= cols_valid) {
-                x = vload4(0, p);
+                x = load4_as(dt, src, p);
             } else {
-                x.s0 = (int)c < cols_valid ? p[0] : 0.0f;
-                x.s1 = (int)c + 1 < cols_valid ? p[1] : 0.0f;
-                x.s2 = (int)c + 2 < cols_valid ? p[2] : 0.0f;
+                x.s0 = (int)c < cols_valid ? load_as(dt, src, p) : 0.0f;
+                x.s1 = (int)c + 1 < cols_valid ? load_as(dt, src, p + 1) : 0.0f;
+                x.s2 = (int)c + 2 < cols_valid ? load_as(dt, src, p + 2) : 0.0f;
             }
         }
         x *= scale;
@@ -176,8 +177,8 @@ static inline void load_block(__local float *dst, uint stride, __global const fl
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
               long diag, int mask_kind, idx_t chunk, idx_t npad, ulong16 lay, ulong8 lay2,
-              __global const float *q, __global const float *k, __global const float *v,
-              __global const uchar *mask, __global float *o, __global float *lse,
+              __global const Q_ELEM *q, __global const K_ELEM *k, __global const V_ELEM *v,
+              __global const uchar *mask, __global O_ELEM *o, __global float *lse,
               __global float *part, __global float *stats, int varlen, __global const int *cu_q,
               __global const int *cu_k, ulong cap_q, ulong cap_k, __global const int *block_table,
               __global const int *seqlens_k, uint4 paging, __global const float *sinks,
@@ -289,8 +290,8 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #endif
     }
     const uint b_dense = paged ? 0 : b; /* paged: the head's origin, pages added per key */
-    __global const float *k_base = k + lay.s4 + b_dense * lay.s5 + hk * lay.s6;
-    __global const float *v_base = v + lay.s8 + b_dense * lay.s9 + hk * lay.sa;
+    __global const K_ELEM *k_base = k + lay.s4 + b_dense * lay.s5 + hk * lay.s6;
+    __global const V_ELEM *v_base = v + lay.s8 + b_dense * lay.s9 + hk * lay.sa;
     const idx_t k_stride = lay.s7, v_stride = lay.sb;
 
     float acc[RPT][CPT], m_run[RPT], l_part[RPT], s_part[RPT];
@@ -318,11 +319,11 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 s[r][y] = 0.0f;
         for (uint s0 = 0; s0 < HEAD_D; s0 += SLICE) {
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous slice (or V chunk) is no longer read */
-            load_block(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0,
-                       BM, SLICE, scale2, lid, 0, paging, b, 0, 0);
-            load_block(lk, SLICE_STRIDE, k_base + (paged ? 0 : j0 * k_stride) + s0, 0, k_stride,
-                       split_end - j0, (int)d - (int)s0, BN, SLICE, 1.0f, lid, table, paging, b, j0,
-                       lay.s5);
+            load_block(lq, SLICE_STRIDE, Q_DTYPE, q + s0, row_off[ROW_Q], 0, (long)rows,
+                       (int)d - (int)s0, BM, SLICE, scale2, lid, 0, paging, b, 0, 0);
+            load_block(lk, SLICE_STRIDE, K_DTYPE, k_base + (paged ? 0 : j0 * k_stride) + s0, 0,
+                       k_stride, split_end - j0, (int)d - (int)s0, BN, SLICE, 1.0f, lid, table,
+                       paging, b, j0, lay.s5);
             barrier(CLK_LOCAL_MEM_FENCE);
             /* Not unrolled: unrolling loops that index no private array only hoists loads
              * and addresses into registers. */
@@ -445,9 +446,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         /* ---- O += P V, V in chunks of VCH keys ---- */
         for (int kc = 0; kc < BN && j0 + kc < block_end; kc += VCH) {
             barrier(CLK_LOCAL_MEM_FENCE); /* P written; the slices or last chunk read */
-            load_block(lv, HEAD_DV, v_base + (paged ? 0 : (j0 + kc) * v_stride), 0, v_stride,
-                       split_end - j0 - kc, (int)dv, VCH, HEAD_DV, 1.0f, lid, table, paging, b,
-                       j0 + kc, lay.s9);
+            load_block(lv, HEAD_DV, V_DTYPE, v_base + (paged ? 0 : (j0 + kc) * v_stride), 0,
+                       v_stride, split_end - j0 - kc, (int)dv, VCH, HEAD_DV, 1.0f, lid, table,
+                       paging, b, j0 + kc, lay.s9);
             barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 1
             for (int kk = 0; kk < VCH; kk++) {
@@ -518,11 +519,11 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #endif
         const bool empty = l_sunk == 0.0f; /* every key masked */
         const float denom = (SUM_NORM ? sum : l_sunk) / f;
-        __global float *o_row = o + row_off[ROW_O][row];
+        __global O_ELEM *o_row = o + row_off[ROW_O][row];
 #pragma unroll
         for (int x = 0; x < CPT; x++) {
             const uint c = tg + TPR * x;
-            if (c < dv) o_row[c] = empty ? 0.0f : acc[r][x] / denom;
+            if (c < dv) store_as(O_DTYPE, empty ? 0.0f : acc[r][x] / denom, o_row, c);
         }
         if (lse && tg == 0)
             lse[row_off[ROW_LSE][row]] = empty ? -INFINITY : (m_sunk + log2(l_sunk)) * LN2;

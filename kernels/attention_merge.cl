@@ -3,12 +3,13 @@
  * and the plain score sum for NORM_SUM). This rescales them to a common maximum, adds them
  * up and writes the final O row and LSE. One work-item per (row, batch * head). Attention
  * sinks (sinks non-NULL) join the merged row here, once.
- * Layouts as in attention.cl (slots named in contract.h): LAY_O of lay, LAY2_LSE of lay2. */
+ * Layouts as in attention.cl (slots named in contract.h): LAY_O of lay, LAY2_LSE of lay2.
+ * O is stored as O_DTYPE (contract.h; the partials are float32). */
 #define LN2 0.693147180559945309f
 
 __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t pstride, int norm,
                               ulong16 lay, ulong8 lay2, __global const float *part,
-                              __global const float *stats, __global float *o, __global float *lse,
+                              __global const float *stats, __global O_ELEM *o, __global float *lse,
                               __global const float *sinks) {
     const idx_t i = get_global_id(0);
     const uint bh = get_global_id(1);
@@ -29,7 +30,7 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
     const float f = sinks ? sink_fold(sinks[h], &m, &l) : 1.0f; /* the sink joins once, here */
     const bool empty = l == 0.0f;                               /* every key masked */
     const float denom = (norm == NORM_SUM ? sum : l) / f;
-    __global float *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
+    __global O_ELEM *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
     for (uint c = 0; c < dv; c++) {
         float acc = 0.0f;
         for (uint s = 0; s < splits; s++) {
@@ -37,7 +38,7 @@ __kernel void attention_merge(idx_t M, uint dv, uint q_heads, uint splits, idx_t
             const float w = norm == NORM_SUM ? 1.0f : exp2(stats[row * 4] - m_use);
             acc = fma(part[row * pstride + c], w, acc);
         }
-        o_row[c] = empty ? 0.0f : acc / denom;
+        store_as(O_DTYPE, empty ? 0.0f : acc / denom, o_row, c);
     }
     if (lse)
         lse[lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE)] =

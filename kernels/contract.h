@@ -24,6 +24,14 @@
 #define MASK_ADDITIVE 1
 #define MASK_BOOLEAN  2
 
+/* clattn_dtype: the storage of a tensor, as the attention programs' -DQ_DTYPE, -DK_DTYPE,
+ * -DV_DTYPE, -DO_DTYPE and -DMASK_DTYPE defines (absent = DTYPE_F32, so float32 programs keep
+ * their options). Plain digits: common.h pastes them into the names of its load and store
+ * helpers. */
+#define DTYPE_F32  0
+#define DTYPE_F16  1
+#define DTYPE_BF16 2
+
 /* ---- build-time capabilities the planners pass as defines ------------------------------ */
 /* -DSUBGROUP_SHUFFLE (attention_gpu.cl, only when the device offers it): which shuffle the
  * row-group reductions use. Never defined as 0: without the define the kernel is plain
@@ -422,6 +430,22 @@ static inline float alibi_slope(uint h, uint heads) {
 #endif
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)
+#endif
+/* Storage types of the attention tensors (DTYPE_*, the planner defines the non-float32 ones). */
+#ifndef Q_DTYPE
+#define Q_DTYPE 0
+#endif
+#ifndef K_DTYPE
+#define K_DTYPE 0
+#endif
+#ifndef V_DTYPE
+#define V_DTYPE 0
+#endif
+#ifndef O_DTYPE
+#define O_DTYPE 0
+#endif
+#ifndef MASK_DTYPE
+#define MASK_DTYPE 0
 #endif
 #ifndef WIN_RIGHT
 #define WIN_RIGHT (-1L)

@@ -3,6 +3,7 @@
 #include "status.h"
 #include "size.h"
 #include "varlen.h"
+#include "dtype.h"
 
 #include <math.h>
 #include <string.h>
@@ -150,6 +151,18 @@ clattn_status clattn__attention_check(const clattn_attention_desc *desc, unsigne
     if (weights && (a->softcap != 0.0f || a->alibi || a->window))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
                             "attention weights: softcap, alibi and window are not supported");
+    const clattn_dtype dtypes[] = {a->q_dtype, a->k_dtype, a->v_dtype, a->o_dtype, a->mask_dtype};
+    static const char *const dtype_names[] = {"q", "k", "v", "o", "mask"};
+    for (int i = 0; i < 5; i++)
+        if (!clattn__dtype_valid(dtypes[i]))
+            return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "%s: unknown %s_dtype %d", path,
+                                dtype_names[i], (int)dtypes[i]);
+    if (a->mask_kind == CLATTN_MASK_BOOLEAN && a->mask_dtype != CLATTN_F32)
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "%s: a boolean mask is uint8 (mask_dtype must be CLATTN_F32)", path);
+    if (weights && !clattn__attention_all_f32(a))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention weights: float32 tensors only (the dtypes must be F32)");
     if (a->varlen) {
         clattn_status status = clattn__varlen_desc_check(a, weights);
         if (status) return status;

@@ -29,9 +29,17 @@ typedef struct clattn_attention_extents {
     size_t weights, weight_rows;
 } clattn_attention_extents;
 
-/* Bytes per mask element: 1 for a boolean (uint8) mask, 4 for an additive float mask. */
+/* Bytes per mask element: 1 for a boolean (uint8) mask, the mask_dtype's size for an additive
+ * mask. */
 static inline size_t clattn__mask_element_size(const clattn_attention_desc *desc) {
-    return desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : sizeof(float);
+    return desc->mask_kind == CLATTN_MASK_BOOLEAN ? 1 : clattn_dtype_size(desc->mask_dtype);
+}
+
+/* Whether every tensor of desc is stored as float32 (the paths that take no other dtype). */
+static inline bool clattn__attention_all_f32(const clattn_attention_desc *desc) {
+    return desc->q_dtype == CLATTN_F32 && desc->k_dtype == CLATTN_F32 &&
+           desc->v_dtype == CLATTN_F32 && desc->o_dtype == CLATTN_F32 &&
+           desc->mask_dtype == CLATTN_F32;
 }
 
 /* Element extent of a tensor [batch, heads, rows, cols] in layout l: one past its last

@@ -15,6 +15,7 @@
  * D = 64 and ~83 at D = 128; perf: the score and P V tiles ~70% of the time, softmax ~20%. */
 #include "status.h"
 #include "size.h"
+#include "attention_dtype.h"
 #include "attention_desc.h"
 #include "varlen.h"
 #include "paged.h"
@@ -520,6 +521,13 @@ clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
+    if (!clattn__attention_all_f32(desc)) { /* 2-byte tensors: as float32 copies */
+        clattn_attention_widened w;
+        if ((status = clattn__attention_widen(desc, t, &w))) return status;
+        status = clattn_cpu_attention_ex(&w.desc, &w.arrays);
+        clattn__attention_narrow(&w, !status);
+        return status;
+    }
     if (desc->varlen) { /* each sequence is an ordinary problem of batch 1 */
         size_t total_q, total_k;
         if ((status = clattn__varlen_check_offsets(desc, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,

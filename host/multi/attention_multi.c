@@ -176,6 +176,9 @@ static clattn_status check_call(clattn_handle *const *handles, size_t count,
     clattn_attention_extents e;
     clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, &e);
     if (status) return status;
+    if (!clattn__attention_all_f32(desc)) /* the pieces are copied as floats */
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "attention_multi: float32 tensors only (the dtypes must be F32)");
     if (!in->q || !in->k || !in->v || !o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention_multi: q, k, v and o are required");

@@ -217,6 +217,29 @@ static clattn_status scratch_layout(const clattn_device_profile *p, const clattn
     return CLATTN_SUCCESS;
 }
 
+_Static_assert(DTYPE_F32 == CLATTN_F32 && DTYPE_F16 == CLATTN_F16 && DTYPE_BF16 == CLATTN_BF16,
+               "kernels/contract.h's DTYPE_* must equal clattn_dtype");
+
+/* The storage-type defines of the tensors not stored as float32 (contract.h: absent means
+ * float32, so float32 programs keep their options and their cache entries). The mask's only
+ * for an additive mask. */
+static void add_dtype_defines(const clattn_attention_desc *d, char *defines, size_t size) {
+    const struct {
+        const char *name;
+        clattn_dtype dtype;
+    } tensors[] = {{"Q", d->q_dtype},
+                   {"K", d->k_dtype},
+                   {"V", d->v_dtype},
+                   {"O", d->o_dtype},
+                   {"MASK", d->mask_kind == CLATTN_MASK_ADDITIVE ? d->mask_dtype : CLATTN_F32}};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++) {
+        if (tensors[i].dtype == CLATTN_F32) continue;
+        const size_t used = strlen(defines);
+        snprintf(defines + used, size - used, "%s-D%s_DTYPE=%d", used ? " " : "", tensors[i].name,
+                 (int)tensors[i].dtype);
+    }
+}
+
 static void add_launches(const clattn_device_profile *p, const clattn_attention_desc *d,
                          clattn_attention_plan *a) {
     char defines[CLATTN_PLAN_OPTIONS_SIZE];
@@ -259,6 +282,7 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
         const size_t used = strlen(defines);
         snprintf(defines + used, sizeof defines - used, " -DDROPOUT=1");
     }
+    add_dtype_defines(d, defines, sizeof defines);
     if (a->shuffle) {
         /* The khr shuffle's sub-group built-ins need OpenCL C 2.0 or 3.0; this -cl-std
          * replaces the base options' CL1.2 (clattn__program_options). */
@@ -295,7 +319,11 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
     }
     if (a->splits == 1) return;
     a->merge = (int)a->base.count;
-    l = clattn__plan_add(&a->base, "attention_merge.cl", "attention_merge", NULL, 2);
+    char merge_defines[32] = ""; /* the merge writes O: its dtype only */
+    if (d->o_dtype != CLATTN_F32)
+        snprintf(merge_defines, sizeof merge_defines, "-DO_DTYPE=%d", (int)d->o_dtype);
+    l = clattn__plan_add(&a->base, "attention_merge.cl", "attention_merge",
+                         merge_defines[0] ? merge_defines : NULL, 2);
     l->local[0] = clattn__pow2_at_most(clattn_attention_tune.merge_group,
                                        clattn__profile_group_limit(p, false));
     l->global[0] = clattn__round_up(d->m, l->local[0]);

@@ -1,6 +1,7 @@
 /* CPU reference of the fused attention: plain C, double accumulation, one row at a time.
  * The oracle of the tests: simple and exact rather than fast. */
 #include "status.h"
+#include "attention_dtype.h"
 #include "attention_desc.h"
 #include "varlen.h"
 #include "paged.h"
@@ -78,6 +79,13 @@ clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
     if (a->mask_kind != CLATTN_MASK_NONE && !mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
+    if (!clattn__attention_all_f32(desc)) { /* 2-byte tensors: as float32 copies */
+        clattn_attention_widened w;
+        if ((status = clattn__attention_widen(desc, t, &w))) return status;
+        status = clattn_ref_attention_ex(&w.desc, &w.arrays);
+        clattn__attention_narrow(&w, !status);
+        return status;
+    }
     if (a->varlen) { /* each sequence is an ordinary problem of batch 1 */
         size_t total_q, total_k;
         if ((status = clattn__varlen_check_offsets(a, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,

@@ -42,11 +42,12 @@ static clattn_status check_aliasing(const clattn_attention_desc *a,
     const size_t mask_elem = clattn__mask_element_size(a);
     clattn_span in[6], out[2];
     clattn_status status;
-    if ((status = clattn__span(q, a->q.offset, e->q, sizeof(float), "q", &in[0])) ||
-        (status = clattn__span(k, a->k.offset, e->k, sizeof(float), "k", &in[1])) ||
-        (status = clattn__span(v, a->v.offset, e->v, sizeof(float), "v", &in[2])) ||
+    if ((status = clattn__span(q, a->q.offset, e->q, clattn_dtype_size(a->q_dtype), "q", &in[0])) ||
+        (status = clattn__span(k, a->k.offset, e->k, clattn_dtype_size(a->k_dtype), "k", &in[1])) ||
+        (status = clattn__span(v, a->v.offset, e->v, clattn_dtype_size(a->v_dtype), "v", &in[2])) ||
         (status = clattn__span(mask, a->mask.offset, e->mask, mask_elem, "mask", &in[3])) ||
-        (status = clattn__span(o, a->o.offset, e->o, sizeof(float), "o", &out[0])) ||
+        (status =
+             clattn__span(o, a->o.offset, e->o, clattn_dtype_size(a->o_dtype), "o", &out[0])) ||
         (status = clattn__span(lse, a->lse.offset, e->lse, sizeof(float), "lse", &out[1])) ||
         (status = clattn__span(table, 0, a->batch * a->max_pages, sizeof(cl_int), "block_table",
                                &in[4])) ||
@@ -88,15 +89,16 @@ typedef struct varlen_args {
     cl_ulong cap_q, cap_k; /* rows the buffers hold: the kernels clamp the offsets to them */
 } varlen_args;
 
-/* The packed rows t a buffer holds for every head: offset + (heads - 1) * stride[1] +
- * t * stride[2] + cols <= its elements (at least one row: the extents were checked). */
+/* The packed rows t a buffer of elem-byte elements holds for every head: offset + (heads - 1)
+ * * stride[1] + t * stride[2] + cols <= its elements (at least one row: the extents were
+ * checked). */
 static clattn_status rows_held(cl_mem buf, const clattn_layout *l, size_t heads, size_t cols,
-                               cl_ulong *rows) {
+                               size_t elem, cl_ulong *rows) {
     size_t bytes = 0;
     cl_int err = clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
     if (err) return clattn__cl(err, "clGetMemObjectInfo");
     const size_t first = l->offset + (heads - 1) * l->stride[1] + cols;
-    const size_t held = (bytes / sizeof(float) - first) / l->stride[2] + 1;
+    const size_t held = (bytes / elem - first) / l->stride[2] + 1;
     if (held < *rows) *rows = held;
     return CLATTN_SUCCESS;
 }
@@ -110,11 +112,16 @@ static clattn_status varlen_setup(clattn_handle *h, const clattn_attention_desc 
                                          "cu_seqlens_q")) ||
         (status = clattn__check_elements(h, t->cu_seqlens_k, 0, a->batch + 1, sizeof(cl_int),
                                          "cu_seqlens_k")) ||
-        (status = rows_held(t->q, &a->q, a->q_heads, a->d, &out->cap_q)) ||
-        (status = rows_held(t->o, &a->o, a->q_heads, a->dv, &out->cap_q)) ||
-        (t->lse && (status = rows_held(t->lse, &a->lse, a->q_heads, 1, &out->cap_q))) ||
-        (status = rows_held(t->k, &a->k, a->kv_heads, a->d, &out->cap_k)) ||
-        (status = rows_held(t->v, &a->v, a->kv_heads, a->dv, &out->cap_k)))
+        (status = rows_held(t->q, &a->q, a->q_heads, a->d, clattn_dtype_size(a->q_dtype),
+                            &out->cap_q)) ||
+        (status = rows_held(t->o, &a->o, a->q_heads, a->dv, clattn_dtype_size(a->o_dtype),
+                            &out->cap_q)) ||
+        (t->lse &&
+         (status = rows_held(t->lse, &a->lse, a->q_heads, 1, sizeof(float), &out->cap_q))) ||
+        (status = rows_held(t->k, &a->k, a->kv_heads, a->d, clattn_dtype_size(a->k_dtype),
+                            &out->cap_k)) ||
+        (status = rows_held(t->v, &a->v, a->kv_heads, a->dv, clattn_dtype_size(a->v_dtype),
+                            &out->cap_k)))
         return status;
     out->mode = a->causal == CLATTN_CAUSAL_BOTTOM_RIGHT ? VARLEN_BOTTOM_RIGHT : VARLEN_ON;
     out->cu_q = t->cu_seqlens_q;
@@ -276,10 +283,10 @@ clattn_status clattn_enqueue_attention_ex(clattn_handle *h, cl_command_queue que
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
     const size_t mask_elem = clattn__mask_element_size(desc);
-    if ((status = clattn__check_buffer(h, q, 0, e.q, "q")) ||
-        (status = clattn__check_buffer(h, k, 0, e.k, "k")) ||
-        (status = clattn__check_buffer(h, v, 0, e.v, "v")) ||
-        (status = clattn__check_buffer(h, o, 0, e.o, "o")) ||
+    if ((status = clattn__check_elements(h, q, 0, e.q, clattn_dtype_size(desc->q_dtype), "q")) ||
+        (status = clattn__check_elements(h, k, 0, e.k, clattn_dtype_size(desc->k_dtype), "k")) ||
+        (status = clattn__check_elements(h, v, 0, e.v, clattn_dtype_size(desc->v_dtype), "v")) ||
+        (status = clattn__check_elements(h, o, 0, e.o, clattn_dtype_size(desc->o_dtype), "o")) ||
         (lse && (status = clattn__check_buffer(h, lse, 0, e.lse, "lse"))) ||
         (desc->mask_kind != CLATTN_MASK_NONE &&
          (status = clattn__check_elements(h, mask, 0, e.mask, mask_elem, "mask"))) ||

@@ -48,8 +48,9 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
 
     /* O and the LSE come back as two copies: the second would overwrite the first. The inputs
      * may overlap them (read before anything is copied back). */
-    if (lse && (uintptr_t)(o + desc->o.offset) < (uintptr_t)(lse + e.lse) &&
-        (uintptr_t)(lse + desc->lse.offset) < (uintptr_t)(o + e.o))
+    const size_t o_size = clattn_dtype_size(desc->o_dtype); /* O's bytes per element */
+    if (lse && (uintptr_t)o + desc->o.offset * o_size < (uintptr_t)(lse + e.lse) &&
+        (uintptr_t)(lse + desc->lse.offset) < (uintptr_t)o + e.o * o_size)
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "attention: o and lse overlap");
 
     clattn_buffers b = {.count = 0};
@@ -58,10 +59,10 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
     const bool paged = desc->page_size > 0;
     cl_event done = NULL;
     const size_t mask_elem = clattn__mask_element_size(desc);
-    if (!(status = clattn__upload(h, &b, q, e.q, sizeof(float), true, &qb)) &&
-        !(status = clattn__upload(h, &b, k, e.k, sizeof(float), true, &kb)) &&
-        !(status = clattn__upload(h, &b, v, e.v, sizeof(float), true, &vb)) &&
-        !(status = clattn__upload(h, &b, o, e.o, sizeof(float), false, &ob)) &&
+    if (!(status = clattn__upload(h, &b, q, e.q, clattn_dtype_size(desc->q_dtype), true, &qb)) &&
+        !(status = clattn__upload(h, &b, k, e.k, clattn_dtype_size(desc->k_dtype), true, &kb)) &&
+        !(status = clattn__upload(h, &b, v, e.v, clattn_dtype_size(desc->v_dtype), true, &vb)) &&
+        !(status = clattn__upload(h, &b, o, e.o, o_size, false, &ob)) &&
         !(masked && (status = clattn__upload(h, &b, mask, e.mask, mask_elem, true, &mb))) &&
         !(lse && (status = clattn__upload(h, &b, lse, e.lse, sizeof(float), false, &lb))) &&
         !(desc->varlen && ((status = clattn__upload(h, &b, t->cu_seqlens_q, desc->batch + 1,
@@ -87,8 +88,7 @@ clattn_status clattn_attention_ex(clattn_handle *h, const clattn_attention_desc 
                                                                            .block_table = tb,
                                                                            .seqlens_k = sb},
                                                0, NULL, &done))) {
-        cl_int err =
-            clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * sizeof(float), o, 1, &done, NULL);
+        cl_int err = clEnqueueReadBuffer(h->queue, ob, CL_TRUE, 0, e.o * o_size, o, 1, &done, NULL);
         if (!err && lse)
             err = clEnqueueReadBuffer(h->queue, lb, CL_TRUE, 0, e.lse * sizeof(float), lse, 1,
                                       &done, NULL);
