@@ -34,11 +34,13 @@ if(CLATTN_BUILD_BENCH)
     # Stand-alone programs: the fused attention sweep, the linear layer and MHA timings, and
     # multi-device attention against each device alone, the sliding window against the
     # equivalent dense mask, a varlen batch against the padded batch with a key-padding mask,
-    # and paged KV decoding against dense K/V.
+    # and paged KV decoding against dense K/V; decoding in float16 / bfloat16 storage against
+    # float32 (bench_dtype, which rounds its data with host/core/dtype.h).
     foreach(program bench_attention bench_linear_mha bench_multi bench_window bench_varlen
-            bench_paged)
+            bench_paged bench_dtype)
         add_executable(${program} bench/${program}.c)
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
         target_link_libraries(${program} PRIVATE clattn_static m)
     endforeach()
+    target_include_directories(bench_dtype PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/host/core")
 endif()

@@ -140,39 +140,52 @@ static inline float masked_score(float s, long j, long end, __global const uchar
  * neighbouring float4 pieces of a row (coalesced). Source row r starts at
  * src + row_offset(r) where row_offset is `offsets[r]` when offsets is given, else r * step;
  * with a block table (a paged KV cache), row r is key j0 + r of sequence b in its page
- * (paged_offset: page_step the page stride, step the row stride). src holds elements of
- * storage type dt (DTYPE_*, a constant at each call), widened to float on the way in. */
-static inline void load_block(__local float *dst, uint stride, int dt, __global const void *src,
-                              __local const ulong *offsets, idx_t step, long rows_valid,
-                              int cols_valid, uint nrows, uint ncols, float scale, uint lid,
-                              __global const int *table, uint4 paging, uint b, long j0,
-                              ulong page_step) {
-    const uint pieces = ncols / 4;
-    for (uint t = lid; t < nrows * pieces; t += WG) {
-        const uint r = t / pieces, c = 4 * (t % pieces);
-        float4 x = (float4)(0.0f);
-        if ((long)r < rows_valid) {
-            const ulong row = offsets ? offsets[r]
-                              : PAGED && table
-                                  ? paged_offset(table, paging, b, j0 + (long)r, page_step, step)
-                                  : r * step;
-            const idx_t p = row + c; /* in elements of src */
-            if ((int)c + 4 <= cols_valid) {
-                x = load4_as(dt, src, p);
-            } else {
-                x.s0 = (int)c < cols_valid ? load_as(dt, src, p) : 0.0f;
-                x.s1 = (int)c + 1 < cols_valid ? load_as(dt, src, p + 1) : 0.0f;
-                x.s2 = (int)c + 2 < cols_valid ? load_as(dt, src, p + 2) : 0.0f;
-            }
-        }
-        x *= scale;
-        __local float *d = dst + r * stride + c;
-        d[0] = x.s0;
-        d[1] = x.s1;
-        d[2] = x.s2;
-        d[3] = x.s3;
+ * (paged_offset: page_step the page stride, step the row stride). One function per storage
+ * type DT of the sources (load_block_0, _1, _2; load_block_q, _k and _v name Q's, K's and V's),
+ * widening to float on the way in; a float32 program defines load_block_0 alone, the same
+ * code as before the storage types. */
+#define DEFINE_LOAD_BLOCK(DT)                                                                      \
+    static inline void DTYPE_PASTE(load_block_, DT)(                                               \
+        __local float *dst, uint stride, __global const ELEM(DT) * src,                            \
+        __local const ulong *offsets, idx_t step, long rows_valid, int cols_valid, uint nrows,     \
+        uint ncols, float scale, uint lid, __global const int *table, uint4 paging, uint b,        \
+        long j0, ulong page_step) {                                                                \
+        const uint pieces = ncols / 4;                                                             \
+        for (uint t = lid; t < nrows * pieces; t += WG) {                                          \
+            const uint r = t / pieces, c = 4 * (t % pieces);                                       \
+            float4 x = (float4)(0.0f);                                                             \
+            if ((long)r < rows_valid) {                                                            \
+                const ulong row = offsets          ? offsets[r]                                    \
+                                  : PAGED && table ? paged_offset(table, paging, b, j0 + (long)r,  \
+                                                                  page_step, step)                 \
+                                                   : r * step;                                     \
+                __global const ELEM(DT) *p = src + row + c;                                        \
+                if ((int)c + 4 <= cols_valid) {                                                    \
+                    x = load4_as(DT, p, 0);                                                        \
+                } else {                                                                           \
+                    x.s0 = (int)c < cols_valid ? load_as(DT, p, 0) : 0.0f;                         \
+                    x.s1 = (int)c + 1 < cols_valid ? load_as(DT, p, 1) : 0.0f;                     \
+                    x.s2 = (int)c + 2 < cols_valid ? load_as(DT, p, 2) : 0.0f;                     \
+                }                                                                                  \
+            }                                                                                      \
+            x *= scale;                                                                            \
+            __local float *d = dst + r * stride + c;                                               \
+            d[0] = x.s0;                                                                           \
+            d[1] = x.s1;                                                                           \
+            d[2] = x.s2;                                                                           \
+            d[3] = x.s3;                                                                           \
+        }                                                                                          \
     }
-}
+DEFINE_LOAD_BLOCK(0)
+#if Q_DTYPE == DTYPE_F16 || K_DTYPE == DTYPE_F16 || V_DTYPE == DTYPE_F16
+DEFINE_LOAD_BLOCK(1)
+#endif
+#if Q_DTYPE == DTYPE_BF16 || K_DTYPE == DTYPE_BF16 || V_DTYPE == DTYPE_BF16
+DEFINE_LOAD_BLOCK(2)
+#endif
+#define load_block_q DTYPE_PASTE(load_block_, Q_DTYPE)
+#define load_block_k DTYPE_PASTE(load_block_, K_DTYPE)
+#define load_block_v DTYPE_PASTE(load_block_, V_DTYPE)
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void
 attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float scale2, int causal,
@@ -319,11 +332,11 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                 s[r][y] = 0.0f;
         for (uint s0 = 0; s0 < HEAD_D; s0 += SLICE) {
             barrier(CLK_LOCAL_MEM_FENCE); /* the previous slice (or V chunk) is no longer read */
-            load_block(lq, SLICE_STRIDE, Q_DTYPE, q + s0, row_off[ROW_Q], 0, (long)rows,
-                       (int)d - (int)s0, BM, SLICE, scale2, lid, 0, paging, b, 0, 0);
-            load_block(lk, SLICE_STRIDE, K_DTYPE, k_base + (paged ? 0 : j0 * k_stride) + s0, 0,
-                       k_stride, split_end - j0, (int)d - (int)s0, BN, SLICE, 1.0f, lid, table,
-                       paging, b, j0, lay.s5);
+            load_block_q(lq, SLICE_STRIDE, q + s0, row_off[ROW_Q], 0, (long)rows, (int)d - (int)s0,
+                         BM, SLICE, scale2, lid, 0, paging, b, 0, 0);
+            load_block_k(lk, SLICE_STRIDE, k_base + (paged ? 0 : j0 * k_stride) + s0, 0, k_stride,
+                         split_end - j0, (int)d - (int)s0, BN, SLICE, 1.0f, lid, table, paging, b,
+                         j0, lay.s5);
             barrier(CLK_LOCAL_MEM_FENCE);
             /* Not unrolled: unrolling loops that index no private array only hoists loads
              * and addresses into registers. */
@@ -446,9 +459,9 @@ attention_gpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         /* ---- O += P V, V in chunks of VCH keys ---- */
         for (int kc = 0; kc < BN && j0 + kc < block_end; kc += VCH) {
             barrier(CLK_LOCAL_MEM_FENCE); /* P written; the slices or last chunk read */
-            load_block(lv, HEAD_DV, V_DTYPE, v_base + (paged ? 0 : (j0 + kc) * v_stride), 0,
-                       v_stride, split_end - j0 - kc, (int)dv, VCH, HEAD_DV, 1.0f, lid, table,
-                       paging, b, j0 + kc, lay.s9);
+            load_block_v(lv, HEAD_DV, v_base + (paged ? 0 : (j0 + kc) * v_stride), 0, v_stride,
+                         split_end - j0 - kc, (int)dv, VCH, HEAD_DV, 1.0f, lid, table, paging, b,
+                         j0 + kc, lay.s9);
             barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll 1
             for (int kk = 0; kk < VCH; kk++) {

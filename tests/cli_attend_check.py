@@ -217,6 +217,43 @@ for (B, Hq, Hkv, M, D, Dv, P, maxp, causal) in [(3, 4, 2, 3, 32, 16, 8, 5, "bott
           "max |O err| %.2e  max |LSE err| %.2e" % (err, lerr))
     assert err < TOL and lerr < TOL, "out of tolerance"
     worst = max(worst, err)
+# Half-precision storage: float16 .npy files read ('<f2'), --dtype f16|bf16 rounding the inputs
+# (and an additive mask) for the run, --out-dtype f16 writing a float16 .npy. The reference
+# takes the same rounded inputs; the output is rounded once more: half an ulp, 2^-11 relative
+# for float16 and 2^-8 for bfloat16 (allowed: one ulp, 2^-10 and 2^-7), plus TOL.
+def bf16_round(x):
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1))) & np.uint64(0xFFFF0000)
+    return u.astype(np.uint32).view(np.float32)
+for qs, ks, dv, causal, mk, dtype, out16 in [((1, 4, 33, 64), (1, 2, 50, 64), 64, "top-left", "float", "f16", True),
+                                             ((1, 8, 5, 128), (1, 1, 300, 128), 128, "bottom-right", None, "bf16", False),
+                                             ((19, 24), (31, 24), 24, None, None, None, False)]:
+    q, k = rng.standard_normal(qs).astype(np.float16), rng.standard_normal(ks).astype(np.float16)
+    v = rng.standard_normal(ks[:-1] + (dv,)).astype(np.float16)
+    mask = None
+    if mk == "float":
+        mask = (rng.random((qs[-2], ks[-2])) * -3).astype(np.float32); mask[3, :] = -np.inf
+    # float16 files in; for bfloat16 float32 files whose rounding the CLI does
+    files = (q, k, v) if dtype != "bf16" else tuple(rng.standard_normal(x.shape).astype(np.float32) for x in (q, k, v))
+    np.save("q.npy", files[0]); np.save("k.npy", files[1]); np.save("v.npy", files[2])
+    args = ["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--lse-out", "l.npy"]
+    if mask is not None: np.save("m.npy", mask); args += ["--mask", "m.npy"]
+    if causal: args += ["--causal", causal]
+    if dtype: args += ["--dtype", dtype]
+    if out16: args += ["--out-dtype", "f16"]
+    run(args)
+    o, lse = np.load("o.npy"), np.load("l.npy")
+    assert o.dtype == (np.float16 if out16 else np.float32), o.dtype
+    rnd = (lambda x: x.astype(np.float16)) if dtype == "f16" else bf16_round if dtype == "bf16" else (lambda x: x)
+    ro, rl = sdpa(*(rnd(x) for x in files), causal, None if mask is None else rnd(mask))
+    ulp = {"f16": 2.0 ** -10, "bf16": 2.0 ** -7, None: 0}[dtype]
+    with np.errstate(invalid="ignore"):
+        err = (np.abs(o.astype(np.float64) - ro) / (TOL + ulp * np.abs(ro))).max()
+        lerr = np.nanmax(np.abs(np.where(np.isinf(rl), 0, lse - rl)))
+    assert o.shape == ro.shape and np.array_equal(np.isinf(rl), np.isinf(lse))
+    print("storage", dtype or "f16 files", "out f16" if out16 else "out f32", qs, ks, dv, causal, mk,
+          "max |O err| / (TOL + ulp |O|) %.2f  max |LSE err| %.2e" % (err, lerr))
+    assert err <= 1 and lerr < 4 * TOL, "out of tolerance"
 # CSV output without --out
 q = rng.standard_normal((5, 8), dtype=np.float32); np.save("q.npy", q); np.save("k.npy", q); np.save("v.npy", q)
 out = run(["--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--causal"])

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "matrix_io.h"
 #include "attend_paged.h"
+#include "dtype.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@ static void help(void) {
         "                     [--cu-seqlens-q A.npy --cu-seqlens-k B.npy]\n"
         "                     [--block-table T.npy --page-size P --seqlens-k L.npy]\n"
         "                     [--sinks S.npy] [--sink-keys K] [--dropout P --seed S]\n"
+        "                     [--dtype f32|f16|bf16] [--out-dtype f32|f16]\n"
         "                     [--lse-out L.npy] [--weights-out W.npy] [--out O.npy]\n"
         "                     [--device SEL | --devices all|SEL,SEL,... [--shares W,W,...]]\n"
         "       mpirun -np R clattn attend --mpi ... (ring attention: clattn attend --mpi "
@@ -60,7 +62,12 @@ static void help(void) {
         "(StreamingLLM). --dropout P drops each weight with probability P (0 <= P < 1) and\n"
         "scales the kept ones by 1 / (1 - P), with the Philox mask of seed --seed S (default 0,\n"
         "offset 0; see clattn_attention_desc in clattn.h for the exact mapping). All four apply\n"
-        "per sequence with --cu-seqlens-q/-k and with a paged KV cache.\n");
+        "per sequence with --cu-seqlens-q/-k and with a paged KV cache.\n"
+        "--dtype f16|bf16 stores Q, K, V, an additive mask and O as float16 or bfloat16 for the\n"
+        "run (inputs of any float type are rounded to it, to nearest even; accumulation stays\n"
+        "float32); default f32. Not with --devices or --weights-out (float32 only) nor with a\n"
+        "varlen batch. .npy inputs may be float16 ('<f2'). --out-dtype f16 writes --out as\n"
+        "float16 (O rounded to it), f32 (the default) as float32; the LSE is always float32.\n");
 }
 
 typedef struct attend_args {
@@ -76,6 +83,8 @@ typedef struct attend_args {
     clattn_norm norm;
     float scale;
     bool has_scale;
+    clattn_dtype dtype; /* --dtype: the storage of Q, K, V, an additive mask and O */
+    bool out_f16;       /* --out-dtype f16 */
 } attend_args;
 
 static int parse(int argc, char **argv, attend_args *a) {
@@ -169,6 +178,19 @@ static int parse(int argc, char **argv, attend_args *a) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
             a->has_scale = true;
+        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
+            if (v && strcmp(v, "f32") == 0)
+                a->dtype = CLATTN_F32;
+            else if (v && strcmp(v, "f16") == 0)
+                a->dtype = CLATTN_F16;
+            else if (v && strcmp(v, "bf16") == 0)
+                a->dtype = CLATTN_BF16;
+            else
+                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
+            if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
+                return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");
+            a->out_f16 = strcmp(v, "f16") == 0;
         } else if (cli_option(argc, argv, &i, "--norm", &v)) {
             if (v && strcmp(v, "softmax") == 0)
                 a->norm = CLATTN_NORM_SOFTMAX;
@@ -201,6 +223,10 @@ static int parse(int argc, char **argv, attend_args *a) {
     if (paged && a->cu_q)
         return cli_error("attend: a varlen batch (--cu-seqlens-q/-k) and a paged KV cache "
                          "exclude each other");
+    if (a->dtype != CLATTN_F32 && (a->devices || a->weights_out || a->cu_q))
+        return cli_error("attend: --dtype %s does not take --devices, --weights-out or a varlen "
+                         "batch (float32 only)",
+                         clattn__dtype_name(a->dtype));
     if (paged && (a->devices || a->weights_out || a->alibi_slopes))
         return cli_error("attend: a paged KV cache does not take --devices, --weights-out or "
                          "--alibi-slopes");
@@ -300,6 +326,50 @@ static int mask_layout(const npy_array *m, const shape4 *q, size_t n, clattn_lay
     l->stride[1] = heads == 1 ? 0 : q->rows * n;
     l->stride[0] = batch == 1 ? 0 : heads * q->rows * n;
     return 0;
+}
+
+/* count floats stored as dtype in a new array (*out; float32: src itself, not copied). */
+static int to_storage(clattn_dtype dtype, const float *src, size_t count, const void **out,
+                      void **owned) {
+    *owned = NULL;
+    *out = src;
+    if (dtype == CLATTN_F32 || !src) return 0;
+    if (!(*owned = malloc((count ? count : 1) * clattn_dtype_size(dtype))))
+        return cli_error("out of memory");
+    clattn__dtype_narrow(dtype, src, *owned, count);
+    *out = *owned;
+    return 0;
+}
+
+/* Writes O (stored as dtype) to path with Q's leading dimensions, as float16 when out_f16. */
+static int save_o(const char *path, const void *o, clattn_dtype dtype, bool out_f16,
+                  const npy_array *q, size_t dv) {
+    const size_t count = q->count / q->shape[q->ndim - 1] * dv;
+    float *wide = malloc((count ? count : 1) * sizeof *wide);
+    uint16_t *half = out_f16 ? malloc((count ? count : 1) * sizeof *half) : NULL;
+    int rc = 0;
+    if (!wide || (out_f16 && !half)) {
+        rc = cli_error("out of memory");
+    } else {
+        clattn__dtype_widen(dtype, o, wide, count);
+        const size_t last[1] = {dv};
+        if (!out_f16) {
+            rc = save_like_q(path, wide, q, 1, last, 1);
+        } else {
+            size_t shape[NPY_MAX_DIMS];
+            int ndim = 0;
+            for (int i = 0; i < q->ndim - 1; i++)
+                shape[ndim++] = q->shape[i];
+            shape[ndim++] = dv;
+            clattn__dtype_narrow(CLATTN_F16, wide, half, count);
+            char error[512];
+            if (!npy_save_f16(path, half, ndim, shape, error, sizeof error))
+                rc = cli_error("%s", error);
+        }
+    }
+    free(wide);
+    free(half);
+    return rc;
 }
 
 static void print_csv(const float *o, size_t rows, size_t cols) {
@@ -426,8 +496,8 @@ static int attend_varlen(const attend_args *a) {
         }
     }
     if (a->out) {
-        const size_t shape[3] = {tq, hq, dv};
-        if (!npy_save(a->out, o, 3, shape, error, sizeof error)) rc = cli_error("%s", error);
+        const npy_array packed = {.ndim = 3, .shape = {tq, hq, dv}, .count = tq * hq * dv};
+        rc = save_o(a->out, o, CLATTN_F32, a->out_f16, &packed, dv);
     } else {
         print_csv(o, tq * hq, dv);
     }
@@ -460,6 +530,7 @@ int cmd_attend(int argc, char **argv) {
     clattn_handle *h = NULL;
     cli_group group = {.count = 0};
     float *o = NULL, *lse = NULL, *weights = NULL;
+    void *stored[4] = {NULL, NULL, NULL, NULL}; /* --dtype copies of Q, K, V, the mask */
     unsigned char *bmask = NULL;
     float *slopes_mask = NULL;
     npy_array sinks = {0};
@@ -526,8 +597,23 @@ int cmd_attend(int argc, char **argv) {
         desc.mask_kind = CLATTN_MASK_ADDITIVE;
         mask = slopes_mask;
     }
+    /* --dtype: Q, K, V, an additive mask and O in that storage for the run */
+    const void *q_in, *k_in, *v_in;
+    if ((rc = to_storage(a.dtype, q.data, q.count, &q_in, &stored[0])) ||
+        (rc = to_storage(a.dtype, k.data, k.count, &k_in, &stored[1])) ||
+        (rc = to_storage(a.dtype, v.data, v.count, &v_in, &stored[2])))
+        goto done;
+    desc.q_dtype = desc.k_dtype = desc.v_dtype = desc.o_dtype = a.dtype;
+    if (desc.mask_kind == CLATTN_MASK_ADDITIVE) {
+        /* the mask's extent: its layout's last element + 1 */
+        const size_t extent = desc.mask.offset + (qs.b - 1) * desc.mask.stride[0] +
+                              (qs.h - 1) * desc.mask.stride[1] +
+                              (qs.rows - 1) * desc.mask.stride[2] + desc.n;
+        if ((rc = to_storage(a.dtype, mask, extent, &mask, &stored[3]))) goto done;
+        desc.mask_dtype = a.dtype;
+    }
     const size_t rows = qs.b * qs.h * qs.rows;
-    o = malloc(rows * vs.cols * sizeof *o);
+    o = malloc(rows * vs.cols * clattn_dtype_size(a.dtype));
     lse = a.lse_out ? malloc(rows * sizeof *lse) : NULL;
     if (!o || (a.lse_out && !lse)) {
         rc = cli_error("out of memory");
@@ -557,9 +643,9 @@ int cmd_attend(int argc, char **argv) {
             goto done;
     } else if ((status = clattn_attention_ex(
                     h, &desc,
-                    &(clattn_attention_arrays){.q = q.data,
-                                               .k = k.data,
-                                               .v = v.data,
+                    &(clattn_attention_arrays){.q = q_in,
+                                               .k = k_in,
+                                               .v = v_in,
                                                .mask = mask,
                                                .o = o,
                                                .lse = lse,
@@ -578,8 +664,16 @@ int cmd_attend(int argc, char **argv) {
         if ((rc = save_like_q(a.lse_out, lse, &q, 2, last, 1))) goto done;
     }
     if (a.out) {
-        const size_t last[1] = {vs.cols};
-        rc = save_like_q(a.out, o, &q, 1, last, 1);
+        rc = save_o(a.out, o, a.dtype, a.out_f16, &q, vs.cols);
+    } else if (a.dtype != CLATTN_F32) { /* O widened from its storage for printing */
+        float *wide = malloc(rows * vs.cols * sizeof *wide);
+        if (!wide) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        clattn__dtype_widen(a.dtype, o, wide, rows * vs.cols);
+        print_csv(wide, rows, vs.cols);
+        free(wide);
     } else {
         print_csv(o, rows, vs.cols);
     }
@@ -593,6 +687,8 @@ done:
     free(weights);
     free(bmask);
     free(slopes_mask);
+    for (int i = 0; i < 4; i++)
+        free(stored[i]);
     npy_free(&q);
     npy_free(&k);
     npy_free(&v);

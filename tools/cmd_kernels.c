@@ -97,6 +97,28 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
         desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
         rc |= print_plan(p, "attention", "decode paged P=16 B=8 Hq=32 Hkv=8 M=1 N=4096 D=128",
                          clattn__plan_attention(p, &desc, &attention), &attention.base);
+        /* Half-precision storage (loads widened to float, O rounded on store): float16 prefill
+         * and decode, bfloat16 decode, all at D = 128. */
+        static const struct {
+            clattn_dtype dtype;
+            bool decode;
+            const char *problem;
+        } storage[] = {
+            {CLATTN_F16, false, "prefill f16 B=1 H=16 M=N=4096 D=128"},
+            {CLATTN_F16, true, "decode f16 B=1 Hq=32 Hkv=8 M=1 N=32768 D=128"},
+            {CLATTN_BF16, true, "decode bf16 B=1 Hq=32 Hkv=8 M=1 N=32768 D=128"},
+        };
+        for (size_t i = 0; i < sizeof storage / sizeof storage[0]; i++) {
+            if (storage[i].decode) {
+                clattn_attention_desc_init(&desc, 1, 32, 8, 1, 32768, 128, 128);
+                desc.causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
+            } else {
+                clattn_attention_desc_init(&desc, 1, 16, 16, 4096, 4096, 128, 128);
+            }
+            desc.q_dtype = desc.k_dtype = desc.v_dtype = desc.o_dtype = storage[i].dtype;
+            rc |= print_plan(p, "attention", storage[i].problem,
+                             clattn__plan_attention(p, &desc, &attention), &attention.base);
+        }
     }
     if (rc) return rc;
     clattn_normalize_plan norm;

@@ -1,5 +1,6 @@
 /* NumPy .npy reader and writer: just enough of the format for dense numeric arrays. */
 #include "npy.h"
+#include "dtype.h"
 
 #include <float.h>
 #include <limits.h>
@@ -15,7 +16,7 @@
         goto fail;                                                                                 \
     } while (0)
 
-typedef enum { T_F4, T_F8, T_B1, T_I1, T_U1, T_I2, T_I4, T_I8 } elem_type;
+typedef enum { T_F4, T_F8, T_B1, T_I1, T_U1, T_I2, T_I4, T_I8, T_F2 } elem_type;
 
 static float convert(const unsigned char *p, elem_type type) {
     switch (type) {
@@ -28,6 +29,11 @@ static float convert(const unsigned char *p, elem_type type) {
         double v;
         memcpy(&v, p, 8);
         return (float)v;
+    }
+    case T_F2: { /* float16: exact in float32 */
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return clattn__f16_to_f32(v);
     }
     case T_B1:
         return *p ? 1.0f : 0.0f;
@@ -125,8 +131,9 @@ static bool parse_descr(const char *text, elem_type *type, size_t *size) {
         const char *descr;
         elem_type type;
         size_t size;
-    } known[] = {{"<f4", T_F4, 4}, {"<f8", T_F8, 8}, {"|b1", T_B1, 1}, {"|i1", T_I1, 1},
-                 {"|u1", T_U1, 1}, {"<i2", T_I2, 2}, {"<i4", T_I4, 4}, {"<i8", T_I8, 8}};
+    } known[] = {{"<f4", T_F4, 4}, {"<f8", T_F8, 8}, {"<f2", T_F2, 2},
+                 {"|b1", T_B1, 1}, {"|i1", T_I1, 1}, {"|u1", T_U1, 1},
+                 {"<i2", T_I2, 2}, {"<i4", T_I4, 4}, {"<i8", T_I8, 8}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strcmp(text, known[i].descr) == 0) {
             *type = known[i].type;
@@ -168,7 +175,8 @@ bool npy_parse_header(const unsigned char *data, size_t size, const char *name, 
         if (strcmp(key, "descr") == 0 && !seen_descr) {
             seen_descr = true;
             if (!quoted(&h, descr, sizeof descr) || !parse_descr(descr, &type, &elem_size))
-                FAIL("%s: unsupported dtype (float32, float64, bool or little-endian integers)",
+                FAIL("%s: unsupported dtype (float16, float32, float64, bool or little-endian "
+                     "integers)",
                      name);
         } else if (strcmp(key, "fortran_order") == 0 && !seen_order) {
             seen_order = true;
@@ -303,10 +311,12 @@ fail:
     return false;
 }
 
-bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
-              size_t error_size) {
+/* Writes count elements of elem_size bytes (descr: their NumPy type) as a version 1 file. */
+static bool save(const char *path, const char *descr, const void *data, size_t elem_size, int ndim,
+                 const size_t *shape, char *error, size_t error_size) {
     char dict[256];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    int len =
+        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
         len += snprintf(dict + len, sizeof dict - (size_t)len, "%zu,%s", shape[i],
@@ -337,10 +347,20 @@ bool npy_save(const char *path, const float *data, int ndim, const size_t *shape
     for (size_t i = total; ok && i < padded; i++)
         ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
-    ok = ok && fwrite(data, sizeof(float), count, f) == count;
+    ok = ok && fwrite(data, elem_size, count, f) == count;
     ok = (fclose(f) == 0) && ok;
     if (!ok) snprintf(error, error_size, "cannot write %s", path);
     return ok;
+}
+
+bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
+              size_t error_size) {
+    return save(path, "<f4", data, sizeof(float), ndim, shape, error, error_size);
+}
+
+bool npy_save_f16(const char *path, const uint16_t *data, int ndim, const size_t *shape,
+                  char *error, size_t error_size) {
+    return save(path, "<f2", data, sizeof(uint16_t), ndim, shape, error, error_size);
 }
 
 void npy_free(npy_array *array) {
@@ -354,7 +374,7 @@ bool npy_parse_int32(const unsigned char *data, size_t size, const char *name, n
     npy_header h;
     if (!npy_parse_header(data, size, name, &h, error, error_size)) return false;
     const elem_type type = (elem_type)h.elem_type;
-    if (type == T_F4 || type == T_F8 || type == T_B1)
+    if (type == T_F4 || type == T_F8 || type == T_F2 || type == T_B1)
         FAIL("%s: must hold integers (int8..int64 or uint8), not %s", name,
              type == T_B1 ? "booleans" : "floats");
     if (size - h.data_offset != h.count * h.elem_size)

@@ -17,9 +17,10 @@ typedef struct npy_array {
     bool was_bool; /* the file held booleans (stored here as 0 / 1) */
 } npy_array;
 
-/* Parses a whole .npy file held in memory (size bytes): float32, float64, bool, int8..int64 or
- * uint8 arrays, refusing any header the format forbids and data longer or shorter than the
- * shape. name is used in messages. On failure returns false and writes a message to error. */
+/* Parses a whole .npy file held in memory (size bytes): float16, float32, float64, bool,
+ * int8..int64 or uint8 arrays, refusing any header the format forbids and data longer or shorter
+ * than the shape. name is used in messages. On failure returns false and writes a message to error.
+ */
 bool npy_parse(const unsigned char *data, size_t size, const char *name, npy_array *out,
                char *error, size_t error_size);
 /* What a .npy header says: the shape and where and how the data lie. */
@@ -45,6 +46,9 @@ bool npy_read_elements(FILE *file, const char *name, const npy_header *h, size_t
 /* Saves float32 data of the given shape. */
 bool npy_save(const char *path, const float *data, int ndim, const size_t *shape, char *error,
               size_t error_size);
+/* Saves float16 data (IEEE binary16 bit patterns, '<f2') of the given shape. */
+bool npy_save_f16(const char *path, const uint16_t *data, int ndim, const size_t *shape,
+                  char *error, size_t error_size);
 void npy_free(npy_array *array);
 
 /* An integer array (block tables, sequence lengths): int8..int64 or uint8 .npy data as

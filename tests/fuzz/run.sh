@@ -16,8 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
 case "$target" in
-npy) sources="$src/tools/npy.c" ;;
-text) sources="$src/tools/matrix_io.c $src/tools/npy.c" ;;
+npy) sources="$src/tools/npy.c $src/host/core/dtype.c" ;;
+text) sources="$src/tools/matrix_io.c $src/tools/npy.c $src/host/core/dtype.c" ;;
 cache_file) sources="$src/host/opencl/cache_file.c $src/host/opencl/tune_file.c $src/host/plan/tuned.c" ;;
 *)
     echo "usage: $0 npy|text|cache_file WORK_DIR [SECONDS]" >&2
@@ -43,7 +43,8 @@ if [ -z "$cc" ] || ! "$cc" -fsanitize=fuzzer "$probe" -o "$work/probe" >/dev/nul
 fi
 
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11"
-flags="$flags -D_GNU_SOURCE -I$src/tools -I$src/host/opencl -I$src/host/plan"
+flags="$flags -D_GNU_SOURCE -I$src/tools -I$src/host/opencl -I$src/host/plan -I$src/include"
+flags="$flags -I$src/host/core -DCL_TARGET_OPENCL_VERSION=120"
 binary="$work/fuzz_$target"
 # shellcheck disable=SC2086 # flags and sources are word lists
 "$cc" $flags "$here/fuzz_$target.c" $sources -o "$binary"

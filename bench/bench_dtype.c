@@ -1,0 +1,162 @@
+/* Decoding in half-precision storage: one query row (M = 1, bottom-right) over a long KV cache,
+ * Q, K, V and O stored as float32, float16 and bfloat16, measured alternately (one run of each
+ * storage per round, so that a shared machine's load falls on all of them alike). Decoding reads
+ * all of K and V once per step: bandwidth-bound, so 2-byte storage should approach 2x the
+ * float32 steps per second.
+ *
+ *   bench_dtype [N] [D] [ROUNDS]   (defaults 32768 128 15; B = 1, Hq = 32, Hkv = 8)
+ *
+ * One row per kernel shape (the device's CPU-shaped and GPU-shaped kernels) and storage:
+ * steps per second (median over the rounds), its min and max, the K/V bytes read per step and
+ * GB/s, and the ratio to float32 per round (median, min, max). Device buffers, enqueue + finish
+ * per step. */
+#define _POSIX_C_SOURCE 200809L
+#include "clattn.h"
+#include "dtype.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HQ       32
+#define HKV      8
+#define STORAGES 3
+
+static const clattn_dtype storages[STORAGES] = {CLATTN_F32, CLATTN_F16, CLATTN_BF16};
+static const char *const names[STORAGES] = {"f32", "f16", "bf16"};
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+static int compare(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n) {
+    qsort(v, n, sizeof *v, compare);
+    return v[n / 2];
+}
+
+/* Random data in [-1, 1) stored as dtype (host/core/dtype.h rounds it). */
+static void *make(clattn_dtype dtype, size_t count, uint64_t *seed) {
+    float *x = malloc(count * sizeof *x);
+    void *out = malloc(count * clattn_dtype_size(dtype));
+    if (!x || !out) {
+        free(x);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        *seed ^= *seed << 13, *seed ^= *seed >> 7, *seed ^= *seed << 17;
+        x[i] = (float)((*seed >> 40) * (2.0 / 16777216.0)) - 1.0f;
+    }
+    clattn__dtype_narrow(dtype, x, out, count);
+    free(x);
+    return out;
+}
+
+typedef struct storage_run {
+    clattn_attention_desc desc;
+    cl_mem q, k, v, o;
+} storage_run;
+
+static cl_mem upload(clattn_handle *h, const void *data, size_t bytes) {
+    cl_int err;
+    return clCreateBuffer(clattn_handle_context(h), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes,
+                          (void *)data, &err);
+}
+
+static double step_ms(clattn_handle *h, const storage_run *r) {
+    const double t0 = now_ms();
+    if (clattn_enqueue_attention(h, NULL, &r->desc, r->q, r->k, r->v, NULL, r->o, NULL, 0, NULL,
+                                 NULL) ||
+        clFinish(clattn_handle_queue(h)))
+        return -1.0;
+    return now_ms() - t0;
+}
+
+static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds) {
+    clattn_options options;
+    clattn_options_init(&options);
+    options.variant = variant;
+    clattn_handle *h = NULL;
+    if (clattn_handle_create(&options, &h)) {
+        fprintf(stderr, "no handle: %s\n", clattn_last_error_message());
+        return 1;
+    }
+    const char *shape = variant == CLATTN_VARIANT_GPU ? "GPU shape" : "CPU shape";
+    storage_run runs[STORAGES];
+    memset(runs, 0, sizeof runs);
+    int rc = 0;
+    for (int s = 0; s < STORAGES && !rc; s++) {
+        uint64_t seed = 0x9e3779b97f4a7c15ull; /* the same draws for every storage */
+        clattn_attention_desc *desc = &runs[s].desc;
+        clattn_attention_desc_init(desc, 1, HQ, HKV, 1, n, d, d);
+        desc->causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
+        desc->q_dtype = desc->k_dtype = desc->v_dtype = desc->o_dtype = storages[s];
+        const size_t size = clattn_dtype_size(storages[s]);
+        void *q = make(storages[s], HQ * d, &seed), *k = make(storages[s], HKV * n * d, &seed);
+        void *v = make(storages[s], HKV * n * d, &seed);
+        if (q && k && v) {
+            runs[s].q = upload(h, q, HQ * d * size);
+            runs[s].k = upload(h, k, HKV * n * d * size);
+            runs[s].v = upload(h, v, HKV * n * d * size);
+            runs[s].o = upload(h, q, HQ * d * size);
+        }
+        free(q), free(k), free(v);
+        if (!runs[s].q || !runs[s].k || !runs[s].v || !runs[s].o || step_ms(h, &runs[s]) < 0) {
+            fprintf(stderr, "%s %s: %s\n", shape, names[s], clattn_last_error_message());
+            rc = 1;
+        }
+    }
+    double *ms = calloc((size_t)STORAGES * (size_t)rounds, sizeof *ms);
+    double *ratio = calloc((size_t)STORAGES * (size_t)rounds, sizeof *ratio);
+    if (!ms || !ratio) rc = 1;
+    for (int r = 0; r < rounds && !rc; r++)
+        for (int s = 0; s < STORAGES && !rc; s++) {
+            ms[s * rounds + r] = step_ms(h, &runs[s]);
+            if (ms[s * rounds + r] < 0) rc = 1;
+        }
+    for (int s = 0; s < STORAGES && !rc; s++) {
+        for (int r = 0; r < rounds; r++)
+            ratio[s * rounds + r] = ms[r] / ms[s * rounds + r]; /* f32 time / this time */
+        double *t = ms + s * rounds, *x = ratio + s * rounds;
+        const double med = median(t, (size_t)rounds),
+                     bytes = 2.0 * HKV * n * d * (double)clattn_dtype_size(storages[s]);
+        const double rmed = median(x, (size_t)rounds);
+        printf("%-9s  %-4s  %8.1f steps/s (%.1f..%.1f)  %6.1f MB K+V  %6.1f GB/s  x%.2f vs f32 "
+               "(%.2f..%.2f)\n",
+               shape, names[s], 1e3 / med, 1e3 / t[rounds - 1], 1e3 / t[0], bytes / 1e6,
+               bytes / med / 1e6, rmed, x[0], x[rounds - 1]);
+    }
+    for (int s = 0; s < STORAGES; s++) {
+        cl_mem m[4] = {runs[s].q, runs[s].k, runs[s].v, runs[s].o};
+        for (int i = 0; i < 4; i++)
+            if (m[i]) clReleaseMemObject(m[i]);
+    }
+    free(ms);
+    free(ratio);
+    clattn_handle_destroy(h);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    const size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 32768;
+    const size_t d = argc > 2 ? strtoul(argv[2], NULL, 10) : 128;
+    const int rounds = argc > 3 ? atoi(argv[3]) : 15;
+    if (!n || !d || d > 256 || rounds < 1) {
+        fprintf(stderr, "usage: bench_dtype [N] [D <= 256] [ROUNDS >= 1]\n");
+        return 1;
+    }
+    printf("decode B=1 Hq=%d Hkv=%d M=1 N=%zu D=%zu, bottom-right; %d alternating rounds\n", HQ,
+           HKV, n, d, rounds);
+    int rc = bench_variant(CLATTN_VARIANT_CPU, n, d, rounds);
+    rc |= bench_variant(CLATTN_VARIANT_GPU, n, d, rounds);
+    return rc;
+}
