@@ -484,7 +484,8 @@ typedef struct clattn_attention_buffers {
 } clattn_attention_buffers;
 
 /* The same tensors as host arrays (clattn_attention_ex, clattn_cpu_attention_ex,
- * clattn_ref_attention_ex). */
+ * clattn_ref_attention_ex). q, k, v, mask and o hold elements of the desc's dtypes: for a
+ * float16 or bfloat16 tensor, pass its uint16_t array cast to the float pointer. */
 typedef struct clattn_attention_arrays {
     const float *q, *k, *v;
     const void *mask;
