@@ -208,7 +208,7 @@ static void test_mha_threads(void) {
 
 static void test_mha_invalid(void) {
     float a[64] = {0}, out[64];
-    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL, NULL};
     clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, &w, a, out), CLATTN_SUCCESS);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);

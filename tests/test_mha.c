@@ -89,7 +89,7 @@ static void test_enqueue(void) {
         cl_mem bo = clCreateBuffer(ctx, in, c.d_out * 4, m.bo, &err);
         cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
         /* bk and bv absent here: the reference below gets the same. */
-        clattn_mha_buffers bufs = {wq, wk, wv, wo, bq, NULL, NULL, bo};
+        clattn_mha_buffers bufs = {wq, wk, wv, wo, bq, NULL, NULL, bo, NULL};
         clattn_mha_weights hw = m.w;
         hw.bk = hw.bv = NULL;
         CU_ASSERT_EQUAL(clattn_ref_mha_forward(&desc, &hw, m.x, want), 0);
@@ -131,7 +131,7 @@ static void test_invalid(void) {
     clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     float a[64] = {0}, out[64];
-    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL, NULL};
     clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, a, out), 0);
     CU_ASSERT_EQUAL(clattn_mha_forward(NULL, &ok, &w, a, out), CLATTN_ERROR_NULL_POINTER);
@@ -237,7 +237,7 @@ static void test_enqueue_masked(void) {
         cl_mem mask = clCreateBuffer(ctx, in, mn, bytes, &err);
         cl_mem short_mask = clCreateBuffer(ctx, in, mn - 1, bytes, &err);
         cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
-        const clattn_mha_buffers bufs = {wq, wk, wv, wo, bs[0], bs[1], bs[2], bs[3]};
+        const clattn_mha_buffers bufs = {wq, wk, wv, wo, bs[0], bs[1], bs[2], bs[3], NULL};
         cl_event done = NULL;
         CU_ASSERT_EQUAL(
             clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, &done),

@@ -195,7 +195,7 @@ int cmd_mha(int argc, char **argv) {
         }
     }
     clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data, m[WO].data,
-                            m[BQ].data, m[BK].data, m[BV].data, m[BO].data};
+                            m[BQ].data, m[BK].data, m[BV].data, m[BO].data, NULL};
     clattn_status status = clattn_mha_forward_masked(h, &desc, &w, m[X].data, mask, out);
     if (status)
         rc = cli_status_error("mha", status, h);
