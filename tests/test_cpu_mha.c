@@ -4,6 +4,7 @@
  * propagation, and invalid arguments; masks of every kind and shape, a padded batch of
  * sentences, bad masks. No OpenCL. */
 #include "mha_masked.h"
+#include "mha_variants.h"
 #include "mha_model.h"
 #include "test_common.h"
 
@@ -260,6 +261,18 @@ static void test_mha_mask_invalid(void) {
     check_mha_mask_invalid(cpu_masked, NULL, cpu_plain);
 }
 
+static void test_mha_variants(void) {
+    check_mha_variants(cpu_masked, NULL, "cpu");
+}
+
+static void test_mha_dropout(void) {
+    check_mha_dropout(cpu_masked, NULL, "cpu");
+}
+
+static void test_mha_variants_invalid(void) {
+    check_mha_variants_invalid(cpu_masked, NULL);
+}
+
 static void add_suites(void) {
     static const test_case linear_cases[] = {{"sizes", test_linear_sizes},
                                              {"threads", test_linear_threads},
@@ -273,6 +286,9 @@ static void add_suites(void) {
                                           {"padded_batch", test_mha_padded_batch},
                                           {"mask_shapes", test_mha_mask_shapes},
                                           {"mask_invalid", test_mha_mask_invalid},
+                                          {"variants", test_mha_variants},
+                                          {"dropout", test_mha_dropout},
+                                          {"variants_invalid", test_mha_variants_invalid},
                                           {NULL, NULL}};
     test_add_suite("cpu_linear", linear_cases);
     test_add_suite("cpu_mha", mha_cases);

@@ -4,6 +4,7 @@
  * queue, and invalid arguments; masks (key padding, per batch, per head; boolean and additive)
  * on both kernel shapes and through the enqueue form. */
 #include "mha_masked.h"
+#include "mha_variants.h"
 #include "mha_model.h"
 #include "test_common.h"
 
@@ -289,6 +290,81 @@ static void tiny_masked(void) {
     free_model(&m);
 }
 
+/* ---- model variants ---------------------------------------------------------------- */
+
+static void test_model_variants(void) {
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        check_mha_variants(device_masked, h, test_variant_name(test_variants[v]));
+    }
+}
+
+static void test_dropout(void) {
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        check_mha_dropout(device_masked, h, test_variant_name(test_variants[v]));
+    }
+}
+
+static void test_variants_invalid(void) {
+    clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    check_mha_variants_invalid(device_masked, h);
+}
+
+/* The enqueue form with a sinks buffer: the result of the blocking form, and its checks (a
+ * short buffer, out aliasing it). */
+static void test_enqueue_sinks(void) {
+    const mcase c = {2, 9, 12, 48, 3, 0, 0}; /* the head dim of mha_variants.c: its programs */
+    model m;
+    make_model(&c, &m, 4244);
+    const clattn_mha_desc desc = mha_desc_of(&c);
+    const size_t on = c.b * c.t * c.d_out, xn = c.b * c.t * c.d_in, wn = c.d_out * c.d_in;
+    float sinks[3] = {0.5f, -1.0f, 2.0f};
+    float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
+    CU_ASSERT_FATAL(got && want);
+    clattn_mha_weights hw = m.w;
+    hw.sinks = sinks;
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &hw, m.x, want), 0);
+    clattn_handle *h = test_handle(CLATTN_VARIANT_GPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    cl_context ctx = clattn_handle_context(h);
+    cl_int err;
+    cl_command_queue queue = clCreateCommandQueue(ctx, clattn_handle_device(h), 0, &err);
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+    cl_mem x = clCreateBuffer(ctx, in, xn * 4, m.x, &err);
+    cl_mem wq = clCreateBuffer(ctx, in, wn * 4, m.wq, &err);
+    cl_mem wk = clCreateBuffer(ctx, in, wn * 4, m.wk, &err);
+    cl_mem wv = clCreateBuffer(ctx, in, wn * 4, m.wv, &err);
+    cl_mem wo = clCreateBuffer(ctx, in, c.d_out * c.d_out * 4, m.wo, &err);
+    cl_mem s = clCreateBuffer(ctx, in, sizeof sinks, sinks, &err);
+    cl_mem short_s = clCreateBuffer(ctx, in, 2 * sizeof(float), sinks, &err);
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
+    clattn_mha_buffers bufs = {wq, wk, wv, wo, NULL, NULL, NULL, NULL, s};
+    cl_event done = NULL;
+    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, &done), 0);
+    CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, out, CL_TRUE, 0, on * 4, got, 1, &done, NULL),
+                    CL_SUCCESS);
+    CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, "mha enqueue sinks"));
+    bufs.sinks = short_s;
+    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, NULL),
+                    CLATTN_ERROR_BUFFER_TOO_SMALL);
+    bufs.sinks = out;
+    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, NULL),
+                    CLATTN_ERROR_INVALID_VALUE);
+    clFinish(queue);
+    clReleaseEvent(done);
+    cl_mem all[] = {x, wq, wk, wv, wo, s, short_s, out};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    clReleaseCommandQueue(queue);
+    free(got), free(want);
+    free_model(&m);
+}
+
 /* Small cases for running under Oclgrind (--data-races). */
 static void test_tiny(void) {
     const mcase cases[] = {{2, 5, 8, 8, 2, 1, 1}, {1, 3, 5, 6, 3, 0, 0}};
@@ -311,6 +387,12 @@ static void add_suites(void) {
                                        {"invalid", test_mask_invalid},
                                        {NULL, NULL}};
     test_add_suite("mha_mask", masked);
+    static const test_case variants[] = {{"variants", test_model_variants},
+                                         {"dropout", test_dropout},
+                                         {"invalid", test_variants_invalid},
+                                         {"enqueue_sinks", test_enqueue_sinks},
+                                         {NULL, NULL}};
+    test_add_suite("mha_variants", variants);
 }
 
 int main(int argc, char **argv) {
