@@ -105,8 +105,8 @@ void check_mha_variants(mha_forward_fn fn, void *backend, const char *name) {
         }
         clattn_mha_desc no_sink_keys = desc; /* and the sink keys matter within it */
         no_sink_keys.sink_keys = 0;
-        CU_ASSERT_EQUAL_FATAL(
-            clattn_ref_mha_forward_masked(&no_sink_keys, &w, m.x, mask, plain), 0);
+        CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&no_sink_keys, &w, m.x, mask, plain),
+                              0);
         if (v->sink_keys) CU_ASSERT(max_diff(want, plain, on) > 100 * tol);
     }
     free(got), free(want), free(plain), free(padding);

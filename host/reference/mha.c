@@ -76,8 +76,7 @@ static bool key_allowed(const head_params *m, size_t i, size_t j, double *add) {
  * softcapped, then ALiBi and the additive mask are added; the sink logit joins the maximum
  * and the denominator only; dropout zeroes weights after the normalisation. */
 static void attend_head(size_t t, size_t hd, size_t ld, const head_params *m, const double *q,
-                        const double *k, const double *v, double *ctx, double *s,
-                        bool *allowed) {
+                        const double *k, const double *v, double *ctx, double *s, bool *allowed) {
     const clattn_mha_desc *d = m->desc;
     const double scale = 1.0 / sqrt((double)hd), cap = d->softcap;
     const double keep_scale = 1.0 / (1.0 - (double)d->dropout);
@@ -141,15 +140,14 @@ clattn_status clattn_ref_mha_forward_masked(const clattn_mha_desc *desc,
     for (size_t b = 0; b < desc->batch; b++)
         for (size_t h = 0; h < desc->heads; h++) {
             const size_t at = b * t * d_out + h * hd; /* head h of batch b, row stride d_out */
-            const head_params m = {
-                .desc = desc,
-                .mask = mask,
-                .b = b,
-                .h = h,
-                .slope = desc->alibi ? clattn__alibi_slope(h, desc->heads) : 0.0,
-                .sink = weights->sinks ? (double)weights->sinks[h] : -INFINITY,
-                .stream = desc->dropout_offset + b * desc->heads + h,
-                .threshold = philox_dropout_threshold(desc->dropout)};
+            const head_params m = {.desc = desc,
+                                   .mask = mask,
+                                   .b = b,
+                                   .h = h,
+                                   .slope = desc->alibi ? clattn__alibi_slope(h, desc->heads) : 0.0,
+                                   .sink = weights->sinks ? (double)weights->sinks[h] : -INFINITY,
+                                   .stream = desc->dropout_offset + b * desc->heads + h,
+                                   .threshold = philox_dropout_threshold(desc->dropout)};
             attend_head(t, hd, d_out, &m, q + at, k + at, v + at, ctx + at, s, allowed);
         }
     linear_double(p.rows, d_out, d_out, ctx, weights->wo, weights->bo, q);

@@ -159,8 +159,8 @@ clattn_status clattn_mha_forward_masked(clattn_handle *h, const clattn_mha_desc 
                                weights->sinks,
                                p.mask_count ? mask : NULL,
                                NULL};
-    const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,   p.w_count,
-                                  p.wo_count,  desc->d_out, desc->d_out, desc->d_out,
+    const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,    p.w_count,
+                                  p.wo_count,  desc->d_out, desc->d_out,  desc->d_out,
                                   desc->d_out, desc->heads, p.mask_count, p.out_count};
     cl_mem mem[COUNT] = {NULL};
     clattn_buffers bufs = {.count = 0};
