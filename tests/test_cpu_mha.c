@@ -2,7 +2,7 @@
  * clattn_cpu_mha_forward) against the double-accumulating references: odd sizes, with and
  * without biases, causal and not, B > 1, heads 1/2/12, 1 and 2 threads (same bits), NaN
  * propagation, and invalid arguments; masks of every kind and shape, a padded batch of
- * sentences, bad masks. No OpenCL. */
+ * sentences, bad masks; the model variants (mha_variants.c). No OpenCL. */
 #include "mha_masked.h"
 #include "mha_variants.h"
 #include "mha_model.h"

@@ -2,7 +2,8 @@
  * against the double reference: with and without biases, causal and not, B > 1, heads
  * 1/2/4/12, head dims up to 256, both kernel shapes, the enqueue form on an out-of-order
  * queue, and invalid arguments; masks (key padding, per batch, per head; boolean and additive)
- * on both kernel shapes and through the enqueue form. */
+ * on both kernel shapes and through the enqueue form; the model variants (mha_variants.c) on
+ * both kernel shapes, sinks through the enqueue form. */
 #include "mha_masked.h"
 #include "mha_variants.h"
 #include "mha_model.h"
