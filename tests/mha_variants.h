@@ -7,8 +7,10 @@
 
 /* Each variant alone and a combination (window + sinks + sink keys + dropout + a
  * key-padding mask, causal) at T = 37, 3 heads of 16, against the reference; each must
- * change the output (a variant silently ignored by both would pass the comparison). */
-void check_mha_variants(mha_forward_fn fn, void *backend, const char *name);
+ * change the output (a variant silently ignored by both would pass the comparison).
+ * gpu_shape: only two combinations that cover every variant (softcap + ALiBi, and the
+ * combination above), to keep the GPU shape's cold builds few. */
+void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool gpu_shape);
 
 /* Dropout p = 0.3: the backend and the reference drop the same weights (outputs agree at
  * the float32 tolerance, far below one weight's share), the offset moves the mask, and p = 0

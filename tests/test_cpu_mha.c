@@ -262,7 +262,7 @@ static void test_mha_mask_invalid(void) {
 }
 
 static void test_mha_variants(void) {
-    check_mha_variants(cpu_masked, NULL, "cpu");
+    check_mha_variants(cpu_masked, NULL, "cpu", false);
 }
 
 static void test_mha_dropout(void) {
