@@ -28,23 +28,25 @@ typedef struct variant_case {
     size_t sink_keys;
     bool sinks, padding;
     float dropout;
-    bool gpu_shape; /* also run on the GPU kernel shape */
+    bool on_device; /* also run on the OpenCL kernels */
 } variant_case;
 
-/* Few distinct window sizes and sets of variants: each set is its own kernel program, and
- * a cold build of the GPU shape on a CPU runtime takes seconds (CI may run these with a
- * cold cache), so that shape runs two programs covering every variant. Dropout alone is
- * check_mha_dropout. */
+/* Each set of variants is its own kernel program, and a cold build of one takes seconds on
+ * a CPU runtime (CI may run these with a cold cache), so the OpenCL kernels run only the
+ * last case, which has them all; each variant alone runs on the CPU backend (no builds). */
 static const variant_case variant_cases[] = {
     {"softcap", 0, 0.5f, 0, 0, 0, 0, 0, false, false, 0.0f, false},
     {"alibi causal", 1, 0.0f, 1, 0, 0, 0, 0, false, false, 0.0f, false},
     {"window 5,3", 0, 0.0f, 0, 1, 5, 3, 0, false, false, 0.0f, false},
     {"window 5,3 + sink keys", 0, 0.0f, 0, 1, 5, 3, 3, false, false, 0.0f, false},
     {"sinks", 0, 0.0f, 0, 0, 0, 0, 0, true, false, 0.0f, false},
-    {"softcap + alibi, causal", 1, 0.5f, 1, 0, 0, 0, 0, false, false, 0.0f, true},
+    {"dropout", 0, 0.0f, 0, 0, 0, 0, 0, false, false, 0.3f, false},
     {"window 4,-1 + sinks + sink keys + dropout + padding, causal", 1, 0.0f, 0, 1, 4, -1, 2, true,
-     true, 0.3f, true},
+     true, 0.3f, false},
+    {"softcap + alibi + window 4,-1 + sinks + sink keys + dropout + padding, causal", 1, 0.5f, 1, 1,
+     4, -1, 2, true, true, 0.3f, true},
 };
+#define ALL_VARIANTS (&variant_cases[sizeof variant_cases / sizeof variant_cases[0] - 1])
 
 static clattn_mha_desc desc_of(const variant_case *v) {
     mcase c = base_case;
@@ -74,7 +76,36 @@ static double max_diff(const float *a, const float *b, size_t n) {
     return worst;
 }
 
-void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool gpu_shape) {
+/* The case with each of its variants turned off in turn: each must change the reference's
+ * output by far more than the tolerance, or the comparison would not test it. */
+static void check_each_matters(const variant_case *v, const model *m, const float *sinks,
+                               const unsigned char *padding, const float *want, float *other) {
+    const size_t on = base_case.b * base_case.t * base_case.d_out;
+    for (int part = 0; part < 7; part++) {
+        variant_case u = *v;
+        bool *flags[2] = {&u.sinks, &u.padding};
+        const bool set[7] = {u.softcap != 0.0f, u.alibi != 0,      u.window != 0, u.sinks,
+                             u.sink_keys != 0,  u.dropout != 0.0f, u.padding};
+        if (!set[part]) continue;
+        if (part == 0) u.softcap = 0.0f;
+        if (part == 1) u.alibi = 0;
+        if (part == 2) u.window = 0;
+        if (part == 3 || part == 6) *flags[part == 6] = false;
+        if (part == 4) u.sink_keys = 0;
+        if (part == 5) u.dropout = 0.0f;
+        const clattn_mha_desc d = desc_of(&u);
+        clattn_mha_weights w = m->w;
+        w.sinks = u.sinks ? sinks : NULL;
+        CU_ASSERT_EQUAL_FATAL(
+            clattn_ref_mha_forward_masked(&d, &w, m->x, u.padding ? padding : NULL, other), 0);
+        if (max_diff(want, other, on) < 100 * mha_tolerance(&base_case)) {
+            fprintf(stderr, "    mha %s: variant %d does not change the output\n", v->what, part);
+            CU_FAIL("variant without effect");
+        }
+    }
+}
+
+void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool opencl) {
     model m;
     make_model(&base_case, &m, 0x7a41a7105ull);
     const float sinks[3] = {0.4f, -0.3f, 1.1f}; /* of the order of the scores */
@@ -86,14 +117,11 @@ void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool
     const double tol = mha_tolerance(&base_case);
     for (size_t i = 0; i < sizeof variant_cases / sizeof variant_cases[0]; i++) {
         const variant_case *v = &variant_cases[i];
-        if (gpu_shape && !v->gpu_shape) continue;
+        if (opencl && !v->on_device) continue;
         const clattn_mha_desc desc = desc_of(v);
         clattn_mha_weights w = m.w;
         w.sinks = v->sinks ? sinks : NULL;
         const void *mask = v->padding ? padding : NULL;
-        clattn_mha_desc off = mha_desc_of(&base_case); /* the plain layer, same causal */
-        off.causal = v->causal;
-        CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&off, &m.w, m.x, plain), 0);
         CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&desc, &w, m.x, mask, want), 0);
         memset(got, 0xff, on * sizeof *got);
         const clattn_status status = fn(backend, &desc, &w, m.x, mask, got);
@@ -102,49 +130,43 @@ void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool
         char what[128];
         snprintf(what, sizeof what, "%s mha %s", name, v->what);
         if (!status) CU_ASSERT(test_close(got, want, on, tol, 0, what));
-        /* The variant matters at this size: far more than the tolerance. */
-        if (max_diff(want, plain, on) < 100 * tol) {
-            fprintf(stderr, "    %s: the variant does not change the output\n", what);
-            CU_FAIL("variant without effect");
-        }
-        clattn_mha_desc no_sink_keys = desc; /* and the sink keys matter within it */
-        no_sink_keys.sink_keys = 0;
-        CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&no_sink_keys, &w, m.x, mask, plain),
-                              0);
-        if (v->sink_keys) CU_ASSERT(max_diff(want, plain, on) > 100 * tol);
+        check_each_matters(v, &m, sinks, padding, want, plain);
     }
     free(got), free(want), free(plain), free(padding);
     free_model(&m);
 }
 
 void check_mha_dropout(mha_forward_fn fn, void *backend, const char *name) {
-    const mcase c = {2, 37, 20, 48, 3, 0, 1};
     model m;
-    make_model(&c, &m, 0xd50ull);
-    const size_t on = c.b * c.t * c.d_out;
+    make_model(&base_case, &m, 0xd50ull);
+    const float sinks[3] = {-0.2f, 0.6f, 0.1f};
+    unsigned char *padding = padding_mask();
+    const size_t on = base_case.b * base_case.t * base_case.d_out;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
     float *again = malloc(on * sizeof *again);
     CU_ASSERT_FATAL(got && want && again);
-    clattn_mha_desc desc = mha_desc_of(&c);
-    desc.dropout = 0.3f;
+    /* With all the variants (the program check_mha_variants builds on the kernels). */
+    clattn_mha_desc desc = desc_of(ALL_VARIANTS);
     desc.dropout_seed = 42;
+    clattn_mha_weights w = m.w;
+    w.sinks = sinks;
     char what[96];
     /* One weight of a row is about 1/T of it: a weight dropped on one side only moves the
      * output by ~1e-2, three orders above the tolerance. */
     for (uint64_t offset = 0; offset <= 6; offset += 6) { /* B * H = 6: the next call's */
         desc.dropout_offset = offset;
-        CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &m.w, m.x, want), 0);
-        CU_ASSERT_EQUAL_FATAL(fn(backend, &desc, &m.w, m.x, NULL, got), CLATTN_SUCCESS);
+        CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&desc, &w, m.x, padding, want), 0);
+        CU_ASSERT_EQUAL_FATAL(fn(backend, &desc, &w, m.x, padding, got), CLATTN_SUCCESS);
         snprintf(what, sizeof what, "%s mha dropout 0.3 offset %llu", name,
                  (unsigned long long)offset);
-        CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, what));
+        CU_ASSERT(test_close(got, want, on, mha_tolerance(&base_case), 0, what));
         if (offset) CU_ASSERT(max_diff(got, again, on) > 1e-3); /* a fresh mask */
         memcpy(again, got, on * sizeof *got);
     }
     /* Deterministic: the same call gives the same output. */
-    CU_ASSERT_EQUAL_FATAL(fn(backend, &desc, &m.w, m.x, NULL, got), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL_FATAL(fn(backend, &desc, &w, m.x, padding, got), CLATTN_SUCCESS);
     CU_ASSERT_EQUAL(memcmp(got, again, on * sizeof *got), 0);
-    free(got), free(want), free(again);
+    free(got), free(want), free(again), free(padding);
     free_model(&m);
 }
 
@@ -179,21 +201,30 @@ void check_mha_variants_invalid(mha_forward_fn fn, void *backend) {
         CU_ASSERT_EQUAL(clattn_ref_mha_forward(&bad, &m.w, m.x, want), CLATTN_ERROR_INVALID_VALUE);
         CU_ASSERT_PTR_NOT_NULL(strstr(clattn_last_error_message(), bad_cases[i].message));
     }
-    /* A window flag of 0 ignores the sizes, as in attention. */
+    /* A window flag of 0 ignores the sizes, as in attention (the validation every backend
+     * shares; the reference saves a program build). */
     clattn_mha_desc ignored = ok;
     ignored.window_left = -7;
-    CU_ASSERT_EQUAL(fn(backend, &ignored, &m.w, m.x, NULL, got), CLATTN_SUCCESS);
-    /* NULL sinks: no sinks, bit for bit the plain layer; sink logits far below every score
-     * take no share of the softmax. */
-    CU_ASSERT_EQUAL_FATAL(fn(backend, &ok, &m.w, m.x, NULL, want), CLATTN_SUCCESS);
+    CU_ASSERT_EQUAL(clattn_ref_mha_forward(&ignored, &m.w, m.x, want), CLATTN_SUCCESS);
+    /* With all the variants (check_mha_variants' program): NULL sinks are no sinks, as in the
+     * reference; given ones count; logits far below every score take no share. */
+    const clattn_mha_desc all = desc_of(ALL_VARIANTS);
+    unsigned char *padding = padding_mask();
+    float *with = malloc(on * sizeof *with);
+    CU_ASSERT_FATAL(with != NULL);
     clattn_mha_weights w = m.w;
     w.sinks = NULL;
-    CU_ASSERT_EQUAL_FATAL(fn(backend, &ok, &w, m.x, NULL, got), CLATTN_SUCCESS);
-    CU_ASSERT_EQUAL(memcmp(got, want, on * sizeof *got), 0);
-    const float far[3] = {-1e4f, -1e4f, -1e4f};
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&all, &w, m.x, padding, want), 0);
+    CU_ASSERT_EQUAL_FATAL(fn(backend, &all, &w, m.x, padding, got), CLATTN_SUCCESS);
+    CU_ASSERT(test_close(got, want, on, mha_tolerance(&base_case), 0, "mha NULL sinks"));
+    const float given[3] = {0.4f, -0.3f, 1.1f}, far[3] = {-1e4f, -1e4f, -1e4f};
+    w.sinks = given;
+    CU_ASSERT_EQUAL_FATAL(fn(backend, &all, &w, m.x, padding, with), CLATTN_SUCCESS);
+    CU_ASSERT(max_diff(with, got, on) > 100 * mha_tolerance(&base_case));
     w.sinks = far;
-    CU_ASSERT_EQUAL_FATAL(fn(backend, &ok, &w, m.x, NULL, got), CLATTN_SUCCESS);
-    CU_ASSERT(test_close(got, want, on, 2 * mha_tolerance(&base_case), 0, "mha far sinks"));
+    CU_ASSERT_EQUAL_FATAL(fn(backend, &all, &w, m.x, padding, with), CLATTN_SUCCESS);
+    CU_ASSERT(test_close(with, got, on, 2 * mha_tolerance(&base_case), 0, "mha far sinks"));
+    free(with), free(padding);
     free(got), free(want);
     free_model(&m);
 }

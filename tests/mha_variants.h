@@ -5,16 +5,16 @@
 
 #include "mha_masked.h"
 
-/* Each variant alone and a combination (window + sinks + sink keys + dropout + a
- * key-padding mask, causal) at T = 37, 3 heads of 16, against the reference; each must
- * change the output (a variant silently ignored by both would pass the comparison).
- * gpu_shape: only two combinations that cover every variant (softcap + ALiBi, and the
- * combination above), to keep the GPU shape's cold builds few. */
-void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool gpu_shape);
+/* Each variant alone, a combination (window + sinks + sink keys + dropout + a key-padding
+ * mask, causal) and all of them at once, at T = 37, 3 heads of 16, against the reference;
+ * each variant of a case must change the reference's output (a variant ignored by both would
+ * pass the comparison). opencl: only the case with all of them (one program per kernel
+ * shape: cold builds are slow on CPU runtimes). */
+void check_mha_variants(mha_forward_fn fn, void *backend, const char *name, bool opencl);
 
-/* Dropout p = 0.3: the backend and the reference drop the same weights (outputs agree at
- * the float32 tolerance, far below one weight's share), the offset moves the mask, and p = 0
- * is exactly the plain layer. */
+/* Dropout p = 0.3 with all the variants: the backend and the reference drop the same
+ * weights (outputs agree at the float32 tolerance, far below one weight's share), the next
+ * offset (+ B * H) gives a fresh mask, and the same call the same bits. */
 void check_mha_dropout(mha_forward_fn fn, void *backend, const char *name);
 
 /* Bad variants give the attention's statuses and messages (for fn and the reference); NULL

@@ -297,17 +297,16 @@ static void test_model_variants(void) {
     for (int v = 0; v < 2; v++) {
         clattn_handle *h = test_handle(test_variants[v]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-        check_mha_variants(device_masked, h, test_variant_name(test_variants[v]),
-                           test_variants[v] == CLATTN_VARIANT_GPU);
+        check_mha_variants(device_masked, h, test_variant_name(test_variants[v]), true);
     }
 }
 
-/* The CPU shape; the GPU shape's dropout is checked as tightly in test_model_variants'
- * combination (a weight dropped on one side only would show three orders above it). */
 static void test_dropout(void) {
-    clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    check_mha_dropout(device_masked, h, test_variant_name(CLATTN_VARIANT_CPU));
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        check_mha_dropout(device_masked, h, test_variant_name(test_variants[v]));
+    }
 }
 
 static void test_variants_invalid(void) {
@@ -316,20 +315,27 @@ static void test_variants_invalid(void) {
     check_mha_variants_invalid(device_masked, h);
 }
 
-/* The enqueue form with a sinks buffer: the result of the blocking form, and its checks (a
- * short buffer, out aliasing it). */
+/* The enqueue form with a sinks buffer (and a key-padding mask buffer, the variants of
+ * mha_variants.c's program): the result of the reference, and its checks (a short buffer,
+ * out aliasing it). */
 static void test_enqueue_sinks(void) {
-    const mcase c = {2, 9, 12, 48, 3, 0, 0}; /* mha_variants.c's head dim: its programs */
+    const mcase c = {2, 37, 20, 48, 3, 1, 0};
     model m;
     make_model(&c, &m, 4244);
-    const clattn_mha_desc desc = mha_desc_of(&c);
+    clattn_mha_desc desc = mha_desc_of(&c);
+    desc.softcap = 0.5f, desc.alibi = 1, desc.window = 1, desc.window_left = 4;
+    desc.window_right = -1, desc.sink_keys = 2, desc.dropout = 0.3f, desc.dropout_seed = 9;
+    desc.mask_kind = CLATTN_MASK_BOOLEAN, desc.mask_shape = CLATTN_MHA_MASK_KEY_PADDING;
     const size_t on = c.b * c.t * c.d_out, xn = c.b * c.t * c.d_in, wn = c.d_out * c.d_in;
     float sinks[3] = {0.5f, -1.0f, 2.0f};
+    unsigned char padding[2 * 37];
+    for (size_t i = 0; i < sizeof padding; i++)
+        padding[i] = i % 37 < 30;
     float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
     CU_ASSERT_FATAL(got && want);
     clattn_mha_weights hw = m.w;
     hw.sinks = sinks;
-    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward(&desc, &hw, m.x, want), 0);
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&desc, &hw, m.x, padding, want), 0);
     clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     cl_context ctx = clattn_handle_context(h);
@@ -344,22 +350,26 @@ static void test_enqueue_sinks(void) {
     cl_mem wo = clCreateBuffer(ctx, in, c.d_out * c.d_out * 4, m.wo, &err);
     cl_mem s = clCreateBuffer(ctx, in, sizeof sinks, sinks, &err);
     cl_mem short_s = clCreateBuffer(ctx, in, 2 * sizeof(float), sinks, &err);
+    cl_mem mask = clCreateBuffer(ctx, in, sizeof padding, padding, &err);
     cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
     clattn_mha_buffers bufs = {wq, wk, wv, wo, NULL, NULL, NULL, NULL, s};
     cl_event done = NULL;
-    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, &done), 0);
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, &done), 0);
     CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, out, CL_TRUE, 0, on * 4, got, 1, &done, NULL),
                     CL_SUCCESS);
     CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, "mha enqueue sinks"));
     bufs.sinks = short_s;
-    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, NULL),
-                    CLATTN_ERROR_BUFFER_TOO_SMALL);
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, NULL),
+        CLATTN_ERROR_BUFFER_TOO_SMALL);
     bufs.sinks = out;
-    CU_ASSERT_EQUAL(clattn_enqueue_mha_forward(h, queue, &desc, &bufs, x, out, 0, NULL, NULL),
-                    CLATTN_ERROR_INVALID_VALUE);
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, NULL),
+        CLATTN_ERROR_INVALID_VALUE);
     clFinish(queue);
     clReleaseEvent(done);
-    cl_mem all[] = {x, wq, wk, wv, wo, s, short_s, out};
+    cl_mem all[] = {x, wq, wk, wv, wo, s, short_s, mask, out};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         clReleaseMemObject(all[i]);
     clReleaseCommandQueue(queue);
