@@ -7,10 +7,11 @@
  *   bench_dtype [N] [D] [ROUNDS]   (defaults 32768 128 15; B = 1, Hq = 32, Hkv = 8)
  *
  * One row per kernel shape (the device's CPU-shaped and GPU-shaped kernels) and storage:
- * steps per second (median over the rounds), its min and max, the K/V bytes read per step and
- * GB/s, and the ratio to float32 per round (median, min, max). Device buffers, enqueue + finish
+ * steps per second (median over the rounds, bench_alternate_ms) with its range, the K/V bytes
+ * read per step and GB/s, and the ratio to float32 of the medians (in brackets the extremes:
+ * slowest float32 over fastest this, fastest over slowest). Device buffers, enqueue + finish
  * per step. */
-#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "clattn.h"
 #include "dtype.h"
 
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define HQ       32
 #define HKV      8
@@ -26,22 +26,6 @@
 
 static const clattn_dtype storages[STORAGES] = {CLATTN_F32, CLATTN_F16, CLATTN_BF16};
 static const char *const names[STORAGES] = {"f32", "f16", "bf16"};
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-static int compare(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-    qsort(v, n, sizeof *v, compare);
-    return v[n / 2];
-}
 
 /* Random data in [-1, 1) stored as dtype (host/core/dtype.h rounds it). */
 static void *make(clattn_dtype dtype, size_t count, uint64_t *seed) {
@@ -62,6 +46,7 @@ static void *make(clattn_dtype dtype, size_t count, uint64_t *seed) {
 }
 
 typedef struct storage_run {
+    clattn_handle *h;
     clattn_attention_desc desc;
     cl_mem q, k, v, o;
 } storage_run;
@@ -72,13 +57,12 @@ static cl_mem upload(clattn_handle *h, const void *data, size_t bytes) {
                           (void *)data, &err);
 }
 
-static double step_ms(clattn_handle *h, const storage_run *r) {
-    const double t0 = now_ms();
-    if (clattn_enqueue_attention(h, NULL, &r->desc, r->q, r->k, r->v, NULL, r->o, NULL, 0, NULL,
-                                 NULL) ||
-        clFinish(clattn_handle_queue(h)))
-        return -1.0;
-    return now_ms() - t0;
+/* One decoding step (bench_run_fn): enqueue and finish. */
+static int step(const void *problem) {
+    const storage_run *r = problem;
+    return clattn_enqueue_attention(r->h, NULL, &r->desc, r->q, r->k, r->v, NULL, r->o, NULL, 0,
+                                    NULL, NULL) ||
+           clFinish(clattn_handle_queue(r->h));
 }
 
 static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds) {
@@ -96,6 +80,7 @@ static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds)
     int rc = 0;
     for (int s = 0; s < STORAGES && !rc; s++) {
         uint64_t seed = 0x9e3779b97f4a7c15ull; /* the same draws for every storage */
+        runs[s].h = h;
         clattn_attention_desc *desc = &runs[s].desc;
         clattn_attention_desc_init(desc, 1, HQ, HKV, 1, n, d, d);
         desc->causal = CLATTN_CAUSAL_BOTTOM_RIGHT;
@@ -110,30 +95,23 @@ static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds)
             runs[s].o = upload(h, q, HQ * d * size);
         }
         free(q), free(k), free(v);
-        if (!runs[s].q || !runs[s].k || !runs[s].v || !runs[s].o || step_ms(h, &runs[s]) < 0) {
-            fprintf(stderr, "%s %s: %s\n", shape, names[s], clattn_last_error_message());
-            rc = 1;
-        }
+        if (!runs[s].q || !runs[s].k || !runs[s].v || !runs[s].o) rc = 1;
     }
+    const void *problems[STORAGES] = {&runs[0], &runs[1], &runs[2]};
     double *ms = calloc((size_t)STORAGES * (size_t)rounds, sizeof *ms);
-    double *ratio = calloc((size_t)STORAGES * (size_t)rounds, sizeof *ratio);
-    if (!ms || !ratio) rc = 1;
-    for (int r = 0; r < rounds && !rc; r++)
-        for (int s = 0; s < STORAGES && !rc; s++) {
-            ms[s * rounds + r] = step_ms(h, &runs[s]);
-            if (ms[s * rounds + r] < 0) rc = 1;
-        }
+    if (!rc && (!ms || bench_alternate_ms(step, problems, STORAGES, rounds, ms))) {
+        fprintf(stderr, "%s: %s\n", shape, clattn_last_error_message());
+        rc = 1;
+    }
+    const double *f32 = ms; /* sorted: median at rounds / 2, range at 0 and rounds - 1 */
     for (int s = 0; s < STORAGES && !rc; s++) {
-        for (int r = 0; r < rounds; r++)
-            ratio[s * rounds + r] = ms[r] / ms[s * rounds + r]; /* f32 time / this time */
-        double *t = ms + s * rounds, *x = ratio + s * rounds;
-        const double med = median(t, (size_t)rounds),
-                     bytes = 2.0 * HKV * n * d * (double)clattn_dtype_size(storages[s]);
-        const double rmed = median(x, (size_t)rounds);
-        printf("%-9s  %-4s  %8.1f steps/s (%.1f..%.1f)  %6.1f MB K+V  %6.1f GB/s  x%.2f vs f32 "
+        const double *t = ms + s * rounds, med = t[rounds / 2];
+        const double bytes = 2.0 * HKV * n * d * (double)clattn_dtype_size(storages[s]);
+        printf("%-9s  %-4s  %8.2f steps/s (%.2f..%.2f)  %6.1f MB K+V  %6.2f GB/s  x%.2f vs f32 "
                "(%.2f..%.2f)\n",
                shape, names[s], 1e3 / med, 1e3 / t[rounds - 1], 1e3 / t[0], bytes / 1e6,
-               bytes / med / 1e6, rmed, x[0], x[rounds - 1]);
+               bytes / med / 1e6, f32[rounds / 2] / med, f32[0] / t[rounds - 1],
+               f32[rounds - 1] / t[0]);
     }
     for (int s = 0; s < STORAGES; s++) {
         cl_mem m[4] = {runs[s].q, runs[s].k, runs[s].v, runs[s].o};
@@ -141,7 +119,6 @@ static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds)
             if (m[i]) clReleaseMemObject(m[i]);
     }
     free(ms);
-    free(ratio);
     clattn_handle_destroy(h);
     return rc;
 }
