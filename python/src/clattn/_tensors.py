@@ -62,6 +62,8 @@ def _element_strides(shape, byte_strides, itemsize):
     """Element strides, or None when clattn cannot express them (negative, not whole
     elements, last dimension not contiguous). Strides of size-1 dimensions do not matter
     and become 0."""
+    if 0 in shape:  # empty: nothing is addressed (the library refuses the zero size)
+        return [0] * (len(shape) - 1) + [1]
     out = []
     for size, stride in zip(shape, byte_strides):
         if size == 1:
