@@ -1,7 +1,5 @@
 """The package itself: version, devices, handles."""
 
-import numpy as np
-
 import clattn
 
 
@@ -25,11 +23,10 @@ def test_handle_by_selector_and_as_context_manager():
             assert h.variant in ("cpu", "gpu")
             assert h.build_log == ""
         assert h.closed
+    # Options reach the library (the GPU-shaped kernels themselves are the C suites' business:
+    # compiling them here would cost seconds).
     with clattn.Handle(variant="gpu", max_work_group_size=64) as h:
         assert h.variant == "gpu"
-        x = np.random.default_rng(1).standard_normal((1, 1, 3, 16)).astype(np.float32)
-        np.testing.assert_allclose(h.attention(x, x, x), clattn.ref.attention(x, x, x),
-                                   rtol=1e-4, atol=3e-5)
 
 
 def test_cpu_threads():
