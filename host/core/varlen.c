@@ -97,3 +97,21 @@ void clattn__varlen_write_empty(const clattn_attention_desc *seq, const float *s
                     sinks ? sinks[h] : -INFINITY;
         }
 }
+
+clattn_status clattn__varlen_run(const clattn_attention_desc *d, const clattn_attention_arrays *t,
+                                 clattn__varlen_sequence_fn compute) {
+    size_t total_q, total_k;
+    clattn_status status =
+        clattn__varlen_check_offsets(d, t->cu_seqlens_q, t->cu_seqlens_k, &total_q, &total_k);
+    if (!status)
+        status = clattn__varlen_extents(d, total_q, total_k, t->lse ? CLATTN_DESC_LSE : 0u, NULL);
+    for (size_t b = 0; b < d->batch && !status; b++) {
+        clattn_attention_desc seq;
+        clattn__varlen_sequence(d, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
+        if (seq.m && !seq.n)
+            clattn__varlen_write_empty(&seq, d->sinks ? t->sinks : NULL, t->o, t->lse);
+        else if (seq.m)
+            status = compute(&seq, t);
+    }
+    return status;
+}

@@ -41,4 +41,15 @@ void clattn__varlen_sequence(const clattn_attention_desc *d, const int32_t *cu_q
 void clattn__varlen_write_empty(const clattn_attention_desc *seq, const float *sinks, float *o,
                                 float *lse);
 
+/* Computes one sequence of batch 1 (a clattn__varlen_sequence desc with m, n > 0) on t. */
+typedef clattn_status (*clattn__varlen_sequence_fn)(const clattn_attention_desc *seq,
+                                                    const clattn_attention_arrays *t);
+
+/* A varlen call on host arrays that passed validation: checks the offsets and the tensors'
+ * extents with the real totals, then runs each sequence as an ordinary problem of batch 1
+ * (sequences without keys written by clattn__varlen_write_empty, empty ones skipped). The
+ * reference and the CPU backend share it, passing their own compute. */
+clattn_status clattn__varlen_run(const clattn_attention_desc *d, const clattn_attention_arrays *t,
+                                 clattn__varlen_sequence_fn compute);
+
 #endif

@@ -513,6 +513,12 @@ static clattn_status dense_attention(const clattn_attention_desc *d, const float
 static clattn_status paged_attention(const clattn_attention_desc *d,
                                      const clattn_attention_arrays *t);
 
+/* One varlen sequence (clattn__varlen_run): a dense problem of batch 1. */
+static clattn_status dense_sequence(const clattn_attention_desc *seq,
+                                    const clattn_attention_arrays *t) {
+    return dense_attention(seq, t->q, t->k, t->v, t->mask, t->sinks, t->o, t->lse);
+}
+
 clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
                                       const clattn_attention_arrays *t) {
     if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
@@ -520,21 +526,8 @@ clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *desc,
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
-    if (desc->varlen) { /* each sequence is an ordinary problem of batch 1 */
-        size_t total_q, total_k;
-        if ((status = clattn__varlen_check_offsets(desc, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
-                                                   &total_k)) ||
-            (status = clattn__varlen_extents(desc, total_q, total_k, t->lse ? CLATTN_DESC_LSE : 0u,
-                                             NULL)))
-            return status;
-        for (size_t b = 0; b < desc->batch && !status; b++) {
-            clattn_attention_desc seq;
-            clattn__varlen_sequence(desc, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
-            if (seq.m && !seq.n)
-                clattn__varlen_write_empty(&seq, desc->sinks ? t->sinks : NULL, t->o, t->lse);
-            else if (seq.m)
-                status = dense_attention(&seq, t->q, t->k, t->v, t->mask, t->sinks, t->o, t->lse);
-        }
+    if (desc->varlen) {
+        status = clattn__varlen_run(desc, t, dense_sequence);
     } else if (desc->page_size) {
         status = paged_attention(desc, t);
     } else {

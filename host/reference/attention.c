@@ -65,37 +65,16 @@ clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const floa
 clattn_status clattn_ref_attention_ex(const clattn_attention_desc *desc,
                                       const clattn_attention_arrays *t) {
     if (!t) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: tensors is NULL");
-    const float *q = t->q, *k = t->k, *v = t->v;
-    const void *mask = t->mask;
-    float *o = t->o, *lse = t->lse;
-    clattn_status status = clattn__attention_check(desc, lse ? CLATTN_DESC_LSE : 0u, NULL);
+    clattn_status status = clattn__attention_check(desc, t->lse ? CLATTN_DESC_LSE : 0u, NULL);
     if (!status) status = clattn__attention_extras_check(desc, clattn__attention_arrays_given(t));
     if (!status) status = clattn__paged_check_arrays(desc, t->block_table, t->seqlens_k);
     if (status) return status;
-    const clattn_attention_desc *a = desc;
-    if (!q || !k || !v || !o)
+    if (!t->q || !t->k || !t->v || !t->o)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "attention: q, k, v and o are required");
-    if (a->mask_kind != CLATTN_MASK_NONE && !mask)
+    if (desc->mask_kind != CLATTN_MASK_NONE && !t->mask)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER,
                             "attention: mask_kind is set but mask is NULL");
-    if (a->varlen) { /* each sequence is an ordinary problem of batch 1 */
-        size_t total_q, total_k;
-        if ((status = clattn__varlen_check_offsets(a, t->cu_seqlens_q, t->cu_seqlens_k, &total_q,
-                                                   &total_k)) ||
-            (status =
-                 clattn__varlen_extents(a, total_q, total_k, lse ? CLATTN_DESC_LSE : 0u, NULL)))
-            return status;
-        for (size_t b = 0; b < a->batch && !status; b++) {
-            clattn_attention_desc seq;
-            clattn__varlen_sequence(a, t->cu_seqlens_q, t->cu_seqlens_k, b, &seq);
-            if (seq.m && !seq.n)
-                clattn__varlen_write_empty(&seq, a->sinks ? t->sinks : NULL, o, lse);
-            else if (seq.m)
-                status = compute(&seq, t);
-        }
-    } else {
-        status = compute(a, t);
-    }
+    status = desc->varlen ? clattn__varlen_run(desc, t, compute) : compute(desc, t);
     if (!status) clattn__clear_error();
     return status;
 }
