@@ -56,6 +56,10 @@ def test_out_honours_offset_and_returns_an_event(cl_env, rng):
     host = big.get()
     assert np.all(host[:5] == 7.0)
     close(host[5:].reshape(q.shape), numpy_ref.attention(q, k, v, causal=True)[0])
+    # out= given but not lse=: both outputs come back, each carrying the event.
+    o, lse = h.attention(qd, kd, vd, causal=True, out=out, return_lse=True)
+    assert o is out and isinstance(lse, cl.array.Array) and lse.events
+    close(lse.get(), numpy_ref.attention(q, k, v, causal=True)[1])
     # A NumPy out= with queue=: enqueued, read back, an event returned.
     out_np = np.zeros(q.shape, np.float32)
     ev = h.attention(q, k, v, causal=True, out=out_np, queue=queue)
@@ -97,6 +101,10 @@ def test_query_linear_mha_on_device_arrays(cl_env, rng):
     close(r.scores.get(), s)
     close(r.weights.get(), w)
     close(r.context.get(), z)
+    weights = np.zeros(9, np.float32)  # NumPy outputs of an enqueued call: read back
+    r = h.query_attention(x, x[2], norm="softmax", queue=queue, out={"weights": weights})
+    assert r.weights is weights and isinstance(r.scores, cl.array.Array)
+    close(weights, w)
     wl = rand(rng, 8, 16)
     y = h.linear(cl.array.to_device(queue, x), cl.array.to_device(queue, wl))
     close(y.get(), numpy_ref.linear(x, wl))
@@ -141,6 +149,7 @@ def test_no_leaked_opencl_objects_over_1000_calls(cl_env, rng):
 
     def settled():
         queue.finish()
+        out.finish()  # the events pyopencl keeps in .events (a bounded few) are let go
         gc.collect()
         return (ctx.reference_count, queue.reference_count,
                 [a.base_data.reference_count for a in (qd, kd, vd, out)])

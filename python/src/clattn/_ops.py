@@ -97,8 +97,10 @@ class _Mode:
         return t
 
     def output(self, user, shape, name, packed=False):
-        """(Tensor to write, finish) for an output of shape; finish() copies a temporary
-        into the user's array and returns the event to hand back (enqueue mode)."""
+        """(Tensor to write, finish) for an output of shape. finish(event) hands back the
+        array: the user's (a temporary copied into it where its layout is not clattn's) or
+        a new one; in enqueue mode a pyopencl array carries the event in .events, and a NumPy
+        one is read back before finish returns."""
         rank = len(shape)
         if user is not None:
             if tuple(user.shape) != tuple(shape):
@@ -106,49 +108,52 @@ class _Mode:
                              f"{name}: shape {tuple(user.shape)}, expected {tuple(shape)}")
             if np.dtype(user.dtype) != F32:
                 _errors.fail(_errors.INVALID_VALUE, f"{name}: dtype {user.dtype}, expected float32")
+            if T.is_cl_array(user):
+                if not self.enqueue:
+                    _errors.fail(_errors.INVALID_VALUE, f"{name} is a pyopencl array: call "
+                                 "this on a clattn.Handle")
+            elif not (isinstance(user, np.ndarray) and user.flags.writeable):
+                _errors.fail(_errors.INVALID_VALUE, f"{name}: a writable NumPy or pyopencl array")
         if not self.enqueue:
-            if user is not None and T.is_cl_array(user):
-                _errors.fail(_errors.INVALID_VALUE, f"{name} is a pyopencl array but the inputs "
-                             "are NumPy: pass queue= to enqueue")
             if user is not None:
-                if not isinstance(user, np.ndarray) or not user.flags.writeable:
-                    _errors.fail(_errors.INVALID_VALUE, f"{name}: a writable NumPy array")
                 t = T.host_tensor(user, name, rank, F32)
                 if t.host is user and T.writable_layout(t.shape, t.strides) and (
                         not packed or user.flags.c_contiguous):
-                    return t, None
+                    return t, lambda event=None: user
             tmp = np.empty(shape, F32)
-            t = T.host_tensor(tmp, name, rank, F32)
 
-            def finish():
-                if user is not None:
-                    user[...] = tmp
-                return None
-            return t, finish
+            def finish_host(event=None):
+                if user is None:
+                    return tmp
+                user[...] = tmp
+                return user
+            return T.host_tensor(tmp, name, rank, F32), finish_host
         cl = T.pyopencl()
+
+        def attach(array):
+            def finish(event):
+                array.add_event(event)
+                return array
+            return finish
         if user is not None and T.is_cl_array(user):
             t = T.device_tensor(user, name, rank, F32)
             if not T.writable_layout(t.shape, t.strides) or (
                     packed and (t.offset or not user.flags.c_contiguous)):
                 _errors.fail(_errors.INVALID_SHAPE, f"{name}: elements overlap, or not packed "
                              "at offset 0 where the call needs it")
-            return t, None
-        if user is not None and not (isinstance(user, np.ndarray) and user.flags.writeable):
-            _errors.fail(_errors.INVALID_VALUE, f"{name}: a writable NumPy or pyopencl array")
+            return t, attach(user)
         dev = cl.array.empty(self.queue, shape, F32)
         t = T.device_tensor(dev, name, rank, F32)
+        if user is None:
+            return t, attach(dev)
 
-        def finish(event):
-            if user is None:
-                dev.add_event(event)
-                return dev
+        def read_back(event):
             host = user if user.flags.c_contiguous else np.empty(shape, F32)
-            copied = cl.enqueue_copy(self.queue, host, dev.data, wait_for=[event])
-            copied.wait()
+            cl.enqueue_copy(self.queue, host, dev.data, wait_for=[event]).wait()
             if host is not user:
                 user[...] = host
-            return copied
-        return t, finish
+            return user
+        return t, read_back
 
     # ---- events ---------------------------------------------------------------------------
     def wait_list(self):
@@ -166,13 +171,13 @@ def _mem(t):
     return t.pointer() if t is not None else None
 
 
-def _result(mode, outputs, event, user_given):
-    """What an enqueued call returns: the event when every output was given, else the new
-    arrays (one, or a tuple)."""
-    results = [fin(event) if fin is not None else event for fin in outputs]
-    if all(user_given):
-        return results[0] if len(results) == 1 else results[-1]
-    return results[0] if len(results) == 1 else tuple(results)
+def _result(finishes, event, users):
+    """What an enqueued call returns: the event when the caller gave every output, else the
+    outputs (one, or a tuple), each carrying the event."""
+    arrays = [finish(event) for finish in finishes]
+    if all(user is not None for user in users):
+        return event
+    return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
 
 # ---- attention ------------------------------------------------------------------------------
@@ -278,10 +283,9 @@ def attention(backend, q, k, v, *, causal=False, mask=None, scale=None, norm="so
         done = C.c_void_p()
         _errors.check(lib.clattn_enqueue_attention_ex(
             mode.handle, mode.queue.int_ptr, C.byref(desc), C.byref(bufs), n, wl, C.byref(done)))
-        event = mode.event(done)
-        outputs = [o_finish] + ([l_finish] if tl is not None else [])
-        given = [out is not None] + ([lse is not None] if tl is not None else [])
-        return _result(mode, outputs, event, given)
+        finishes = [o_finish] + ([l_finish] if tl is not None else [])
+        users = [out] + ([lse] if tl is not None else [])
+        return _result(finishes, mode.event(done), users)
     arrs = S.AttentionArrays()
     for name, t in ins.items():
         setattr(arrs, name, _mem(t))
@@ -292,14 +296,7 @@ def attention(backend, q, k, v, *, causal=False, mask=None, scale=None, norm="so
     else:
         status = getattr(lib, _ATTENTION_HOST[backend])(C.byref(desc), C.byref(arrs))
     _errors.check(status)
-    o_res = o_finish() if o_finish else None
-    o_res = out if out is not None else (o_res if o_res is not None else to.host)
-    if tl is None:
-        return o_res
-    if l_finish:
-        l_finish()
-    l_res = lse if lse is not None else tl.host
-    return o_res, l_res
+    return o_finish() if tl is None else (o_finish(), l_finish())
 
 
 def attention_weights(backend, q, k, *, causal=False, mask=None, scale=None, norm="softmax"):
@@ -379,11 +376,7 @@ def query_attention(backend, x, q, v=None, *, norm="sum", scale=1.0, out=None, q
                                                  C.byref(C.c_void_p(ev2.int_ptr)), C.byref(e3)))
         ev3 = mode.event(e3)
         # Scores and weights are complete once the context (which waited on them) is.
-        res = {name: (fin(ev3) if fin else ev3) for name, (t, fin) in made.items()}
-        values = {name: (outs[name] if outs.get(name) is not None and T.is_cl_array(outs[name])
-                         else res[name]) for name in shapes}
-        values = {k_: (v_ if not hasattr(v_, "int_ptr") else outs[k_]) for k_, v_ in values.items()}
-        return QueryResult(event=ev3, **values)
+        return QueryResult(event=ev3, **{name: fin(ev3) for name, (_, fin) in made.items()})
     vp = tv.pointer() if tv is not None else None
     if mode.device:
         status = lib.clattn_query_attention(mode.handle, n, d, tx.pointer(), tq.pointer(), vp,
@@ -401,12 +394,7 @@ def query_attention(backend, x, q, v=None, *, norm="sum", scale=1.0, out=None, q
             status = lib.clattn_ref_context(n, d, ptr["weights"], vp or tx.pointer(),
                                             ptr["context"])
     _errors.check(status)
-    values = {}
-    for name, (t, fin) in made.items():
-        if fin:
-            fin()
-        values[name] = outs[name] if outs.get(name) is not None else t.host
-    return QueryResult(**values)
+    return QueryResult(**{name: fin() for name, (_, fin) in made.items()})
 
 
 # ---- linear layer ---------------------------------------------------------------------------
@@ -441,7 +429,7 @@ def linear(backend, x, w, bias=None, *, out=None, queue=None, wait_for=None):
             mode.handle, mode.queue.int_ptr, rows, cols, k, tx.pointer(), tx.offset, ldx,
             tw.pointer(), tw.offset, ldw, _mem(tb), tb.offset if tb else 0, ty.pointer(),
             ty.offset, ldy, n_wait, wl, C.byref(done)))
-        return _result(mode, [fin], mode.event(done), [out is not None])
+        return _result([fin], mode.event(done), [out])
     tx = mode.packed(x, "x", 4)
     tw = mode.packed(w, "w", 2)
     ty, fin = mode.output(out, yshape, "out", packed=True)
@@ -451,9 +439,7 @@ def linear(backend, x, w, bias=None, *, out=None, queue=None, wait_for=None):
     else:
         status = getattr(lib, _LINEAR_HOST[backend])(*args)
     _errors.check(status)
-    if fin:
-        fin()
-    return out if out is not None else ty.host
+    return fin()
 
 
 # ---- multi-head attention -------------------------------------------------------------------
@@ -522,7 +508,7 @@ def mha(backend, x, wq, wk, wv, wo, heads, *, bq=None, bk=None, bv=None, bo=None
         _errors.check(lib.clattn_enqueue_mha_forward_masked(
             mode.handle, mode.queue.int_ptr, C.byref(desc), C.byref(bufs), tx.pointer(),
             _mem(tm), to.pointer(), n_wait, wl, C.byref(done)))
-        return _result(mode, [fin], mode.event(done), [out is not None])
+        return _result([fin], mode.event(done), [out])
     wts = S.MhaWeights(**{name: t.pointer() for name, t in tw.items()})
     if mode.device:
         status = lib.clattn_mha_forward_masked(mode.handle, C.byref(desc), C.byref(wts),
@@ -531,9 +517,7 @@ def mha(backend, x, wq, wk, wv, wo, heads, *, bq=None, bk=None, bv=None, bo=None
         status = getattr(lib, _MHA_HOST[backend])(C.byref(desc), C.byref(wts), tx.pointer(),
                                                   _mem(tm), to.pointer())
     _errors.check(status)
-    if fin:
-        fin()
-    return out if out is not None else to.host
+    return fin()
 
 
 def default_scale(d):
