@@ -47,6 +47,9 @@ def test_attention_argument_errors(handle, backend):
             lambda: attn(Q, Q, Q, norm="sum", sinks=np.zeros(2, np.float32)),
             lambda: attn(Q, Q, Q, out=np.empty((1, 2, 4, 16), np.float64)),
             lambda: attn(Q, Q, Q, out=READ_ONLY),
+            lambda: attn(Q, Q, Q, kv_splits=-1),
+            lambda: attn(Q, Q, Q, sink_keys=1.5),
+            lambda: attn(Q, Q, Q, window=(-2, 0)),
         ],
         "INVALID_SIZE": [
             lambda: attn(np.ones((1, 1, 2, 300), np.float32), np.ones((1, 1, 2, 300),
@@ -69,6 +72,7 @@ def test_other_argument_errors(handle, rng):
     x3 = rand(rng, 1, 4, 8)
     assert status_of(lambda: clattn.cpu.mha(x3, w, w, w, w, 3)) != ""  # 8 % 3 heads
     assert status_of(lambda: clattn.ref.mha(x3, w, w, None, w, 2)) == "CLATTN_ERROR_NULL_POINTER"
+    assert status_of(lambda: clattn.ref.mha(x3, w, w, w, w, 0)) == "CLATTN_ERROR_INVALID_VALUE"
     assert status_of(lambda: clattn.ref.mha(x3, w, w, w, w, 2, mask=np.ones((3, 3), bool))) == \
         "CLATTN_ERROR_INVALID_SHAPE"
     assert status_of(lambda: clattn.ref.attention(Q, Q, Q, queue=object())) == \

@@ -43,6 +43,13 @@ def causal_code(causal):
                  f"got {causal!r}")
 
 
+def _count(value, name, minimum=0):
+    """A non-negative (or >= minimum) integer option, else INVALID_VALUE."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        _errors.fail(_errors.INVALID_VALUE, f"{name}: an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 class _Mode:
     """Where a call's operands live: NumPy (host) or pyopencl (device, on queue)."""
 
@@ -225,8 +232,8 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
             _errors.fail(_errors.INVALID_VALUE, "window: a pair (left, right), None for an "
                          f"unbounded side, got {window!r}")
         desc.window = 1
-        desc.window_left = -1 if left is None else int(left)
-        desc.window_right = -1 if right is None else int(right)
+        desc.window_left = -1 if left is None else _count(left, "window left", -1)
+        desc.window_right = -1 if right is None else _count(right, "window right", -1)
     ts = None
     if sinks is not None:
         ts = mode.tensor(sinks, "sinks", 1, F32)
@@ -239,11 +246,11 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
         if ts.device is not None and ts.offset:
             _errors.fail(_errors.INVALID_SHAPE, "sinks: a device array at offset 0")
         desc.sinks = 1
-    desc.sink_keys = int(sink_keys)
+    desc.sink_keys = _count(sink_keys, "sink_keys")
     desc.dropout = float(dropout)
     desc.dropout_seed = int(dropout_seed) & (2**64 - 1)
     desc.dropout_offset = int(dropout_offset) & (2**64 - 1)
-    desc.kv_splits = int(kv_splits)
+    desc.kv_splits = _count(kv_splits, "kv_splits")
     return desc, dict(q=tq, k=tk, v=tv, mask=tm, sinks=ts), (B, Hq, M, D, N, Dv)
 
 
@@ -469,7 +476,7 @@ def mha(backend, x, wq, wk, wv, wo, heads, *, bq=None, bk=None, bv=None, bo=None
     if missing:
         _errors.fail(_errors.NULL_POINTER, f"mha: {', '.join(missing)} is None")
     d_out = tw["wq"].shape[0]
-    desc = S.MhaDesc(batch=B, tokens=Tn, d_in=d_in, d_out=d_out, heads=int(heads),
+    desc = S.MhaDesc(batch=B, tokens=Tn, d_in=d_in, d_out=d_out, heads=_count(heads, "heads", 1),
                      causal=int(bool(causal)))
     for name in ("wq", "wk", "wv"):
         if tw[name].shape != (d_out, d_in):
