@@ -67,7 +67,12 @@ def attention(q, k, v, *, handle=None, **options):
     added; broadcast to [B, Hq, M, N]), scale (default 1/sqrt(D)), norm="softmax"|"sum",
     return_lse, softcap, alibi, window=(left, right) (None: unbounded side), sinks [Hq],
     sink_keys, dropout with dropout_seed and dropout_offset, kv_splits; out=, lse= outputs;
-    queue=, wait_for= (pyopencl). Returns o, or (o, lse) with return_lse."""
+    queue=, wait_for= (pyopencl). Returns o, or (o, lse) with return_lse.
+
+    Packed variable-length batches: cu_seqlens_q, cu_seqlens_k ([B + 1] int32; max_seqlen_q/_k
+    computed from host arrays) with q [total_q, Hq, D], k/v [total_k, Hkv, D]; o like q, the
+    LSE [Hq, total_q]. A paged KV cache: block_table [B, max_pages] and seqlens_k [B] (int32)
+    with k/v as pages [num_pages, Hkv, page_size, D] (any strides)."""
     h = _handle_for(handle, (q, k, v, options.get("out")), options.get("queue"))
     return _ops.attention(h, q, k, v, **options)
 
