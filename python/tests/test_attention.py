@@ -122,6 +122,18 @@ def test_strided_views_without_copies(handle, rng, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_broadcast_views(handle, rng, backend):
+    """Stride-0 batch/head axes pass as they are; a broadcast row axis (rows overlapping) is
+    no clattn layout for Q, K, V: copied."""
+    q, k = rand(rng, 1, 4, 5, 16), rand(rng, 1, 2, 7, 16)
+    qb = np.broadcast_to(q, (2, 4, 5, 16))
+    assert np.shares_memory(_tensors.host_tensor(qb, "q").host, q)
+    kb = np.broadcast_to(k[:, :, :1], (2, 2, 7, 16))
+    assert not np.shares_memory(_tensors.host_tensor(kb, "k").host, k)
+    close(run(backend, handle, qb, kb, kb), numpy_ref.attention(qb, kb, kb)[0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_out_views_written_in_place(handle, rng, backend):
     q, k, v = rand(rng, 2, 4, 5, 16), rand(rng, 2, 2, 7, 16), rand(rng, 2, 2, 7, 16)
     big = np.full((2, 5, 4, 16), 7.0, np.float32)  # [B, M, H, Dv]: out is a transposed view

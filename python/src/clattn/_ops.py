@@ -80,13 +80,13 @@ class _Mode:
                 if not isinstance(ev, cl.Event):
                     _errors.fail(_errors.INVALID_VALUE, "wait_for: expected pyopencl.Event objects")
 
-    def tensor(self, x, name, rank=4, dtype=None):
+    def tensor(self, x, name, rank=4, dtype=None, rows_may_overlap=False):
         """An input operand in this mode's memory (uploaded when NumPy in enqueue mode)."""
         if not self.enqueue:
-            return T.host_tensor(x, name, rank, dtype)
+            return T.host_tensor(x, name, rank, dtype, rows_may_overlap)
         if T.is_cl_array(x):
-            return T.device_tensor(x, name, rank, dtype)
-        t = T.host_tensor(x, name, rank, dtype)
+            return T.device_tensor(x, name, rank, dtype, rows_may_overlap)
+        t = T.host_tensor(x, name, rank, dtype, rows_may_overlap)
         cl = T.pyopencl()
         dev = cl.array.to_device(self.queue, np.ascontiguousarray(t.host))
         return T.device_tensor(dev, name, rank, dtype)
@@ -303,7 +303,8 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
     if mask is not None:
         from ._dtypes import mask_kind
         kind, dtype = mask_kind(mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
-        tm = T.broadcast_mask(mode.tensor(mask, "mask", 4, dtype), (B, Hq, M, N))
+        tm = T.broadcast_mask(mode.tensor(mask, "mask", 4, dtype, rows_may_overlap=True),
+                              (B, Hq, M, N))
         desc.mask_kind = kind
         tm.layout(desc.mask)
     desc.softcap = float(softcap)

@@ -87,7 +87,13 @@ def _promote(shape, strides, rank, name):
     return (1,) * pad + tuple(shape), (0,) * pad + tuple(strides)
 
 
-def host_tensor(x, name, rank=4, dtype=None):
+def _rows_overlap(shape, strides):
+    """Rows of one head overlapping (a broadcast row axis, say): not a clattn layout, except
+    for a mask."""
+    return len(shape) >= 2 and shape[-2] > 1 and strides[-2] < shape[-1]
+
+
+def host_tensor(x, name, rank=4, dtype=None, rows_may_overlap=False):
     """A NumPy operand (anything np.asarray takes) as a Tensor, copied only when needed.
     dtype: the storage dtype wanted (default: the operand's storage type)."""
     if x is None:
@@ -103,14 +109,14 @@ def host_tensor(x, name, rank=4, dtype=None):
     if arr.dtype != want:
         arr = arr.astype(want)
     strides = _element_strides(arr.shape, arr.strides, arr.itemsize)
-    if strides is None:
+    if strides is None or (not rows_may_overlap and _rows_overlap(arr.shape, strides)):
         arr = np.ascontiguousarray(arr)
         strides = _element_strides(arr.shape, arr.strides, arr.itemsize)
     shape, strides = _promote(arr.shape, strides, rank, name)
     return Tensor(shape, strides, 0, arr.dtype, host=arr)
 
 
-def device_tensor(x, name, rank=4, dtype=None):
+def device_tensor(x, name, rank=4, dtype=None, rows_may_overlap=False):
     """A pyopencl array as a Tensor: its buffer, its .offset and its strides, never copied
     (a layout clattn cannot express is an error: make it contiguous first)."""
     want = np.dtype(dtype) if dtype is not None else None
@@ -128,7 +134,8 @@ def device_tensor(x, name, rank=4, dtype=None):
         _errors.fail(_errors.INVALID_SHAPE, f"{name} is a scalar, not an array")
     itemsize = want.itemsize
     strides = _element_strides(x.shape, x.strides, itemsize)
-    if strides is None or x.offset % itemsize:
+    if strides is None or x.offset % itemsize or (
+            not rows_may_overlap and _rows_overlap(x.shape, strides)):
         _errors.fail(_errors.INVALID_SHAPE,
                      f"{name}: strides {x.strides} / offset {x.offset} bytes are not a clattn "
                      "layout (whole elements, non-negative, last dimension contiguous)")
