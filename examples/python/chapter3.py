@@ -108,8 +108,8 @@ def main():
         show("3.6.1 MultiHeadAttentionWrapper", o.transpose(0, 2, 1, 3).reshape(2, 6, 4))
 
         # 3.6.2 MultiHeadAttention: projections, 2 heads of 1, causal, out_proj with bias.
-        show("3.6.2 MultiHeadAttention", h.mha(batch, CA_WQ, CA_WK, CA_WV, MHA_WO, heads=2,
-                                                bo=MHA_BO, causal=True))
+        mha = h.mha(batch, CA_WQ, CA_WK, CA_WV, MHA_WO, heads=2, bo=MHA_BO, causal=True)
+        show("3.6.2 MultiHeadAttention", mha)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ def test_handle_borrows_context_and_queue(cl_env):
     assert h.context_ptr == ctx.int_ptr and h.queue_ptr == queue.int_ptr
     before = ctx.reference_count
     with clattn.Handle.from_pyopencl(ctx, queue) as h2:
+        assert h2.queue_ptr == queue.int_ptr
         assert ctx.reference_count > before  # retained ...
     assert ctx.reference_count == before  # ... and released, never owned
     assert queue.reference_count >= 1

@@ -43,7 +43,7 @@ def test_varlen(handle, rng, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_paged_kv_cache(handle, rng, backend):
     B, Hq, Hkv, M, D, P = 2, 4, 2, 2, 16, 4
-    num_pages, max_pages = 6, 3
+    num_pages = 6
     # FlashAttention's cache [num_pages, P, Hkv, D], passed as a view [num_pages, Hkv, P, D].
     k_cache, v_cache = rand(rng, num_pages, P, Hkv, D), rand(rng, num_pages, P, Hkv, D)
     table = np.array([[4, 0, 2], [1, 5, 3]], np.int32)
