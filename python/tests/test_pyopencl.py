@@ -118,6 +118,18 @@ def test_query_linear_mha_on_device_arrays(cl_env, rng):
     close(y.get(), numpy_ref.mha(x3, *ws, 4, causal=True))
 
 
+def test_kv_append_on_device_pages(cl_env, rng):
+    cl, ctx, queue, h = cl_env
+    k_new = rand(rng, 1, 2, 3, 16)
+    pages = cl.array.zeros(queue, (2, 2, 4, 16), np.float32)
+    ev = h.kv_append(k_new, k_new, pages, pages.copy(), np.array([[1, 0]], np.int32),
+                     np.array([2], np.int32), queue=queue)
+    assert isinstance(ev, cl.Event)
+    got = pages.get()
+    np.testing.assert_array_equal(got[1, :, 2:], k_new[0, :, :2])
+    np.testing.assert_array_equal(got[0, :, :1], k_new[0, :, 2:])
+
+
 def test_device_errors(cl_env, rng):
     cl, ctx, queue, h = cl_env
     q = cl.array.to_device(queue, rand(rng, 1, 1, 4, 16))

@@ -85,3 +85,34 @@ def test_varlen_and_paged_errors(handle, rng):
     assert status(lambda: clattn.ref.attention(
         rand(rng, 1, 2, 1, 16), pages, pages, block_table=np.array([[0, 1]], np.int32),
         seqlens_k=np.array([8, 1], np.int32))) == "CLATTN_ERROR_INVALID_SHAPE"
+
+
+@pytest.mark.parametrize("backend", ["device", "ref"])
+def test_kv_append_then_attend(handle, rng, backend):
+    """Append T new tokens into the pages, then decode against the cache (bottom-right)."""
+    target = handle if backend == "device" else clattn.ref
+    B, Hkv, T, D, P, num_pages = 2, 2, 3, 16, 4, 6
+    k_pages = np.zeros((num_pages, Hkv, P, D), np.float32)
+    v_pages = np.zeros((num_pages, Hkv, P, D), np.float32)
+    table = np.array([[4, 0, 2], [1, 5, 3]], np.int32)
+    before = np.array([2, 5], np.int32)
+    k_new, v_new = rand(rng, B, Hkv, T, D), rand(rng, B, Hkv, T, D)
+    got = target.kv_append(k_new, v_new, k_pages, v_pages, table, before)
+    assert got[0] is k_pages and got[1] is v_pages
+    want_k = np.zeros_like(k_pages)
+    for b in range(B):
+        for t in range(T):
+            pos = before[b] + t
+            want_k[table[b, pos // P], :, pos % P] = k_new[b, :, t]
+    np.testing.assert_array_equal(k_pages, want_k)
+    q = rand(rng, B, 4, 1, D)
+    o = target.attention(q, k_pages, v_pages, causal="bottom-right", block_table=table,
+                         seqlens_k=before + T)
+    for b in range(B):
+        rows = [(table[b, p // P], p % P) for p in range(before[b] + T)]
+        keys = np.stack([k_pages[pg, :, r] for pg, r in rows], axis=1)[None]
+        vals = np.stack([v_pages[pg, :, r] for pg, r in rows], axis=1)[None]
+        close(o[b], numpy_ref.attention(q[b:b + 1], keys, vals, causal="bottom-right")[0][0])
+    with pytest.raises(clattn.Error) as e:  # a position past the pages of the table
+        target.kv_append(k_new, v_new, k_pages, v_pages, table, np.array([11, 0], np.int32))
+    assert e.value.name == "CLATTN_ERROR_INVALID_VALUE"

@@ -83,6 +83,15 @@ def attention_weights(q, k, *, handle=None, **options):
     return _ops.attention_weights(_handle_for(handle, (), None), q, k, **options)
 
 
+def kv_append(k_new, v_new, k_pages, v_pages, block_table, seqlens_k, *, handle=None,
+              **options):
+    """Appends k_new/v_new [B, Hkv, T, D] to a paged KV cache in place: pages [num_pages, Hkv,
+    page_size, D] (any strides), block_table [B, max_pages], seqlens_k [B] (the lengths before
+    the append; not updated). queue=, wait_for= with pyopencl pages (returns the event)."""
+    h = _handle_for(handle, (k_pages, v_pages), options.get("queue"))
+    return _ops.kv_append(h, k_new, v_new, k_pages, v_pages, block_table, seqlens_k, **options)
+
+
 def query_attention(x, q, v=None, *, norm="sum", scale=1.0, handle=None, **options):
     """The textbook's single query: scores = scale * x q, weights = norm(scores) ("sum", the
     textbook's, "softmax" or "none"), context = weights v (v = x when None). Returns a
@@ -113,13 +122,14 @@ def _method(op, doc):
     return method
 
 
-for _name in ("attention", "attention_weights", "query_attention", "linear", "mha"):
+for _name in ("attention", "attention_weights", "kv_append", "query_attention", "linear", "mha"):
     setattr(Handle, _name, _method(getattr(_ops, _name), globals()[_name].__doc__))
 
 from . import cpu, ref  # noqa: E402  (they use the names above)
 
 __all__ = [
     "Device", "Error", "Handle", "QueryResult", "attention", "attention_weights", "cpu",
-    "devices", "dtypes", "float32", "library_version", "linear", "mha", "query_attention",
+    "devices", "dtypes", "float32", "kv_append", "library_version", "linear", "mha",
+    "query_attention",
     "ref",
 ]

@@ -68,6 +68,13 @@ _PROTOTYPES = {
         ST,
         [P, P, C.POINTER(S.AttentionDesc), P, P, P, P, U, PEV, PEV],
     ),
+    # paged KV cache append
+    "clattn_kv_append": (ST, [P, C.POINTER(S.KvAppendDesc), P, P, P, P, P, P]),
+    "clattn_ref_kv_append": (ST, [C.POINTER(S.KvAppendDesc), P, P, P, P, P, P]),
+    "clattn_enqueue_kv_append": (
+        ST,
+        [P, P, C.POINTER(S.KvAppendDesc), P, P, P, P, P, P, U, PEV, PEV],
+    ),
     # linear layer
     "clattn_linear": (ST, [P, SZ, SZ, SZ, P, P, P, P]),
     "clattn_cpu_linear": (ST, [SZ, SZ, SZ, P, P, P, P]),

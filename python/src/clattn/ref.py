@@ -14,6 +14,11 @@ def attention_weights(q, k, **options):
     return _ops.attention_weights("ref", q, k, **options)
 
 
+def kv_append(k_new, v_new, k_pages, v_pages, block_table, seqlens_k):
+    """As clattn.kv_append (NumPy pages, written in place)."""
+    return _ops.kv_append("ref", k_new, v_new, k_pages, v_pages, block_table, seqlens_k)
+
+
 def query_attention(x, q, v=None, *, norm="sum", scale=1.0, **options):
     """As clattn.query_attention (scores, normalize and context of the reference)."""
     return _ops.query_attention("ref", x, q, v, norm=norm, scale=scale, **options)
