@@ -58,7 +58,9 @@ def attention(q, k, v, causal=False, mask=None, scale=None, norm="softmax", soft
     e = np.where(attend, np.exp(s_masked - mx), 0.0)
     total = e.sum(axis=-1, keepdims=True)
     lse = np.where(empty, NEG_INF, np.log(np.where(empty, 1.0, total)) + mx)[..., 0]
-    if norm == "softmax":
+    if norm == "none":  # the scaled, masked scores (-inf where masked)
+        w = s_masked
+    elif norm == "softmax":
         w = np.where(empty, 0.0, e / np.where(empty, 1.0, total))
     else:
         ssum = np.where(attend, s, 0.0).sum(axis=-1, keepdims=True)

@@ -10,12 +10,13 @@ import numpy_ref
 
 # (B, Hq, Hkv, M, N, D, Dv): single elements, GQA, MQA, more rows than keys, odd sizes. The
 # device's kernels are compiled per head dim (and per feature value), seconds each with cold
-# caches on PoCL: the device runs head dims 16 and 64, the host backends every shape.
+# caches on PoCL: the device runs one shape (the binding's code is the same for every
+# backend; the C suites test the kernels), the host backends every shape.
 SHAPES = [
     (2, 4, 2, 5, 7, 16, 16),
-    (1, 3, 1, 17, 33, 64, 64),
 ]
 HOST_SHAPES = [
+    (1, 3, 1, 17, 33, 64, 64),
     (1, 1, 1, 1, 1, 16, 16),
     (2, 2, 2, 37, 19, 16, 16),
     (1, 1, 1, 1, 1, 1, 1),
@@ -87,7 +88,7 @@ OPTION_CASES = [
 
 @pytest.mark.parametrize("backend,kw", [("cpu", kw) for kw in OPTION_CASES] +
                          [("ref", kw) for kw in OPTION_CASES] +
-                         [("device", kw) for kw in OPTION_CASES[:2] + OPTION_CASES[-1:]])
+                         [("device", OPTION_CASES[0])])
 def test_options(handle, rng, backend, kw):
     B, Hq, Hkv, M, N, D = 2, 4, 2, 5, 7, 16
     q, k, v = rand(rng, B, Hq, M, D), rand(rng, B, Hkv, N, D), rand(rng, B, Hkv, N, D)
@@ -96,9 +97,12 @@ def test_options(handle, rng, backend, kw):
     (sum_close if kw.get("norm") == "sum" else close)(o, want)
 
 
-def test_sinks_and_dropout_agree_across_backends(handle, rng):
+def test_every_feature_at_once_agrees_across_backends(handle, rng):
+    """Softcap, ALiBi, a window, sinks, sink keys and dropout in one call (one kernel build
+    on the device), against the reference."""
     q, k, v = rand(rng, 2, 4, 5, 16), rand(rng, 2, 2, 7, 16), rand(rng, 2, 2, 7, 16)
-    kw = dict(sinks=np.array([0.5, -1.0, 0.0, 2.0], np.float32), dropout=0.25, dropout_seed=7)
+    kw = dict(sinks=np.array([0.5, -1.0, 0.0, 2.0], np.float32), dropout=0.25, dropout_seed=7,
+              softcap=2.0, alibi=True, window=(3, 1), sink_keys=1, causal="bottom-right")
     ref = clattn.ref.attention(q, k, v, **kw)
     close(handle.attention(q, k, v, **kw), ref)
     close(clattn.cpu.attention(q, k, v, **kw), ref)
@@ -149,7 +153,7 @@ def test_out_views_written_in_place(handle, rng, backend):
 
 
 def test_lower_ranks(handle, rng):
-    q, k, v = rand(rng, 5, 16), rand(rng, 9, 16), rand(rng, 9, 16)
+    q, k, v = rand(rng, 5, 16), rand(rng, 7, 16), rand(rng, 7, 16)
     o, lse = handle.attention(q, k, v, return_lse=True)
     assert o.shape == (5, 16) and lse.shape == (5,)
     want_o, want_lse, _ = numpy_ref.attention(q[None, None], k[None, None], v[None, None])
@@ -158,12 +162,14 @@ def test_lower_ranks(handle, rng):
 
 
 def test_attention_weights(handle, rng):
-    q, k = rand(rng, 2, 2, 5, 16), rand(rng, 2, 1, 6, 16)
-    mask = rng.random((5, 6)) > 0.3
-    for norm in ("softmax", "sum"):
+    q, k = rand(rng, 2, 4, 5, 16), rand(rng, 2, 2, 7, 16)
+    mask = rng.random((5, 7)) > 0.3
+    for norm in ("softmax", "sum", "none"):
         want = numpy_ref.attention(q, k, k, causal=True, mask=mask, norm=norm)[2]
-        for w in (handle.attention_weights(q, k, causal=True, mask=mask, norm=norm),
-                  clattn.ref.attention_weights(q, k, causal=True, mask=mask, norm=norm)):
+        got = [clattn.ref.attention_weights(q, k, causal=True, mask=mask, norm=norm)]
+        if norm == "softmax":  # the device: one norm (a kernel build each)
+            got.append(handle.attention_weights(q, k, causal=True, mask=mask, norm=norm))
+        for w in got:
             (sum_close if norm == "sum" else close)(w, want)
 
 

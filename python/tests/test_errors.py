@@ -6,8 +6,8 @@ import pytest
 import clattn
 from conftest import rand
 
-Q = np.ones((1, 2, 4, 16), np.float32)
-READ_ONLY = np.zeros((1, 2, 4, 16), np.float32)
+Q = np.ones((2, 4, 5, 16), np.float32)  # the device shape of test_attention: kernels built
+READ_ONLY = np.zeros((2, 4, 5, 16), np.float32)
 READ_ONLY.setflags(write=False)
 
 
@@ -27,11 +27,11 @@ def test_attention_argument_errors(handle, backend):
         "INVALID_SHAPE": [
             lambda: attn(Q, Q[..., :8], Q),                    # d differs
             lambda: attn(Q, Q, Q[:, :, :3]),                   # v rows differ from k
-            lambda: attn(Q, Q[:, :1].repeat(3, 1), Q[:, :1].repeat(3, 1)),  # 2 % 3 heads
+            lambda: attn(Q, Q[:, :3], Q[:, :3]),  # 4 % 3 heads
             lambda: attn(Q[0, 0, 0], Q, Q),                    # 1-D q
             lambda: attn(Q[None], Q, Q),                       # 5-D q
-            lambda: attn(Q, Q, Q, mask=np.ones((3, 4), bool)),  # mask does not broadcast
-            lambda: attn(Q, Q, Q, out=np.empty((1, 2, 4, 8), np.float32)),
+            lambda: attn(Q, Q, Q, mask=np.ones((3, 5), bool)),  # mask does not broadcast
+            lambda: attn(Q, Q, Q, out=np.empty((2, 4, 5, 8), np.float32)),
             lambda: attn(Q, Q, Q, sinks=np.zeros(3, np.float32)),
         ],
         "INVALID_VALUE": [
@@ -40,12 +40,12 @@ def test_attention_argument_errors(handle, backend):
             lambda: attn(Q, Q, Q, causal="diagonal"),
             lambda: attn(Q, Q, Q, norm="max"),
             lambda: attn(Q, Q, Q, window=5),
-            lambda: attn(Q, Q, Q, mask=np.ones((4, 4), np.int32)),
+            lambda: attn(Q, Q, Q, mask=np.ones((5, 5), np.int32)),
             lambda: attn(Q, Q, Q, scale=float("nan")),
             lambda: attn(Q, Q, Q, softcap=-1.0),
             lambda: attn(Q, Q, Q, dropout=1.5),
-            lambda: attn(Q, Q, Q, norm="sum", sinks=np.zeros(2, np.float32)),
-            lambda: attn(Q, Q, Q, out=np.empty((1, 2, 4, 16), np.float64)),
+            lambda: attn(Q, Q, Q, norm="sum", sinks=np.zeros(4, np.float32)),
+            lambda: attn(Q, Q, Q, out=np.empty((2, 4, 5, 16), np.float64)),
             lambda: attn(Q, Q, Q, out=READ_ONLY),
             lambda: attn(Q, Q, Q, kv_splits=-1),
             lambda: attn(Q, Q, Q, sink_keys=1.5),
@@ -54,7 +54,7 @@ def test_attention_argument_errors(handle, backend):
         "INVALID_SIZE": [
             lambda: attn(np.ones((1, 1, 2, 300), np.float32), np.ones((1, 1, 2, 300),
                          np.float32), np.ones((1, 1, 2, 300), np.float32)),  # d > 256
-            lambda: attn(np.ones((1, 1, 0, 16), np.float32), Q, Q),          # m = 0
+            lambda: attn(np.ones((2, 4, 0, 16), np.float32), Q, Q),          # m = 0
         ],
     }
     for status, calls in cases.items():
