@@ -37,8 +37,9 @@ if(CLATTN_BUILD_BENCH)
     # and paged KV decoding against dense K/V.
     foreach(program bench_attention bench_linear_mha bench_multi bench_window bench_varlen
             bench_paged)
-        add_executable(${program} bench/${program}.c)
+        add_executable(${program} bench/${program}.c bench/timing.c) # timing: not the peers
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
+        target_compile_definitions(${program} PRIVATE _POSIX_C_SOURCE=200809L)
         target_link_libraries(${program} PRIVATE clattn_static m)
     endforeach()
 endif()

@@ -113,6 +113,14 @@ int bench_plot(const char *path, const bench_results *r);
 double bench_now(void);
 double bench_cpu_now(void);                     /* process CPU time, seconds */
 double bench_median(double *values, int count); /* sorts values */
+/* Runs a problem once; 0 on success. */
+typedef int (*bench_run_fn)(const void *problem);
+/* Times count problems alternately, so that a noisy machine slows them alike: one warm-up run
+ * each (compiles, caches), then reps rounds running each once in turn. ms[p * reps + r] gets
+ * the wall times, sorted per problem on return (median at reps / 2, range at 0 and reps - 1).
+ * Returns 0, or the first non-zero result of run. */
+int bench_alternate_ms(bench_run_fn run, const void *const *problems, int count, int reps,
+                       double *ms);
 /* max |a - b| (NaN if any difference is NaN): a result against its reference. */
 double bench_max_abs_diff(const float *a, const float *b, size_t n);
 double bench_min(const double *values, int count);

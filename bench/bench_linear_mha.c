@@ -66,10 +66,15 @@ static double median_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
 static double median_mha(clattn_handle *h, const clattn_mha_desc *d) {
     const size_t rows = d->batch * d->tokens;
     cl_mem x = buffer(h, rows * d->d_in), out = buffer(h, rows * d->d_out);
-    clattn_mha_buffers w = {buffer(h, d->d_out * d->d_in), buffer(h, d->d_out * d->d_in),
-                            buffer(h, d->d_out * d->d_in), buffer(h, d->d_out * d->d_out),
-                            buffer(h, d->d_out),           buffer(h, d->d_out),
-                            buffer(h, d->d_out),           buffer(h, d->d_out)};
+    clattn_mha_buffers w = {buffer(h, d->d_out * d->d_in),
+                            buffer(h, d->d_out * d->d_in),
+                            buffer(h, d->d_out * d->d_in),
+                            buffer(h, d->d_out * d->d_out),
+                            buffer(h, d->d_out),
+                            buffer(h, d->d_out),
+                            buffer(h, d->d_out),
+                            buffer(h, d->d_out),
+                            NULL};
     double t[REPEATS_MAX + 1];
     for (int r = 0; r <= repeats; r++) {
         double t0 = now();
@@ -101,7 +106,7 @@ static double median_host(clattn_handle *h, const size_t *gemm, const clattn_mha
     float *x = host(rows * k), *y = host(rows * cols), *w[4], *b[4];
     for (int i = 0; i < 4; i++)
         w[i] = host(cols * (i == 3 ? cols : k)), b[i] = host(cols);
-    const clattn_mha_weights mw = {w[0], w[1], w[2], w[3], b[0], b[1], b[2], b[3]};
+    const clattn_mha_weights mw = {w[0], w[1], w[2], w[3], b[0], b[1], b[2], b[3], NULL};
     double t[REPEATS_MAX + 1];
     for (int r = 0; r <= repeats; r++) {
         double t0 = now();
@@ -122,12 +127,14 @@ static double median_host(clattn_handle *h, const size_t *gemm, const clattn_mha
 int main(int argc, char **argv) {
     static const size_t full_gemms[][3] = {{1024, 768, 768}, {4096, 768, 768}, {2048, 2048, 2048}};
     static const size_t tiny_gemms[][3] = {{5, 33, 17}, {40, 7, 64}, {3, 3, 3}};
-    static const clattn_mha_desc full_mhas[] = {{1, 1024, 768, 768, 12, 0, CLATTN_MASK_NONE, 0},
-                                                {1, 1024, 768, 768, 12, 1, CLATTN_MASK_NONE, 0},
-                                                {8, 128, 768, 768, 12, 1, CLATTN_MASK_NONE, 0}};
-    static const clattn_mha_desc tiny_mhas[] = {{1, 9, 16, 32, 2, 0, CLATTN_MASK_NONE, 0},
-                                                {2, 5, 8, 24, 3, 1, CLATTN_MASK_NONE, 0},
-                                                {1, 1, 4, 4, 1, 1, CLATTN_MASK_NONE, 0}};
+    static const clattn_mha_desc full_mhas[] = {
+        {.batch = 1, .tokens = 1024, .d_in = 768, .d_out = 768, .heads = 12, .causal = 0},
+        {.batch = 1, .tokens = 1024, .d_in = 768, .d_out = 768, .heads = 12, .causal = 1},
+        {.batch = 8, .tokens = 128, .d_in = 768, .d_out = 768, .heads = 12, .causal = 1}};
+    static const clattn_mha_desc tiny_mhas[] = {
+        {.batch = 1, .tokens = 9, .d_in = 16, .d_out = 32, .heads = 2, .causal = 0},
+        {.batch = 2, .tokens = 5, .d_in = 8, .d_out = 24, .heads = 3, .causal = 1},
+        {.batch = 1, .tokens = 1, .d_in = 4, .d_out = 4, .heads = 1, .causal = 1}};
     const bool tiny = argc > 1 && strcmp(argv[1], "--tiny") == 0;
     if (argc > 1 && !tiny) {
         fprintf(stderr, "usage: %s [--tiny]\n", argv[0]);

@@ -8,6 +8,7 @@
  * GPU-shaped kernels): milliseconds (median of 5 after a warm-up) dense and paged, their
  * ratio, and the max abs difference of the outputs (should be 0 or ~1e-7). */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "clattn.h"
 
 #include <math.h>
@@ -19,12 +20,6 @@
 #define REPS 5
 #define HQ   32
 #define HKV  8
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
 
 typedef struct problem {
     clattn_handle *handle; /* NULL: the fast CPU backend on the host arrays */
@@ -41,23 +36,8 @@ static clattn_status run_once(const problem *p) {
     return status;
 }
 
-/* The median of REPS timed runs after one warm-up (compiles and caches), or -1 on error. */
-static double median_ms(const problem *p) {
-    double t[REPS];
-    if (run_once(p)) return -1.0;
-    for (int r = 0; r < REPS; r++) {
-        const double t0 = now_ms();
-        if (run_once(p)) return -1.0;
-        t[r] = now_ms() - t0;
-    }
-    for (int a = 0; a < REPS; a++)
-        for (int b = a + 1; b < REPS; b++)
-            if (t[b] < t[a]) {
-                const double x = t[a];
-                t[a] = t[b];
-                t[b] = x;
-            }
-    return t[REPS / 2];
+static int run_problem(const void *p) {
+    return (int)run_once(p);
 }
 
 static cl_mem upload(clattn_handle *h, const void *data, size_t bytes) {
@@ -149,8 +129,9 @@ int main(int argc, char **argv) {
                 .block_table = upload(h, table, pages * sizeof *table),
                 .seqlens_k = upload(h, seqlens, batch * sizeof *seqlens)};
         }
-        const double td = median_ms(&pd), tp = median_ms(&pp);
-        if (td < 0 || tp < 0) {
+        const void *problems[2] = {&pd, &pp};
+        double ms[2][REPS];
+        if (bench_alternate_ms(run_problem, problems, 2, REPS, ms[0])) {
             fprintf(stderr, "attention failed: %s\n", clattn_last_error_message());
             return 1;
         }
@@ -169,6 +150,7 @@ int main(int argc, char **argv) {
         double diff = 0.0;
         for (size_t i = 0; i < q_count; i++)
             diff = fmax(diff, fabs((double)o_dense[i] - (double)o_paged[i]));
+        const double td = ms[0][REPS / 2], tp = ms[1][REPS / 2];
         const char *names[3] = {"cpu", "opencl-cpu-shape", "opencl-gpu-shape"};
         printf("%s;%zu;%d;%d;%zu;%zu;%zu;%.2f;%.2f;%.2f;%.2e\n", names[backend], batch, HQ, HKV, n,
                d, page, td, tp, tp / td, diff);

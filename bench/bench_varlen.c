@@ -11,6 +11,7 @@
  * form's milliseconds, the ratio of the medians (padded / varlen) and the max abs difference
  * between their outputs on the real rows (should be ~1e-7). */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "clattn.h"
 
 #include <math.h>
@@ -21,25 +22,16 @@
 
 #define MAX_REPS 64
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
 typedef struct form {
+    clattn_handle *handle; /* NULL: the fast CPU backend */
     const clattn_attention_desc *desc;
     clattn_attention_arrays arrays;
 } form;
 
-static clattn_status run_once(clattn_handle *handle, const form *f) {
-    return handle ? clattn_attention_ex(handle, f->desc, &f->arrays)
-                  : clattn_cpu_attention_ex(f->desc, &f->arrays);
-}
-
-static int by_value(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+static int run_form(const void *p) {
+    const form *f = p;
+    return f->handle ? (int)clattn_attention_ex(f->handle, f->desc, &f->arrays)
+                     : (int)clattn_cpu_attention_ex(f->desc, &f->arrays);
 }
 
 int main(int argc, char **argv) {
@@ -104,9 +96,9 @@ int main(int argc, char **argv) {
     pad.mask_kind = CLATTN_MASK_BOOLEAN;
     pad.mask.stride[0] = max_len; /* key padding: [B, N] broadcast over heads and rows */
     pad.mask.stride[1] = pad.mask.stride[2] = 0;
-    const form forms[2] = {
-        {&var, {.q = q, .k = k, .v = v, .o = o, .cu_seqlens_q = cu, .cu_seqlens_k = cu}},
-        {&pad, {.q = pq, .k = pk, .v = pv, .mask = mask, .o = po}}};
+    form forms[2] = {
+        {NULL, &var, {.q = q, .k = k, .v = v, .o = o, .cu_seqlens_q = cu, .cu_seqlens_k = cu}},
+        {NULL, &pad, {.q = pq, .k = pk, .v = pv, .mask = mask, .o = po}}};
 
     clattn_handle *device = NULL;
     if (clattn_handle_create(NULL, &device)) {
@@ -118,21 +110,13 @@ int main(int argc, char **argv) {
     for (int backend = 0; backend < 2; backend++) {
         clattn_handle *handle = backend ? device : NULL;
         if (backend && !device) break;
-        double t[2][MAX_REPS];
-        for (int f = 0; f < 2; f++) /* warm-up: compiles, caches */
-            if (run_once(handle, &forms[f])) {
-                fprintf(stderr, "attention failed: %s\n", clattn_last_error_message());
-                return 1;
-            }
-        for (int r = 0; r < reps; r++)
-            for (int f = 0; f < 2; f++) {
-                const double t0 = now_ms();
-                if (run_once(handle, &forms[f])) {
-                    fprintf(stderr, "attention failed: %s\n", clattn_last_error_message());
-                    return 1;
-                }
-                t[f][r] = now_ms() - t0;
-            }
+        forms[0].handle = forms[1].handle = handle;
+        const void *problems[2] = {&forms[0], &forms[1]};
+        double t[2 * MAX_REPS]; /* t[f * reps + r], sorted per form */
+        if (bench_alternate_ms(run_form, problems, 2, reps, t)) {
+            fprintf(stderr, "attention failed: %s\n", clattn_last_error_message());
+            return 1;
+        }
         double diff = 0.0;
         for (size_t b = 0; b < batch; b++)
             for (size_t h = 0; h < heads; h++)
@@ -141,12 +125,10 @@ int main(int argc, char **argv) {
                         diff =
                             fmax(diff, fabs((double)o[((size_t)cu[b] + i) * row + h * d + c] -
                                             (double)po[((b * heads + h) * max_len + i) * d + c]));
-        qsort(t[0], (size_t)reps, sizeof(double), by_value);
-        qsort(t[1], (size_t)reps, sizeof(double), by_value);
         printf("%s;%zu;%zu..%zu;%zu;%zu;%.1f;%.1f-%.1f;%.1f;%.1f-%.1f;%.2f;%.2e\n",
-               backend ? "opencl" : "cpu", batch, min_len, max_len, heads, d, t[0][reps / 2],
-               t[0][0], t[0][reps - 1], t[1][reps / 2], t[1][0], t[1][reps - 1],
-               t[1][reps / 2] / t[0][reps / 2], diff);
+               backend ? "opencl" : "cpu", batch, min_len, max_len, heads, d, t[reps / 2], t[0],
+               t[reps - 1], t[reps + reps / 2], t[reps], t[2 * reps - 1],
+               t[reps + reps / 2] / t[reps / 2], diff);
         fflush(stdout);
     }
     clattn_handle_destroy(device);

@@ -8,6 +8,7 @@
  * of the equivalent mask and of plain causal attention, the speed-up over the mask, and the
  * max abs difference between the window's and the mask's outputs (should be ~1e-7). */
 #define _POSIX_C_SOURCE 200809L
+#include "bench.h"
 #include "clattn.h"
 
 #include <math.h>
@@ -17,12 +18,6 @@
 #include <time.h>
 
 #define REPS 3
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
 
 typedef struct problem {
     clattn_handle *handle; /* NULL: the fast CPU backend */
@@ -37,23 +32,8 @@ static clattn_status run_once(const problem *p) {
                      : clattn_cpu_attention(p->desc, p->q, p->k, p->v, p->mask, p->o, NULL);
 }
 
-/* The median of REPS timed runs after one warm-up (compiles and caches), or -1 on error. */
-static double median_ms(const problem *p) {
-    double t[REPS];
-    if (run_once(p)) return -1.0;
-    for (int r = 0; r < REPS; r++) {
-        const double t0 = now_ms();
-        if (run_once(p)) return -1.0;
-        t[r] = now_ms() - t0;
-    }
-    for (int a = 0; a < REPS; a++)
-        for (int b = a + 1; b < REPS; b++)
-            if (t[b] < t[a]) {
-                const double x = t[a];
-                t[a] = t[b];
-                t[b] = x;
-            }
-    return t[REPS / 2];
+static int run_problem(const void *p) {
+    return (int)run_once(p);
 }
 
 int main(int argc, char **argv) {
@@ -107,14 +87,16 @@ int main(int argc, char **argv) {
             const problem pw = {handle, &win, q, k, v, NULL, o_win};
             const problem pm = {handle, &dense, q, k, v, mask, o_mask};
             const problem pc = {handle, &causal, q, k, v, NULL, o_mask};
-            const double tc = median_ms(&pc), tw = median_ms(&pw), tm = median_ms(&pm);
-            if (tw < 0 || tm < 0 || tc < 0) {
+            const void *problems[3] = {&pc, &pw, &pm};
+            double ms[3][REPS];
+            if (bench_alternate_ms(run_problem, problems, 3, REPS, ms[0])) {
                 fprintf(stderr, "attention failed: %s\n", clattn_last_error_message());
                 return 1;
             }
             double diff = 0.0;
             for (size_t i = 0; i < count; i++)
                 diff = fmax(diff, fabs((double)o_win[i] - (double)o_mask[i]));
+            const double tc = ms[0][REPS / 2], tw = ms[1][REPS / 2], tm = ms[2][REPS / 2];
             printf("%s;%zu;%zu;%zu;%ld;%.1f;%.1f;%.1f;%.2f;%.2e\n", b ? "opencl" : "cpu", n, d,
                    heads, windows[w], tw, tm, tc, tm / tw, diff);
             fflush(stdout);

@@ -157,8 +157,12 @@ static bool make_data(const bench_model *m, model_data *p) {
         p->count[2] = m->cols;
         p->out_count = m->rows * m->cols;
     } else {
-        p->mha = (clattn_mha_desc){m->batch,         m->m, m->d, m->d, m->q_heads, m->causal,
-                                   CLATTN_MASK_NONE, 0};
+        p->mha = (clattn_mha_desc){.batch = m->batch,
+                                   .tokens = m->m,
+                                   .d_in = m->d,
+                                   .d_out = m->d,
+                                   .heads = m->q_heads,
+                                   .causal = m->causal};
         p->inputs = 9;
         p->count[0] = p->out_count = m->batch * m->m * m->d;
         for (int i = 1; i < 5; i++)
@@ -207,8 +211,8 @@ static clattn_status reference_subset(model_data *p) {
     }
     clattn_mha_desc s = p->mha;
     s.batch = 1, s.tokens = r;
-    const clattn_mha_weights w = {p->in[1], p->in[2], p->in[3], p->in[4],
-                                  p->in[5], p->in[6], p->in[7], p->in[8]};
+    const clattn_mha_weights w = {p->in[1], p->in[2], p->in[3], p->in[4], p->in[5],
+                                  p->in[6], p->in[7], p->in[8], NULL};
     p->first = 0, p->len = r * m->d, p->blocks = 1, p->stride = 0;
     if (!(p->want = malloc(p->len * sizeof(float)))) return CLATTN_ERROR_OUT_OF_HOST_MEMORY;
     return clattn_ref_mha_forward(&s, &w, p->in[0], p->want);
@@ -232,8 +236,8 @@ static clattn_status run_cpu(const model_data *p, float *out) {
         return clattn_cpu_attention(&p->desc, p->in[0], p->in[1], p->in[2], p->mask, out, NULL);
     if (m->kind == BENCH_MODEL_LINEAR)
         return clattn_cpu_linear(m->rows, m->cols, m->k, p->in[0], p->in[1], p->in[2], out);
-    const clattn_mha_weights w = {p->in[1], p->in[2], p->in[3], p->in[4],
-                                  p->in[5], p->in[6], p->in[7], p->in[8]};
+    const clattn_mha_weights w = {p->in[1], p->in[2], p->in[3], p->in[4], p->in[5],
+                                  p->in[6], p->in[7], p->in[8], NULL};
     return clattn_cpu_mha_forward(&p->mha, &w, p->in[0], out);
 }
 
@@ -252,8 +256,8 @@ static clattn_status enqueue_model(const void *ctx, clattn_handle *h, cl_command
     if (m->kind == BENCH_MODEL_LINEAR)
         return clattn_enqueue_linear(h, queue, m->rows, m->cols, m->k, j->in[0], 0, m->k, j->in[1],
                                      0, m->k, j->in[2], 0, j->out, 0, m->cols, waits, wait, done);
-    const clattn_mha_buffers w = {j->in[1], j->in[2], j->in[3], j->in[4],
-                                  j->in[5], j->in[6], j->in[7], j->in[8]};
+    const clattn_mha_buffers w = {j->in[1], j->in[2], j->in[3], j->in[4], j->in[5],
+                                  j->in[6], j->in[7], j->in[8], NULL};
     return clattn_enqueue_mha_forward(h, queue, &j->p->mha, &w, j->in[0], j->out, waits, wait,
                                       done);
 }

@@ -28,6 +28,22 @@ double bench_median(double *values, int count) {
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
 }
 
+int bench_alternate_ms(bench_run_fn run, const void *const *problems, int count, int reps,
+                       double *ms) {
+    int status = 0;
+    for (int p = 0; p < count && !status; p++)
+        status = run(problems[p]);
+    for (int r = 0; r < reps && !status; r++)
+        for (int p = 0; p < count && !status; p++) {
+            const double t0 = bench_now();
+            status = run(problems[p]);
+            ms[p * reps + r] = (bench_now() - t0) * 1e3;
+        }
+    for (int p = 0; p < count && !status; p++)
+        qsort(ms + p * reps, (size_t)reps, sizeof *ms, compare_double);
+    return status;
+}
+
 double bench_min(const double *values, int count) {
     double m = INFINITY;
     for (int i = 0; i < count; i++)

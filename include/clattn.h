@@ -586,11 +586,31 @@ typedef struct clattn_mha_desc {
     /* Appended fields; zero (a desc initialised with = {...} or memset) means no mask. */
     clattn_mask_kind mask_kind;       /* NONE (default), BOOLEAN or ADDITIVE */
     clattn_mha_mask_shape mask_shape; /* read only when mask_kind is not NONE */
+    /* Appended model variants, each with the meaning (and the validation statuses and
+     * messages) of the field of the same name in clattn_attention_desc, applied to every
+     * head's attention with M = N = T, Hq = Hkv = heads and the causal alignment top-left
+     * (offset 0); zero = off, so existing callers are unchanged. alibi uses the standard
+     * slopes for `heads` heads (given slopes: pass them as an additive PER_HEAD mask). The
+     * dropout stream of batch b, head h is dropout_offset + b * heads + h, as in attention.
+     * They compose with the mask and causal masking. Attention sinks are a layer parameter:
+     * clattn_mha_weights.sinks / clattn_mha_buffers.sinks. The variable-length batches and
+     * the paged KV cache of clattn_attention_desc do not apply here: X is a padded
+     * [B, T, d_in] batch (use a KEY_PADDING mask for sentences of different lengths). */
+    float softcap;
+    int alibi;
+    int window;
+    long window_left, window_right;
+    size_t sink_keys;
+    float dropout;
+    uint64_t dropout_seed, dropout_offset;
 } clattn_mha_desc;
 
 typedef struct clattn_mha_weights {
     const float *wq, *wk, *wv, *wo; /* required */
     const float *bq, *bk, *bv, *bo; /* each may be NULL */
+    /* [heads] attention-sink logits (clattn_attention_desc's sinks: s_h joins each row's
+     * softmax denominator without a value), or NULL for none. */
+    const float *sinks;
 } clattn_mha_weights;
 
 /* Multi-head attention on host arrays, without a mask (desc->mask_kind must be NONE:
@@ -616,6 +636,7 @@ CLATTN_API clattn_status clattn_mha_forward_masked(clattn_handle *handle,
 typedef struct clattn_mha_buffers {
     cl_mem wq, wk, wv, wo; /* required */
     cl_mem bq, bk, bv, bo; /* each may be NULL */
+    cl_mem sinks;          /* [heads] floats at offset 0, or NULL (clattn_mha_weights.sinks) */
 } clattn_mha_buffers;
 
 CLATTN_API clattn_status clattn_enqueue_mha_forward(clattn_handle *handle, cl_command_queue queue,

@@ -3,7 +3,9 @@ projections y = x W^T + b, heads split from the projected features, softmax atte
 scale 1/sqrt(head dim), top-left causal masking, concatenation, output projection), for 2-D
 and 3-D X, with and without biases, through .npy output and the CSV printout; --mask (a
 [B, T] key-padding mask, [B, H, T, T] and [B, 1, T, T], boolean and additive, with causal);
-and the CLI's shape errors.
+the model variants (--softcap, --window, --alibi, --alibi-slopes, --sinks, --sink-keys,
+--dropout/--seed, combined with a key-padding mask) through attention_numpy.sdpa, the
+attention of cli_attend_check.py; and the CLI's shape and value errors.
 usage: cli_mha_check.py path/to/clattn   (exits 77, skipped, without NumPy)"""
 import os, subprocess, sys, tempfile
 try:
@@ -11,6 +13,8 @@ try:
 except ImportError:
     print("NumPy is not installed: skipped")
     sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attention_numpy import alibi_slopes, sdpa  # noqa: E402
 rng = np.random.default_rng(7)
 CL = os.path.abspath(sys.argv[1])
 os.chdir(tempfile.mkdtemp(prefix="clattn_mha_"))
@@ -115,6 +119,47 @@ for xshape, d_out, heads, causal, mask in mask_cases:
     print(f"X {xshape} heads {heads} causal {causal} mask {mask.dtype} {mask.shape}: max abs error {err:.2e}")
     worst = max(worst, err)
 
+# Model variants: the projections here, each head's attention by sdpa (top-left causal,
+# M = N = T; dropout stream b * H + h as attention's).
+def mha_variants(x, w, heads, causal, mask=None, **variants):
+    x = x.astype(np.float64)
+    lin = lambda a, wn, bn: a @ w[wn].astype(np.float64).T + (w[bn] if bn in w else 0)
+    q, k, v = lin(x, "wq", "bq"), lin(x, "wk", "bk"), lin(x, "wv", "bv")
+    hd = q.shape[-1] // heads
+    split = lambda a: np.swapaxes(a.reshape(a.shape[:-1] + (heads, hd)), -2, -3)
+    if mask is not None and mask.ndim == 2:  # key padding [B, T] -> [B, 1, 1, T]
+        mask = mask[:, None, None, :]
+    o, _ = sdpa(split(q), split(k), split(v), "top-left" if causal else None, mask, **variants)
+    return lin(np.swapaxes(o, -2, -3).reshape(q.shape), "wo", "bo")
+
+
+variant_cases = [  # (B, T, d_in), d_out, heads, causal, CLI options, sdpa's arguments
+    ((2, 11, 10), 12, 3, False, ["--softcap", "0.5"], {"softcap": 0.5}),
+    ((2, 11, 10), 12, 3, True, ["--alibi"], {"slopes": alibi_slopes(3)}),
+    ((2, 11, 10), 12, 3, True, ["--alibi-slopes", "slopes.npy"], {"slopes": np.array([0.3, -0.2, 0.7])}),
+    ((2, 11, 10), 12, 3, False, ["--window", "3,2", "--sink-keys", "2"], {"window": (3, 2), "sink_keys": 2}),
+    ((2, 11, 10), 12, 3, True, ["--window", "4,0", "--sinks", "sinks.npy", "--sink-keys", "1",
+                                "--dropout", "0.3", "--seed", "77"],
+     {"window": (4, 0), "sinks": np.array([0.5, -1.0, 1.5]), "sink_keys": 1, "dropout": 0.3, "seed": 77}),
+]
+for xshape, d_out, heads, causal, options, variants in variant_cases:
+    d_in = xshape[-1]
+    x = rng.uniform(-1, 1, xshape).astype(np.float32)
+    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
+         for n in ("wq", "wk", "wv")}
+    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    w["bo"] = rng.uniform(-0.5, 0.5, d_out).astype(np.float32)
+    mask = padding(2, 11, (11, 7), (False, False))  # every case also with a key-padding mask
+    np.save("mask.npy", mask)
+    if "sinks" in variants: np.save("sinks.npy", variants["sinks"].astype(np.float32))
+    if "--alibi-slopes" in options: np.save("slopes.npy", variants["slopes"].astype(np.float32))
+    args = files(x, w) + ["--heads", str(heads), "--mask", "mask.npy"] + options + (["--causal"] if causal else [])
+    want = mha_variants(x, w, heads, causal, mask, **variants)
+    run(args + ["--out", "o.npy"])
+    err = np.abs(np.load("o.npy") - want).max()
+    print(f"X {xshape} heads {heads} causal {causal} {' '.join(options)}: max abs error {err:.2e}")
+    worst = max(worst, err)
+
 # Shape errors: Wo or Wk of another shape, heads not dividing d_out, a bias of the wrong length.
 x = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
 w = {n: rng.uniform(-1, 1, (8, 6)).astype(np.float32) for n in ("wq", "wk", "wv")}
@@ -130,5 +175,14 @@ np.save("m.npy", np.ones((4, 7), bool))  # [T, T + 3]: no mask shape of a 2-D X 
 assert "--mask (m.npy) must be [B, T] = [1, 4]" in run(args + ["--heads", "2", "--mask", "m.npy"], ok=False).stderr
 np.save("m.npy", np.ones((1, 3, 4, 4), np.float32))  # 3 heads, not 2 or 1
 assert "--mask" in run(args + ["--heads", "2", "--mask", "m.npy"], ok=False).stderr
+# Variant errors: the messages of clattn attend's parser, and the library's for a bad value.
+np.save("s2.npy", np.zeros(2, np.float32))
+assert "--sinks must be [H] = [4]" in run(args + ["--heads", "4", "--sinks", "s2.npy"], ok=False).stderr
+assert "--window needs LEFT,RIGHT" in run(args + ["--heads", "2", "--window", "3"], ok=False).stderr
+assert "--dropout needs a probability" in run(args + ["--heads", "2", "--dropout", "1"], ok=False).stderr
+assert "--softcap needs a positive number" in run(args + ["--heads", "2", "--softcap", "-1"], ok=False).stderr
+assert "exclude each other" in run(args + ["--heads", "2", "--alibi", "--alibi-slopes", "s2.npy"], ok=False).stderr
+assert "--alibi-slopes (s2.npy) must be [H] = [4]" in run(args + ["--heads", "4", "--alibi-slopes", "s2.npy"],
+                                                           ok=False).stderr
 print(f"worst {worst:.2e} (tolerance {TOL})")
 sys.exit(0 if worst <= TOL else 1)

@@ -187,7 +187,7 @@ void check_mha_mask_invalid(mha_forward_fn fn, void *backend,
                                                    const float *x, float *out)) {
     float a[64] = {0}, out[64];
     unsigned char mask[64] = {0};
-    const clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    const clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL, NULL};
     const clattn_mha_desc ok = {.batch = 1,
                                 .tokens = 2,
                                 .d_in = 4,

@@ -21,7 +21,7 @@ void make_model(const mcase *c, model *m, uint64_t seed) {
     float **bs[4] = {&m->bq, &m->bk, &m->bv, &m->bo};
     for (int i = 0; i < 4; i++)
         *bs[i] = c->bias ? filled(c->d_out, &seed, -0.5f, 0.5f) : NULL;
-    m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo};
+    m->w = (clattn_mha_weights){m->wq, m->wk, m->wv, m->wo, m->bq, m->bk, m->bv, m->bo, NULL};
 }
 
 clattn_mha_desc mha_desc_of(const mcase *c) {

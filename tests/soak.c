@@ -205,7 +205,8 @@ static void run_mha(worker *t, bool long_sequence) {
                      : desc.d_out,
              -0.3f, 0.3f);
     clattn_mha_weights weights = {t->w[0], t->w[1], t->w[2], t->w[3],
-                                  t->w[4], NULL,    t->w[6], pick(&t->r, 0, 1) ? t->w[7] : NULL};
+                                  t->w[4], NULL,    t->w[6], pick(&t->r, 0, 1) ? t->w[7] : NULL,
+                                  NULL};
     const size_t out_n = desc.batch * desc.tokens * desc.d_out;
     fill(&t->r, t->a, desc.batch * desc.tokens * desc.d_in, -1.0f, 1.0f);
     clattn_status st;

@@ -2,8 +2,9 @@
  * clattn_cpu_mha_forward) against the double-accumulating references: odd sizes, with and
  * without biases, causal and not, B > 1, heads 1/2/12, 1 and 2 threads (same bits), NaN
  * propagation, and invalid arguments; masks of every kind and shape, a padded batch of
- * sentences, bad masks. No OpenCL. */
+ * sentences, bad masks; the model variants (mha_variants.c). No OpenCL. */
 #include "mha_masked.h"
+#include "mha_variants.h"
 #include "mha_model.h"
 #include "test_common.h"
 
@@ -208,7 +209,7 @@ static void test_mha_threads(void) {
 
 static void test_mha_invalid(void) {
     float a[64] = {0}, out[64];
-    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL, NULL};
     clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(&ok, &w, a, out), CLATTN_SUCCESS);
     CU_ASSERT_EQUAL(clattn_cpu_mha_forward(NULL, &w, a, out), CLATTN_ERROR_NULL_POINTER);
@@ -260,6 +261,18 @@ static void test_mha_mask_invalid(void) {
     check_mha_mask_invalid(cpu_masked, NULL, cpu_plain);
 }
 
+static void test_mha_variants(void) {
+    check_mha_variants(cpu_masked, NULL, "cpu", false);
+}
+
+static void test_mha_dropout(void) {
+    check_mha_dropout(cpu_masked, NULL, "cpu");
+}
+
+static void test_mha_variants_invalid(void) {
+    check_mha_variants_invalid(cpu_masked, NULL);
+}
+
 static void add_suites(void) {
     static const test_case linear_cases[] = {{"sizes", test_linear_sizes},
                                              {"threads", test_linear_threads},
@@ -273,6 +286,9 @@ static void add_suites(void) {
                                           {"padded_batch", test_mha_padded_batch},
                                           {"mask_shapes", test_mha_mask_shapes},
                                           {"mask_invalid", test_mha_mask_invalid},
+                                          {"variants", test_mha_variants},
+                                          {"dropout", test_mha_dropout},
+                                          {"variants_invalid", test_mha_variants_invalid},
                                           {NULL, NULL}};
     test_add_suite("cpu_linear", linear_cases);
     test_add_suite("cpu_mha", mha_cases);

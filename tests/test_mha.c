@@ -2,8 +2,10 @@
  * against the double reference: with and without biases, causal and not, B > 1, heads
  * 1/2/4/12, head dims up to 256, both kernel shapes, the enqueue form on an out-of-order
  * queue, and invalid arguments; masks (key padding, per batch, per head; boolean and additive)
- * on both kernel shapes and through the enqueue form. */
+ * on both kernel shapes and through the enqueue form; the model variants (mha_variants.c) on
+ * both kernel shapes, sinks through the enqueue form. */
 #include "mha_masked.h"
+#include "mha_variants.h"
 #include "mha_model.h"
 #include "test_common.h"
 
@@ -89,7 +91,7 @@ static void test_enqueue(void) {
         cl_mem bo = clCreateBuffer(ctx, in, c.d_out * 4, m.bo, &err);
         cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
         /* bk and bv absent here: the reference below gets the same. */
-        clattn_mha_buffers bufs = {wq, wk, wv, wo, bq, NULL, NULL, bo};
+        clattn_mha_buffers bufs = {wq, wk, wv, wo, bq, NULL, NULL, bo, NULL};
         clattn_mha_weights hw = m.w;
         hw.bk = hw.bv = NULL;
         CU_ASSERT_EQUAL(clattn_ref_mha_forward(&desc, &hw, m.x, want), 0);
@@ -131,7 +133,7 @@ static void test_invalid(void) {
     clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     float a[64] = {0}, out[64];
-    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL};
+    clattn_mha_weights w = {a, a, a, a, NULL, NULL, NULL, NULL, NULL};
     clattn_mha_desc ok = {.batch = 1, .tokens = 2, .d_in = 4, .d_out = 4, .heads = 2}, bad;
     CU_ASSERT_EQUAL(clattn_mha_forward(h, &ok, &w, a, out), 0);
     CU_ASSERT_EQUAL(clattn_mha_forward(NULL, &ok, &w, a, out), CLATTN_ERROR_NULL_POINTER);
@@ -237,7 +239,7 @@ static void test_enqueue_masked(void) {
         cl_mem mask = clCreateBuffer(ctx, in, mn, bytes, &err);
         cl_mem short_mask = clCreateBuffer(ctx, in, mn - 1, bytes, &err);
         cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
-        const clattn_mha_buffers bufs = {wq, wk, wv, wo, bs[0], bs[1], bs[2], bs[3]};
+        const clattn_mha_buffers bufs = {wq, wk, wv, wo, bs[0], bs[1], bs[2], bs[3], NULL};
         cl_event done = NULL;
         CU_ASSERT_EQUAL(
             clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, &done),
@@ -289,6 +291,92 @@ static void tiny_masked(void) {
     free_model(&m);
 }
 
+/* ---- model variants ---------------------------------------------------------------- */
+
+static void test_model_variants(void) {
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        check_mha_variants(device_masked, h, test_variant_name(test_variants[v]), true);
+    }
+}
+
+static void test_dropout(void) {
+    for (int v = 0; v < 2; v++) {
+        clattn_handle *h = test_handle(test_variants[v]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        check_mha_dropout(device_masked, h, test_variant_name(test_variants[v]));
+    }
+}
+
+static void test_variants_invalid(void) {
+    clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    check_mha_variants_invalid(device_masked, h);
+}
+
+/* The enqueue form with a sinks buffer (and a key-padding mask buffer, the variants of
+ * mha_variants.c's program): the result of the reference, and its checks (a short buffer,
+ * out aliasing it). */
+static void test_enqueue_sinks(void) {
+    const mcase c = {2, 37, 20, 48, 3, 1, 0};
+    model m;
+    make_model(&c, &m, 4244);
+    clattn_mha_desc desc = mha_desc_of(&c);
+    desc.softcap = 0.5f, desc.alibi = 1, desc.window = 1, desc.window_left = 4;
+    desc.window_right = -1, desc.sink_keys = 2, desc.dropout = 0.3f, desc.dropout_seed = 9;
+    desc.mask_kind = CLATTN_MASK_BOOLEAN, desc.mask_shape = CLATTN_MHA_MASK_KEY_PADDING;
+    const size_t on = c.b * c.t * c.d_out, xn = c.b * c.t * c.d_in, wn = c.d_out * c.d_in;
+    float sinks[3] = {0.5f, -1.0f, 2.0f};
+    unsigned char padding[2 * 37];
+    for (size_t i = 0; i < sizeof padding; i++)
+        padding[i] = i % 37 < 30;
+    float *got = malloc(on * sizeof *got), *want = malloc(on * sizeof *want);
+    CU_ASSERT_FATAL(got && want);
+    clattn_mha_weights hw = m.w;
+    hw.sinks = sinks;
+    CU_ASSERT_EQUAL_FATAL(clattn_ref_mha_forward_masked(&desc, &hw, m.x, padding, want), 0);
+    clattn_handle *h = test_handle(CLATTN_VARIANT_CPU);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    cl_context ctx = clattn_handle_context(h);
+    cl_int err;
+    cl_command_queue queue = clCreateCommandQueue(ctx, clattn_handle_device(h), 0, &err);
+    CU_ASSERT_EQUAL_FATAL(err, CL_SUCCESS);
+    const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
+    cl_mem x = clCreateBuffer(ctx, in, xn * 4, m.x, &err);
+    cl_mem wq = clCreateBuffer(ctx, in, wn * 4, m.wq, &err);
+    cl_mem wk = clCreateBuffer(ctx, in, wn * 4, m.wk, &err);
+    cl_mem wv = clCreateBuffer(ctx, in, wn * 4, m.wv, &err);
+    cl_mem wo = clCreateBuffer(ctx, in, c.d_out * c.d_out * 4, m.wo, &err);
+    cl_mem s = clCreateBuffer(ctx, in, sizeof sinks, sinks, &err);
+    cl_mem short_s = clCreateBuffer(ctx, in, 2 * sizeof(float), sinks, &err);
+    cl_mem mask = clCreateBuffer(ctx, in, sizeof padding, padding, &err);
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_READ_WRITE, on * 4, NULL, &err);
+    clattn_mha_buffers bufs = {wq, wk, wv, wo, NULL, NULL, NULL, NULL, s};
+    cl_event done = NULL;
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, &done), 0);
+    CU_ASSERT_EQUAL(clEnqueueReadBuffer(queue, out, CL_TRUE, 0, on * 4, got, 1, &done, NULL),
+                    CL_SUCCESS);
+    CU_ASSERT(test_close(got, want, on, mha_tolerance(&c), 0, "mha enqueue sinks"));
+    bufs.sinks = short_s;
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, NULL),
+        CLATTN_ERROR_BUFFER_TOO_SMALL);
+    bufs.sinks = out;
+    CU_ASSERT_EQUAL(
+        clattn_enqueue_mha_forward_masked(h, queue, &desc, &bufs, x, mask, out, 0, NULL, NULL),
+        CLATTN_ERROR_INVALID_VALUE);
+    clFinish(queue);
+    clReleaseEvent(done);
+    cl_mem all[] = {x, wq, wk, wv, wo, s, short_s, mask, out};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    clReleaseCommandQueue(queue);
+    free(got), free(want);
+    free_model(&m);
+}
+
 /* Small cases for running under Oclgrind (--data-races). */
 static void test_tiny(void) {
     const mcase cases[] = {{2, 5, 8, 8, 2, 1, 1}, {1, 3, 5, 6, 3, 0, 0}};
@@ -311,6 +399,12 @@ static void add_suites(void) {
                                        {"invalid", test_mask_invalid},
                                        {NULL, NULL}};
     test_add_suite("mha_mask", masked);
+    static const test_case variants[] = {{"variants", test_model_variants},
+                                         {"dropout", test_dropout},
+                                         {"invalid", test_variants_invalid},
+                                         {"enqueue_sinks", test_enqueue_sinks},
+                                         {NULL, NULL}};
+    test_add_suite("mha_variants", variants);
 }
 
 int main(int argc, char **argv) {

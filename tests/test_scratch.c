@@ -142,8 +142,8 @@ static void shape_linear(clattn_op_shape *s) {
     s->k = LIN_K;
 }
 static clattn_status run_mha(clattn_handle *h) {
-    const clattn_mha_weights w = {in_b,        in_b + 1024, in_b + 2048, in_c,
-                                  in_c + 2048, NULL,        in_c + 4096, in_c + 8192};
+    const clattn_mha_weights w = {in_b, in_b + 1024, in_b + 2048, in_c, in_c + 2048,
+                                  NULL, in_c + 4096, in_c + 8192, NULL};
     return clattn_mha_forward(h, &mha_desc, &w, in_a, out);
 }
 static void shape_mha(clattn_op_shape *s) {

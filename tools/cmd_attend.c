@@ -2,8 +2,8 @@
 #include "cli.h"
 #include "matrix_io.h"
 #include "attend_paged.h"
+#include "cli_variants.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +35,10 @@ static void help(void) {
         "--devices splits the work across several devices (all of them, or a list of\n"
         "selectors as --device takes; one device may appear twice): the keys for few query\n"
         "rows, else the query rows, in shares proportional to --shares or, without it, to\n"
-        "each device's measured throughput; stderr says which device took which part.\n"
-        "--softcap C caps the scaled scores: C tanh(s / C) (before the mask). --window LEFT,RIGHT\n"
-        "attends keys i + off - LEFT <= j <= i + off + RIGHT (-1: unbounded; off = N - M with\n"
-        "--causal bottom-right, else 0), with --causal if given. --alibi adds ALiBi's standard\n"
-        "slopes times (j - i - off) per query head; --alibi-slopes S.npy ([H] floats) the given\n"
-        "slopes (applied as an additive mask, combined with --mask).\n"
+        "each device's measured throughput; stderr says which device took which "
+        "part.\n" CLI_VARIANTS_HELP
+        "--alibi-slopes S.npy ([H] floats) adds the given slopes instead of --alibi's (applied\n"
+        "as an additive mask, combined with --mask). With --sinks the LSE includes the sink.\n"
         "--cu-seqlens-q A.npy --cu-seqlens-k B.npy (integers, [B + 1] cumulative\n"
         "offsets starting at 0): a variable-length batch of B sequences packed as Q\n"
         "[total_q, H, D], K [total_k, Hkv, D], V [total_k, Hkv, Dv] (FlashAttention's varlen);\n"
@@ -54,24 +52,15 @@ static void help(void) {
         "j %% P of page T[b, j / P], for j < L[b]. Q is [B, H, M, D]; with --causal\n"
         "bottom-right its M rows are the last M positions of each sequence. A mask is\n"
         "[.., M, max_pages * P]. Not with --devices, --weights-out or --alibi-slopes.\n"
-        "--sinks S.npy ([H] floats) gives each query head a sink logit that joins the softmax\n"
-        "denominator with no value (gpt-oss); compared with the scaled scores as is; the LSE\n"
-        "includes it. --sink-keys K keeps the first K keys attended left of --window\n"
-        "(StreamingLLM). --dropout P drops each weight with probability P (0 <= P < 1) and\n"
-        "scales the kept ones by 1 / (1 - P), with the Philox mask of seed --seed S (default 0,\n"
-        "offset 0; see clattn_attention_desc in clattn.h for the exact mapping). All four apply\n"
-        "per sequence with --cu-seqlens-q/-k and with a paged KV cache.\n");
+        "--sinks, --sink-keys and --dropout apply per sequence with --cu-seqlens-q/-k and with a\n"
+        "paged KV cache.\n");
 }
 
 typedef struct attend_args {
     const char *q, *k, *v, *mask, *lse_out, *weights_out, *out, *device, *devices, *shares,
-        *alibi_slopes, *cu_q, *cu_k, *block_table, *seqlens_k, *sinks;
-    size_t page_size, sink_keys;
-    float dropout;
-    unsigned long long seed;
-    float softcap;
-    int alibi, window;
-    long window_left, window_right;
+        *alibi_slopes, *cu_q, *cu_k, *block_table, *seqlens_k;
+    size_t page_size;
+    cli_variants var; /* --softcap, --window, --alibi, --sinks, --sink-keys, --dropout, --seed */
     clattn_causal causal;
     clattn_norm norm;
     float scale;
@@ -85,6 +74,9 @@ static int parse(int argc, char **argv, attend_args *a) {
         const char *v = NULL;
         const char **file = NULL;
         const char *name = argv[i];
+        const int variant = cli_variant_option(argc, argv, &i, &a->var);
+        if (variant < 0) return 1;
+        if (variant) continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help();
             return -1;
@@ -133,38 +125,6 @@ static int parse(int argc, char **argv, attend_args *a) {
                 return cli_error("--page-size needs a positive integer, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--alibi-slopes", &v)) {
             file = &a->alibi_slopes;
-        } else if (cli_option(argc, argv, &i, "--sinks", &v)) {
-            file = &a->sinks;
-        } else if (cli_option(argc, argv, &i, "--sink-keys", &v)) {
-            if (!cli_parse_size(v, &a->sink_keys))
-                return cli_error("--sink-keys needs a count, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--dropout", &v)) {
-            if (!cli_parse_float(v, &a->dropout) || !(a->dropout >= 0.0f && a->dropout < 1.0f))
-                return cli_error("--dropout needs a probability 0 <= P < 1, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--seed", &v)) {
-            char *end = NULL;
-            errno = 0;
-            a->seed = v && *v != '-' ? strtoull(v, &end, 0) : 0;
-            if (!v || end == v || *end || errno)
-                return cli_error("--seed needs an unsigned 64-bit integer, got '%s'", v ? v : "");
-        } else if (strcmp(argv[i], "--alibi") == 0) {
-            a->alibi = 1;
-        } else if (cli_option(argc, argv, &i, "--softcap", &v)) {
-            if (!cli_parse_float(v, &a->softcap) || !(a->softcap > 0.0f) || isinf(a->softcap))
-                return cli_error("--softcap needs a positive number, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--window", &v)) {
-            char *end = NULL;
-            errno = 0;
-            a->window_left = v ? strtol(v, &end, 10) : 0;
-            const bool comma = v && end != v && *end == ',';
-            const char *right = comma ? end + 1 : NULL;
-            a->window_right = comma ? strtol(right, &end, 10) : 0;
-            if (!comma || end == right || *end || errno || a->window_left < -1 ||
-                a->window_right < -1)
-                return cli_error("--window needs LEFT,RIGHT (each >= 0, or -1 for unbounded), "
-                                 "got '%s'",
-                                 v ? v : "");
-            a->window = 1;
         } else if (cli_option(argc, argv, &i, "--scale", &v)) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
@@ -185,7 +145,7 @@ static int parse(int argc, char **argv, attend_args *a) {
         }
     }
     if (!a->q || !a->k || !a->v) return cli_error("attend: --q, --k and --v are required");
-    if (a->alibi && a->alibi_slopes)
+    if (a->var.alibi && a->alibi_slopes)
         return cli_error("attend: --alibi and --alibi-slopes exclude each other");
     if (a->device && a->devices)
         return cli_error("attend: --device and --devices exclude each other");
@@ -333,16 +293,12 @@ static size_t longest(const npy_int32_array *cu) {
  * loaded into *sinks. */
 static int sink_dropout_options(const attend_args *a, size_t heads, clattn_attention_desc *desc,
                                 npy_array *sinks) {
-    desc->sink_keys = a->sink_keys;
-    desc->dropout = a->dropout;
-    desc->dropout_seed = a->seed;
-    if (!a->sinks) return 0;
-    char error[512];
-    if (!load_array(a->sinks, sinks, error, sizeof error)) return cli_error("%s", error);
-    if (sinks->ndim != 1 || sinks->shape[0] != heads)
-        return cli_error("--sinks must be [H] = [%zu]", heads);
+    desc->sink_keys = a->var.sink_keys;
+    desc->dropout = a->var.dropout;
+    desc->dropout_seed = a->var.seed;
+    if (!a->var.sinks) return 0;
     desc->sinks = 1;
-    return 0;
+    return cli_load_sinks(a->var.sinks, heads, sinks);
 }
 
 /* A varlen batch: Q, K, V packed [total, H, D], O [total_q, H, Dv], LSE [H, total_q]. */
@@ -392,11 +348,11 @@ static int attend_varlen(const attend_args *a) {
     if (a->has_scale) desc.scale = a->scale;
     desc.norm = a->norm;
     desc.causal = a->causal;
-    desc.softcap = a->softcap;
-    desc.alibi = a->alibi;
-    desc.window = a->window;
-    desc.window_left = a->window_left;
-    desc.window_right = a->window_right;
+    desc.softcap = a->var.softcap;
+    desc.alibi = a->var.alibi;
+    desc.window = a->var.window;
+    desc.window_left = a->var.window_left;
+    desc.window_right = a->var.window_right;
     if ((rc = sink_dropout_options(a, hq, &desc, &sinks))) goto done;
     o = malloc((tq ? tq : 1) * hq * dv * sizeof *o);
     lse = a->lse_out ? malloc((tq ? tq : 1) * hq * sizeof *lse) : NULL;
@@ -410,7 +366,7 @@ static int attend_varlen(const attend_args *a) {
                                        .v = v.data,
                                        .o = o,
                                        .lse = lse,
-                                       .sinks = a->sinks ? sinks.data : NULL,
+                                       .sinks = a->var.sinks ? sinks.data : NULL,
                                        .cu_seqlens_q = cq.data,
                                        .cu_seqlens_k = ck.data};
     clattn_status status = clattn_attention_ex(h, &desc, &t);
@@ -511,11 +467,11 @@ int cmd_attend(int argc, char **argv) {
             mask = m.data;
         }
     }
-    desc.softcap = a.softcap;
-    desc.alibi = a.alibi;
-    desc.window = a.window;
-    desc.window_left = a.window_left;
-    desc.window_right = a.window_right;
+    desc.softcap = a.var.softcap;
+    desc.alibi = a.var.alibi;
+    desc.window = a.var.window;
+    desc.window_left = a.var.window_left;
+    desc.window_right = a.var.window_right;
     if ((rc = sink_dropout_options(&a, qs.h, &desc, &sinks))) goto done;
     if (a.alibi_slopes) {
         if ((rc = alibi_mask(a.alibi_slopes, &desc, mask, &slopes_mask))) goto done;
@@ -563,7 +519,7 @@ int cmd_attend(int argc, char **argv) {
                                                .mask = mask,
                                                .o = o,
                                                .lse = lse,
-                                               .sinks = a.sinks ? sinks.data : NULL,
+                                               .sinks = a.var.sinks ? sinks.data : NULL,
                                                .block_table = table.data,
                                                .seqlens_k = seqlens.data}))) {
         rc = cli_status_error("attention", status, h);

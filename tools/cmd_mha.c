@@ -1,14 +1,18 @@
 /* clattn mha: multi-head attention with projections from a trained layer's weights. */
 #include "cli.h"
 #include "matrix_io.h"
+#include "cli_variants.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void help(void) {
     printf("usage: clattn mha --x X.npy --wq Wq.npy --wk Wk.npy --wv Wv.npy --wo Wo.npy\n"
            "                  --heads H [--bq B.npy] [--bk B.npy] [--bv B.npy] [--bo B.npy]\n"
-           "                  [--causal] [--mask M.npy] [--out O.npy] [--device SEL]\n\n"
+           "                  [--causal] [--mask M.npy] [--softcap C] [--window LEFT,RIGHT]\n"
+           "                  [--alibi | --alibi-slopes S.npy] [--sinks S.npy] [--sink-keys K]\n"
+           "                  [--dropout P --seed S] [--out O.npy] [--device SEL]\n\n"
            "X is [T, d_in] or [B, T, d_in]; Wq, Wk, Wv are [d_out, d_in] and Wo is\n"
            "[d_out, d_out] (a linear layer's weight: y = x W^T + b); biases are [d_out].\n"
            "Computes Q, K, V = X Wq^T + bq, ...; splits them into H heads of d_out / H;\n"
@@ -21,18 +25,26 @@ static void help(void) {
            "[B, 1, T, T] masks each (query, key) pair per head or for all heads. A padding\n"
            "token's own output row attends the real tokens (as in PyTorch); a row with no key\n"
            "to attend gives bo (zeros without --bo).\n"
+           "The model variants, as on clattn attend, in every head (M = N = T, off = "
+           "0):\n" CLI_VARIANTS_HELP
+           "--alibi-slopes S.npy ([H] floats) adds the given slopes instead (as an additive\n"
+           "[B, H, T, T] mask, combined with --mask). The dropout stream of sentence b, head h is\n"
+           "b * H + h. Variable-length batches and a paged KV cache are attend's only: pad the\n"
+           "sentences and give a [B, T] --mask.\n"
            "Inputs are .npy (float32/float64) or text files (one row per line).\n");
 }
 
-enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, INPUTS };
-static const char *const option_names[INPUTS] = {"--x",  "--wq", "--wk", "--wv", "--wo",
-                                                 "--bq", "--bk", "--bv", "--bo", "--mask"};
+enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, SLOPES, INPUTS };
+static const char *const option_names[INPUTS] = {"--x",  "--wq",   "--wk",          "--wv",
+                                                 "--wo", "--bq",   "--bk",          "--bv",
+                                                 "--bo", "--mask", "--alibi-slopes"};
 
 typedef struct mha_args {
     const char *path[INPUTS];
     const char *out, *device;
     size_t heads;
     bool causal;
+    cli_variants var; /* --softcap, --window, --alibi, --sinks, --sink-keys, --dropout, --seed */
 } mha_args;
 
 static int parse(int argc, char **argv, mha_args *a) {
@@ -48,6 +60,9 @@ static int parse(int argc, char **argv, mha_args *a) {
             a->causal = true;
             continue;
         }
+        const int variant = cli_variant_option(argc, argv, &i, &a->var);
+        if (variant < 0) return 1;
+        if (variant) continue;
         for (int k = 0; k < INPUTS && !matched; k++) {
             if (!cli_option(argc, argv, &i, option_names[k], &v)) continue;
             if (!(a->path[k] = v)) return cli_error("%s needs a file", option_names[k]);
@@ -68,6 +83,8 @@ static int parse(int argc, char **argv, mha_args *a) {
     for (int k = X; k <= WO; k++)
         if (!a->path[k]) return cli_error("mha: %s is required", option_names[k]);
     if (!a->heads) return cli_error("mha: --heads is required");
+    if (a->var.alibi && a->path[SLOPES])
+        return cli_error("mha: --alibi and --alibi-slopes exclude each other");
     return 0;
 }
 
@@ -112,6 +129,38 @@ static int mask_desc(const npy_array *m, const char *path, clattn_mha_desc *desc
                      path, b, t, b, h, t, t, got);
 }
 
+/* Given ALiBi slopes as an additive per-head mask [B, H, T, T]: slope_h * (j - i) plus the
+ * user's mask of desc's kind and shape, if any (a boolean one as 0 / -inf). desc becomes
+ * an additive PER_HEAD one. */
+static int slopes_mask(const npy_array *s, const char *path, const void *user,
+                       clattn_mha_desc *desc, float **out) {
+    const size_t b_n = desc->batch, h_n = desc->heads, t = desc->tokens;
+    if (s->ndim != 1 || s->shape[0] != h_n)
+        return cli_error("--alibi-slopes (%s) must be [H] = [%zu]", path, h_n);
+    float *mask = malloc(b_n * h_n * t * t * sizeof *mask);
+    if (!mask) return cli_error("out of memory");
+    for (size_t b = 0, x = 0; b < b_n; b++)
+        for (size_t h = 0; h < h_n; h++)
+            for (size_t i = 0; i < t; i++)
+                for (size_t j = 0; j < t; j++, x++) {
+                    float add = 0.0f;
+                    if (user) {
+                        const size_t at =
+                            desc->mask_shape == CLATTN_MHA_MASK_KEY_PADDING ? b * t + j
+                            : desc->mask_shape == CLATTN_MHA_MASK_PER_BATCH ? (b * t + i) * t + j
+                                                                            : x;
+                        add = desc->mask_kind == CLATTN_MASK_BOOLEAN
+                                  ? (((const unsigned char *)user)[at] ? 0.0f : -INFINITY)
+                                  : ((const float *)user)[at];
+                    }
+                    mask[x] = s->data[h] * (float)((long long)j - (long long)i) + add;
+                }
+    desc->mask_kind = CLATTN_MASK_ADDITIVE;
+    desc->mask_shape = CLATTN_MHA_MASK_PER_HEAD;
+    *out = mask;
+    return 0;
+}
+
 static int write_output(const mha_args *a, const float *out, const npy_array *x, size_t rows,
                         size_t d_out) {
     if (a->out) {
@@ -136,8 +185,9 @@ int cmd_mha(int argc, char **argv) {
     npy_array m[INPUTS];
     memset(m, 0, sizeof m);
     clattn_handle *h = NULL;
-    float *out = NULL;
+    float *out = NULL, *smask = NULL;
     unsigned char *bmask = NULL;
+    npy_array sinks = {0};
     for (int k = 0; k < INPUTS && !rc; k++) {
         char error[512];
         if (a.path[k] && !load_array(a.path[k], &m[k], error, sizeof error))
@@ -179,7 +229,15 @@ int cmd_mha(int argc, char **argv) {
                             .d_in = d_in,
                             .d_out = d_out,
                             .heads = a.heads,
-                            .causal = a.causal};
+                            .causal = a.causal,
+                            .softcap = a.var.softcap,
+                            .alibi = a.var.alibi,
+                            .window = a.var.window,
+                            .window_left = a.var.window_left,
+                            .window_right = a.var.window_right,
+                            .sink_keys = a.var.sink_keys,
+                            .dropout = a.var.dropout,
+                            .dropout_seed = a.var.seed};
     const void *mask = NULL;
     if (a.path[MASK]) {
         if ((rc = mask_desc(&m[MASK], a.path[MASK], &desc))) goto done;
@@ -194,8 +252,14 @@ int cmd_mha(int argc, char **argv) {
             mask = bmask;
         }
     }
-    clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data, m[WO].data,
-                            m[BQ].data, m[BK].data, m[BV].data, m[BO].data};
+    if (a.path[SLOPES]) {
+        if ((rc = slopes_mask(&m[SLOPES], a.path[SLOPES], mask, &desc, &smask))) goto done;
+        mask = smask;
+    }
+    if (a.var.sinks && (rc = cli_load_sinks(a.var.sinks, a.heads, &sinks))) goto done;
+    clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data,
+                            m[WO].data, m[BQ].data, m[BK].data,
+                            m[BV].data, m[BO].data, a.var.sinks ? sinks.data : NULL};
     clattn_status status = clattn_mha_forward_masked(h, &desc, &w, m[X].data, mask, out);
     if (status)
         rc = cli_status_error("mha", status, h);
@@ -205,6 +269,8 @@ done:
     clattn_handle_destroy(h);
     free(out);
     free(bmask);
+    free(smask);
+    npy_free(&sinks);
     for (int k = 0; k < INPUTS; k++)
         npy_free(&m[k]);
     return rc;

@@ -7,6 +7,10 @@ PyTorch on random inputs, causal and not. Not a CI dependency.
 Needs PyTorch and NumPy (on Debian 12: apt-get install python3-torch python3-numpy, then
 run with /usr/bin/python3). The references, all float32 like clattn:
   mha:    torch.nn.MultiheadAttention loaded with the same weights (when d_in == d_out),
+          `mha --softcap/--alibi/--alibi-slopes/--window/--sinks/--sink-keys/--dropout`
+          (with and without a key-padding mask) against F.linear + SDPA with the explicit
+          mask of the attend checks' builders (softcap, sinks and dropout written out as
+          there),
           and the same layer written out with F.linear + scaled-dot-product attention;
           `mha --mask`: a padded batch of sentences against nn.MultiheadAttention with
           key_padding_mask (True = padding there, the opposite of clattn's boolean mask),
@@ -236,6 +240,24 @@ def alibi_slopes(h):
     return torch.tensor(s + [2.0 ** (-4.0 * (2 * i + 1) / n) for i in range(h - n)])
 
 
+def allowed_keys(m, n, off, causal, window=None, sink_keys=0):
+    """The [m, n] keys each row attends: the window (its first sink_keys keys kept left of
+    it, StreamingLLM), and causal masking; off is the causal alignment (N - M or 0)."""
+    i = torch.arange(m)[:, None]
+    j = torch.arange(n)[None, :]
+    allowed = torch.ones(m, n, dtype=torch.bool)
+    if window:
+        left, right = window
+        if left >= 0:
+            allowed &= j >= i + off - left
+        if right >= 0:
+            allowed &= j <= i + off + right
+        allowed |= (j < sink_keys) & ((j <= i + off + right) if right >= 0 else True)
+    if causal:
+        allowed &= j <= i + off
+    return allowed
+
+
 def check_variant(tmp, rng, b, hq, hkv, m, n, d, causal, softcap=0.0, alibi=None, window=None):
     """alibi: None, "standard" (--alibi) or "given" (--alibi-slopes, random slopes)."""
     q = rng.standard_normal((b, hq, m, d)).astype(np.float32)
@@ -248,17 +270,11 @@ def check_variant(tmp, rng, b, hq, hkv, m, n, d, causal, softcap=0.0, alibi=None
     off = n - m if causal == "bottom-right" else 0
     i = torch.arange(m)[:, None]
     j = torch.arange(n)[None, :]
-    allowed = torch.ones(m, n, dtype=torch.bool)
+    allowed = allowed_keys(m, n, off, causal, window)
     if causal:
-        allowed &= j <= i + off
         args += ["--causal", causal]
     if window:
-        left, right = window
-        if left >= 0:
-            allowed &= j >= i + off - left
-        if right >= 0:
-            allowed &= j <= i + off + right
-        args += ["--window", f"{left},{right}"]
+        args += ["--window", f"{window[0]},{window[1]}"]
     bias = torch.zeros(hq, m, n)
     if alibi == "standard":
         bias = alibi_slopes(hq)[:, None, None] * (j - i - off)
@@ -439,19 +455,10 @@ def check_sinkdrop(tmp, rng, b, hq, hkv, m, n, d, causal, sinks=False, sink_keys
         np.save(os.path.join(tmp, nm + ".npy"), a)
         args += ["--" + nm, os.path.join(tmp, nm + ".npy")]
     off = n - m if causal == "bottom-right" else 0
-    i = torch.arange(m)[:, None]
-    j = torch.arange(n)[None, :]
-    allowed = torch.ones(m, n, dtype=torch.bool)
+    allowed = allowed_keys(m, n, off, causal, window, sink_keys)
     if window:
-        left, right = window
-        if left >= 0:
-            allowed &= j >= i + off - left
-        if right >= 0:
-            allowed &= j <= i + off + right
-        allowed |= j < sink_keys  # StreamingLLM: the first keys stay (causal still applies)
-        args += ["--window", f"{left},{right}", "--sink-keys", str(sink_keys)]
+        args += ["--window", f"{window[0]},{window[1]}", "--sink-keys", str(sink_keys)]
     if causal:
-        allowed &= j <= i + off
         args += ["--causal", causal]
     S = None
     if sinks:
@@ -487,6 +494,73 @@ def check_sinkdrop(tmp, rng, b, hq, hkv, m, n, d, causal, sinks=False, sink_keys
            lse[finite], feature)
 
 
+def check_mha_variant(tmp, rng, b, t, d_in, d_out, heads, causal, softcap=0.0, alibi=None,
+                      window=None, sinks=False, sink_keys=0, dropout=0.0, seed=0, lengths=None):
+    """`clattn mha` with the model variants vs F.linear + attention over the heads with the
+    explicit mask of allowed_keys (top-left, M = N = T) and the ALiBi bias: SDPA when that
+    mask says it all, else (softcap, sinks, dropout) the softmax written out as in
+    check_variant and check_sinkdrop. lengths: a [B, T] key-padding mask of those lengths."""
+    x, w, bs, args = layer_args(tmp, rng, b, t, d_in, d_out, True)
+    args += ["--heads", str(heads)] + (["--causal"] if causal else [])
+    i = torch.arange(t)[:, None]
+    j = torch.arange(t)[None, :]
+    allowed = allowed_keys(t, t, 0, causal, window, sink_keys)[None, None].expand(b, heads, t, t)
+    if window:
+        args += ["--window", f"{window[0]},{window[1]}", "--sink-keys", str(sink_keys)]
+    if lengths is not None:
+        real = torch.arange(t)[None, :] < torch.tensor(lengths)[:, None]
+        np.save(os.path.join(tmp, "mask.npy"), real.numpy())
+        args += ["--mask", os.path.join(tmp, "mask.npy")]
+        allowed = allowed & real[:, None, None, :]
+    bias = torch.zeros(heads, t, t)
+    if alibi == "standard":
+        bias = alibi_slopes(heads)[:, None, None] * (j - i)
+        args += ["--alibi"]
+    elif alibi == "given":
+        slopes = rng.uniform(0.01, 1.0, heads).astype(np.float32)
+        np.save(os.path.join(tmp, "slopes.npy"), slopes)
+        bias = torch.from_numpy(slopes)[:, None, None] * (j - i)
+        args += ["--alibi-slopes", os.path.join(tmp, "slopes.npy")]
+    if softcap:
+        args += ["--softcap", repr(softcap)]
+    S = None
+    if sinks:
+        S = rng.uniform(-2, 4, heads).astype(np.float32)
+        np.save(os.path.join(tmp, "sinks.npy"), S)
+        args += ["--sinks", os.path.join(tmp, "sinks.npy")]
+    if dropout:
+        args += ["--dropout", repr(dropout), "--seed", str(seed)]
+    got = run(args, tmp)
+    T = lambda a: None if a is None else torch.from_numpy(a)
+    full = bias.float().expand(b, heads, t, t).masked_fill(~allowed, float("-inf"))
+    with torch.no_grad():
+        hd = d_out // heads
+        split = lambda y: y.view(b, t, heads, hd).transpose(1, 2)
+        q, k, v = (split(F.linear(T(x), T(w[n]), T(bs[m]))) for n, m in (("wq", "bq"), ("wk", "bk"), ("wv", "bv")))
+        if softcap or sinks or dropout:
+            s = q @ k.transpose(-1, -2) / hd**0.5
+            if softcap:
+                s = softcap * torch.tanh(s / softcap)
+            s = s + full
+            if sinks:  # gpt-oss: the sink as one more score column, dropped after the softmax
+                s = torch.cat([s, T(S)[None, :, None, None].expand(b, heads, t, 1)], dim=-1)
+            p = torch.nan_to_num(torch.softmax(s, dim=-1))
+            if sinks:
+                p = p[..., :-1]
+            if dropout:
+                p = p * philox_keep(b, heads, t, t, dropout, seed) / (1 - float(np.float32(dropout)))
+            ctx = p @ v
+        else:
+            ctx = torch.nan_to_num(sdpa(q, k, v, full))
+        ref = F.linear(ctx.transpose(1, 2).reshape(b, t, d_out), T(w["wo"]), T(bs["bo"]))
+    feature = ("mha dropout" if dropout else "mha sinks" if sinks else "mha softcap" if softcap
+               else "mha alibi" if alibi else "mha window")
+    name = (f"mha B={b} T={t} H={heads} causal={int(causal)} softcap={softcap} alibi={alibi} "
+            f"window={window} sinks={int(sinks)} sink_keys={sink_keys} dropout={dropout} "
+            f"padded={int(lengths is not None)}")
+    report(name + " [F.linear+sdpa]", got, ref, feature)
+
+
 def has_command(name):
     return subprocess.run([CLATTN, name, "--help"], capture_output=True).returncode == 0
 
@@ -505,6 +579,14 @@ def main():
                 check_mha_padding(tmp, rng, (13, 8, 5, 1), (False, False, True, False), 64, 4, causal, kind)
             check_mha_padding(tmp, rng, (40, 17, 33), (False, True, False), 768, 12, causal, "boolean")
             check_mha_head_mask(tmp, rng, 2, 37, 48, 64, 4, causal)
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, softcap=2.0)
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, alibi="standard")
+            check_mha_variant(tmp, rng, 1, 50, 64, 64, 4, causal, alibi="given")
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, window=(8, 2))
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, sinks=True)
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, dropout=0.3, seed=99)
+            check_mha_variant(tmp, rng, 2, 37, 40, 48, 3, causal, window=(6, 0), sinks=True,
+                              sink_keys=2, dropout=0.3, seed=2**40 + 3, lengths=(37, 20))
         if has_command("attend"):
             for causal in (None, "top-left", "bottom-right"):
                 check_attend(tmp, rng, 2, 4, 4, 113, 113, 64, causal, None)

@@ -108,21 +108,25 @@ fail:
     return false;
 }
 
-bool load_array(const char *path, npy_array *out, char *error, size_t error_size) {
-    memset(out, 0, sizeof *out);
+/* The whole file at path (from one stream: pipes and FIFOs too), or NULL with a message. */
+static unsigned char *read_file(const char *path, size_t *size, char *error, size_t error_size) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(error, error_size, "cannot open %s: %s", path, strerror(errno));
-        return false;
+        return NULL;
     }
-    size_t size = 0;
-    unsigned char *data = read_all(f, &size);
+    unsigned char *data = read_all(f, size);
     const int read_errno = errno;
     fclose(f);
-    if (!data) {
-        snprintf(error, error_size, "cannot read %s: %s", path, strerror(read_errno));
-        return false;
-    }
+    if (!data) snprintf(error, error_size, "cannot read %s: %s", path, strerror(read_errno));
+    return data;
+}
+
+bool load_array(const char *path, npy_array *out, char *error, size_t error_size) {
+    memset(out, 0, sizeof *out);
+    size_t size = 0;
+    unsigned char *data = read_file(path, &size, error, error_size);
+    if (!data) return false;
     const bool ok = size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0
                         ? npy_parse(data, size, path, out, error, error_size)
                         : text_parse((char *)data, size, path, out, error, error_size);
@@ -132,19 +136,9 @@ bool load_array(const char *path, npy_array *out, char *error, size_t error_size
 
 bool load_int32_array(const char *path, npy_int32_array *out, char *error, size_t error_size) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(error, error_size, "cannot open %s: %s", path, strerror(errno));
-        return false;
-    }
     size_t size = 0;
-    unsigned char *data = read_all(f, &size);
-    const int read_errno = errno;
-    fclose(f);
-    if (!data) {
-        snprintf(error, error_size, "cannot read %s: %s", path, strerror(read_errno));
-        return false;
-    }
+    unsigned char *data = read_file(path, &size, error, error_size);
+    if (!data) return false;
     const bool ok = npy_parse_int32(data, size, path, out, error, error_size);
     free(data);
     return ok;

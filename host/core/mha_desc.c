@@ -83,6 +83,10 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_sha
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: sizes overflow size_t");
     clattn_status status = check_mask(desc, &p);
     if (status) return status;
+    /* The variants: the attention's checks on the attention these heads become. */
+    clattn_attention_desc ad;
+    clattn__mha_attention_desc(desc, p.head_dim, false, &ad);
+    if ((status = clattn__attention_check(&ad, 0u, NULL))) return status;
     *plan = p;
     return CLATTN_SUCCESS;
 }
@@ -90,7 +94,8 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_sha
 /* The attention over heads of the projected buffers: element (b, h, i, c) of Q is at
  * b * T * 3 d_out + i * 3 d_out + h * hd + c of the QKV buffer, K and V d_out and 2 d_out
  * further; O goes to b * T * d_out + i * d_out + h * hd + c of the context. */
-void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad) {
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, bool sinks,
+                                clattn_attention_desc *ad) {
     const size_t t = desc->tokens, d_out = desc->d_out, ld = 3 * d_out;
     clattn_attention_desc_init(ad, desc->batch, desc->heads, desc->heads, t, t, hd, hd);
     ad->scale = (float)(1.0 / sqrt((double)hd));
@@ -99,6 +104,16 @@ void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_a
     ad->k = (clattn_layout){d_out, {t * ld, hd, ld}};
     ad->v = (clattn_layout){2 * d_out, {t * ld, hd, ld}};
     ad->o = (clattn_layout){0, {t * d_out, hd, d_out}};
+    ad->softcap = desc->softcap;
+    ad->alibi = desc->alibi;
+    ad->window = desc->window;
+    ad->window_left = desc->window_left;
+    ad->window_right = desc->window_right;
+    ad->sinks = sinks;
+    ad->sink_keys = desc->sink_keys;
+    ad->dropout = desc->dropout;
+    ad->dropout_seed = desc->dropout_seed;
+    ad->dropout_offset = desc->dropout_offset;
     ad->mask_kind = desc->mask_kind;
     switch (desc->mask_shape) { /* the packed layouts of clattn__mha_mask_index */
     case CLATTN_MHA_MASK_PER_HEAD:

@@ -21,8 +21,10 @@ typedef struct clattn_mha_shape {
 } clattn_mha_shape;
 
 /* Validates the sizes of desc (not NULL, all > 0, d_out a multiple of heads, head dim at
- * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too) and its mask (a known
- * kind, and a known shape when there is a mask; its bytes fit in size_t). */
+ * most CLATTN_MAX_HEAD_DIM, no overflow, and 3 * out_count fits too), its mask (a known
+ * kind, and a known shape when there is a mask; its bytes fit in size_t) and its model
+ * variants (by the attention's own checks on the attention desc it becomes, so a bad value
+ * gets the attention's status and message). */
 clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_shape *plan);
 
 /* The host-array forms' arguments (device, CPU and reference): the desc as above, then the four
@@ -38,8 +40,10 @@ size_t clattn__mha_mask_index(const clattn_mha_desc *desc, size_t b, size_t h, s
 
 /* The attention over the heads of the interleaved QKV buffer [B*T, 3*d_out] (Q, K, V of
  * head h at columns h*hd, d_out + h*hd, 2*d_out + h*hd) into the context [B*T, d_out]:
- * strided layouts, no transposes; the mask's kind, and its shape as strides (0 broadcasts).
+ * strided layouts, no transposes; the mask's kind, and its shape as strides (0 broadcasts);
+ * the model variants copied across, and ad->sinks set when the layer has sink logits.
  * hd = d_out / heads. Shared by mha.c and cpu_mha.c. */
-void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, clattn_attention_desc *ad);
+void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, bool sinks,
+                                clattn_attention_desc *ad);
 
 #endif

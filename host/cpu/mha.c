@@ -34,9 +34,14 @@ clattn_status clattn_cpu_mha_forward_masked(const clattn_mha_desc *desc,
                                             qkv + (size_t)i * d_out, ld);
     if (status) goto out;
     clattn_attention_desc ad;
-    clattn__mha_attention_desc(desc, p.head_dim, &ad);
-    if (!p.mask_count) mask = NULL; /* ignored without a mask kind */
-    if ((status = clattn_cpu_attention(&ad, qkv, qkv, qkv, mask, ctx, NULL))) goto out;
+    clattn__mha_attention_desc(desc, p.head_dim, weights->sinks != NULL, &ad);
+    const clattn_attention_arrays heads = {.q = qkv,
+                                           .k = qkv,
+                                           .v = qkv,
+                                           .mask = p.mask_count ? mask : NULL, /* else ignored */
+                                           .o = ctx,
+                                           .sinks = weights->sinks};
+    if ((status = clattn_cpu_attention_ex(&ad, &heads))) goto out;
     status = clattn__cpu_linear_strided(rows, d_out, d_out, ctx, d_out, weights->wo, d_out,
                                         weights->bo, out, d_out);
     if (!status) clattn__clear_error();

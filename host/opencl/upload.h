@@ -6,7 +6,7 @@
 
 /* The device buffers of one blocking call, released together. */
 typedef struct clattn_buffers {
-    cl_mem mem[11]; /* the most any call makes: MHA's x, 4 weights, 4 biases, mask, output */
+    cl_mem mem[12]; /* the most any call makes: MHA's x, 4 weights, 4 biases, sinks, mask, out */
     int count;
 } clattn_buffers;
 

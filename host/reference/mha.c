@@ -3,6 +3,7 @@
 #include "status.h"
 #include "size.h"
 #include "mha_desc.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,46 +39,70 @@ clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float 
     return CLATTN_SUCCESS;
 }
 
-/* The mask of one (batch, head), read through the contract's index of the desc's shape. */
-typedef struct head_mask {
+/* What one (batch, head) attention needs beyond Q, K, V: the mask read through the
+ * contract's index of the desc's shape, and the model variants of the desc (the same
+ * meaning as clattn_attention_desc's, written out here independently of the attention
+ * reference; only the ALiBi slope and the Philox generator are shared). */
+typedef struct head_params {
     const clattn_mha_desc *desc; /* mask_kind NONE: no mask */
     const void *mask;
     size_t b, h;
-} head_mask;
+    double slope;       /* ALiBi's, 0 when off */
+    double sink;        /* the sink logit, -inf without sinks */
+    uint64_t stream;    /* the dropout stream: dropout_offset + b * heads + h */
+    uint32_t threshold; /* drop when the Philox word is below it */
+} head_params;
 
-/* Whether query i may attend key j, and the additive term of its score. */
-static bool key_allowed(const head_mask *m, bool causal, size_t i, size_t j, double *add) {
+/* Whether query i may attend key j under causal masking, the sliding window (top-left,
+ * M = N: off = 0) with its sink keys, and the mask; *add receives the additive term. */
+static bool key_allowed(const head_params *m, size_t i, size_t j, double *add) {
+    const clattn_mha_desc *d = m->desc;
+    const long long li = (long long)i, lj = (long long)j;
     *add = 0.0;
-    if (causal && j > i) return false;
-    const clattn_mask_kind kind = m->desc->mask_kind;
+    if (d->causal && j > i) return false;
+    if (d->window && d->window_right >= 0 && lj > li + d->window_right) return false;
+    if (d->window && d->window_left >= 0 && lj < li - d->window_left && j >= d->sink_keys)
+        return false;
+    const clattn_mask_kind kind = d->mask_kind;
     if (kind == CLATTN_MASK_NONE) return true;
-    const size_t at = clattn__mha_mask_index(m->desc, m->b, m->h, i, j);
+    const size_t at = clattn__mha_mask_index(d, m->b, m->h, i, j);
     if (kind == CLATTN_MASK_BOOLEAN) return ((const unsigned char *)m->mask)[at] != 0;
     *add = ((const float *)m->mask)[at];
     return *add != -INFINITY;
 }
 
 /* Softmax attention of one head: ctx rows (stride ld) from q, k, v rows (stride ld). Masked
- * keys take no part; a row with no allowed key gets a zero context. */
-static void attend_head(size_t t, size_t hd, size_t ld, bool causal, const head_mask *m,
-                        const double *q, const double *k, const double *v, double *ctx, double *s,
-                        bool *allowed) {
-    const double scale = 1.0 / sqrt((double)hd);
+ * keys take no part; a row with no allowed key gets a zero context. The scaled score is
+ * softcapped, then ALiBi and the additive mask are added; the sink logit joins the maximum
+ * and the denominator only; dropout zeroes weights after the normalisation. */
+static void attend_head(size_t t, size_t hd, size_t ld, const head_params *m, const double *q,
+                        const double *k, const double *v, double *ctx, double *s, bool *allowed) {
+    const clattn_mha_desc *d = m->desc;
+    const double scale = 1.0 / sqrt((double)hd), cap = d->softcap;
+    const double keep_scale = 1.0 / (1.0 - (double)d->dropout);
     for (size_t i = 0; i < t; i++) {
-        double max = -INFINITY, sum = 0.0;
+        double max = m->sink, sum = 0.0;
         size_t count = 0;
         for (size_t j = 0; j < t; j++) {
             double add;
-            if (!(allowed[j] = key_allowed(m, causal, i, j, &add))) continue;
+            if (!(allowed[j] = key_allowed(m, i, j, &add))) continue;
             double dot = 0.0;
             for (size_t c = 0; c < hd; c++)
                 dot += q[i * ld + c] * k[j * ld + c];
-            s[j] = scale * dot + add;
+            s[j] = scale * dot;
+            if (cap > 0.0) s[j] = cap * tanh(s[j] / cap);
+            s[j] += m->slope * ((double)j - (double)i) + add;
             if (s[j] > max || isnan(s[j])) max = s[j];
             count++;
         }
+        if (m->sink != -INFINITY) sum = exp(m->sink - max);
         for (size_t j = 0; j < t; j++)
             if (allowed[j]) sum += s[j] = exp(s[j] - max);
+        for (size_t j = 0; j < t && d->dropout != 0.0f; j++)
+            if (allowed[j]) /* the sum above keeps the dropped weights */
+                s[j] = philox_dropout_keep(d->dropout_seed, m->stream, i, j, m->threshold)
+                           ? s[j] * keep_scale
+                           : 0.0;
         for (size_t c = 0; c < hd; c++) {
             double acc = 0.0;
             for (size_t j = 0; j < t; j++)
@@ -115,9 +140,15 @@ clattn_status clattn_ref_mha_forward_masked(const clattn_mha_desc *desc,
     for (size_t b = 0; b < desc->batch; b++)
         for (size_t h = 0; h < desc->heads; h++) {
             const size_t at = b * t * d_out + h * hd; /* head h of batch b, row stride d_out */
-            const head_mask m = {desc, mask, b, h};
-            attend_head(t, hd, d_out, desc->causal != 0, &m, q + at, k + at, v + at, ctx + at, s,
-                        allowed);
+            const head_params m = {.desc = desc,
+                                   .mask = mask,
+                                   .b = b,
+                                   .h = h,
+                                   .slope = desc->alibi ? clattn__alibi_slope(h, desc->heads) : 0.0,
+                                   .sink = weights->sinks ? (double)weights->sinks[h] : -INFINITY,
+                                   .stream = desc->dropout_offset + b * desc->heads + h,
+                                   .threshold = philox_dropout_threshold(desc->dropout)};
+            attend_head(t, hd, d_out, &m, q + at, k + at, v + at, ctx + at, s, allowed);
         }
     linear_double(p.rows, d_out, d_out, ctx, weights->wo, weights->bo, q);
     for (size_t i = 0; i < p.out_count; i++)

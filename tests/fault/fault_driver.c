@@ -209,13 +209,13 @@ static void mha_setup(void) {
         mb[i] = random_array(md.d_out, -0.1f, 0.1f);
     }
     m_ref = malloc(md.batch * md.tokens * md.d_out * sizeof *m_ref);
-    clattn_mha_weights w = {mw[0], mw[1], mw[2], mw[3], mb[0], mb[1], mb[2], mb[3]};
+    clattn_mha_weights w = {mw[0], mw[1], mw[2], mw[3], mb[0], mb[1], mb[2], mb[3], NULL};
     clattn_ref_mha_forward(&md, &w, mx, m_ref);
 }
 static clattn_status mha_run(clattn_handle *h, output *o) {
     o[0].want = m_ref, o[0].count = md.batch * md.tokens * md.d_out, o[0].name = "out";
     if (!h) return 0;
-    clattn_mha_weights w = {mw[0], mw[1], mw[2], mw[3], mb[0], mb[1], mb[2], mb[3]};
+    clattn_mha_weights w = {mw[0], mw[1], mw[2], mw[3], mb[0], mb[1], mb[2], mb[3], NULL};
     float *x = copy(mx, md.batch * md.tokens * md.d_in);
     clattn_status st = clattn_mha_forward(h, &md, &w, x, o[0].got);
     free(x);

@@ -49,6 +49,7 @@ static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc
         (status = check_layer_weight(h, w->wv, p->w_count, "wv", out)) ||
         (status = check_layer_weight(h, w->wo, p->wo_count, "wo", out)) ||
         (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, "bo", out))) ||
+        (w->sinks && (status = check_layer_weight(h, w->sinks, desc->heads, "sinks", out))) ||
         (status = check_mask(h, desc, p, mask, out)))
         return status;
     for (int i = 0; i < 3; i++)
@@ -106,11 +107,15 @@ clattn_status clattn_enqueue_mha_forward_masked(clattn_handle *h, cl_command_que
                                    0, qkv, (size_t)i * d_out, ld, num_wait, wait, &proj[i]);
     if (status) goto out;
     clattn_attention_desc ad;
-    clattn__mha_attention_desc(desc, p.head_dim, &ad);
-    if (desc->mask_kind == CLATTN_MASK_NONE) mask = NULL; /* ignored, as documented */
-    if ((status = clattn_enqueue_attention(h, queue, &ad, qkv, qkv, qkv, mask, ctx, NULL, 3, proj,
-                                           &attended)))
-        goto out;
+    clattn__mha_attention_desc(desc, p.head_dim, w->sinks != NULL, &ad);
+    const clattn_attention_buffers heads = {
+        .q = qkv,
+        .k = qkv,
+        .v = qkv,
+        .mask = desc->mask_kind == CLATTN_MASK_NONE ? NULL : mask, /* ignored, as documented */
+        .o = ctx,
+        .sinks = w->sinks};
+    if ((status = clattn_enqueue_attention_ex(h, queue, &ad, &heads, 3, proj, &attended))) goto out;
     status = clattn__enqueue_linear(h, queue, rows, d_out, d_out, ctx, 0, d_out, w->wo, 0, d_out,
                                     w->bo, 0, out, 0, d_out, 1, &attended, done);
 out:
@@ -141,24 +146,32 @@ clattn_status clattn_mha_forward_masked(clattn_handle *h, const clattn_mha_desc 
     clattn_status status = clattn__check_mha_call(desc, weights, x, mask, out, &p);
     if (status) return status;
 
-    enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, OUT, COUNT };
-    const void *data[COUNT] = {
-        x,           weights->wq, weights->wk, weights->wv, weights->wo,
-        weights->bq, weights->bk, weights->bv, weights->bo, p.mask_count ? mask : NULL,
-        NULL};
-    const size_t counts[COUNT] = {p.x_count,   p.w_count,    p.w_count,   p.w_count,
-                                  p.wo_count,  desc->d_out,  desc->d_out, desc->d_out,
-                                  desc->d_out, p.mask_count, p.out_count};
+    enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, SINKS, MASK, OUT, COUNT };
+    const void *data[COUNT] = {x,
+                               weights->wq,
+                               weights->wk,
+                               weights->wv,
+                               weights->wo,
+                               weights->bq,
+                               weights->bk,
+                               weights->bv,
+                               weights->bo,
+                               weights->sinks,
+                               p.mask_count ? mask : NULL,
+                               NULL};
+    const size_t counts[COUNT] = {p.x_count,   p.w_count,   p.w_count,    p.w_count,
+                                  p.wo_count,  desc->d_out, desc->d_out,  desc->d_out,
+                                  desc->d_out, desc->heads, p.mask_count, p.out_count};
     cl_mem mem[COUNT] = {NULL};
     clattn_buffers bufs = {.count = 0};
     for (int i = 0; i < COUNT && !status; i++) {
-        if (!data[i] && i != OUT) continue; /* an absent bias or mask */
+        if (!data[i] && i != OUT) continue; /* an absent bias, sinks or mask */
         const size_t elem = i == MASK ? p.mask_elem : sizeof(float);
         status = clattn__upload(h, &bufs, data[i], counts[i], elem, i != OUT, &mem[i]);
     }
     cl_event done = NULL;
-    const clattn_mha_buffers buffers = {mem[WQ], mem[WK], mem[WV], mem[WO],
-                                        mem[BQ], mem[BK], mem[BV], mem[BO]};
+    const clattn_mha_buffers buffers = {mem[WQ], mem[WK], mem[WV], mem[WO],   mem[BQ],
+                                        mem[BK], mem[BV], mem[BO], mem[SINKS]};
     if (!status)
         status = clattn_enqueue_mha_forward_masked(h, NULL, desc, &buffers, mem[X], mem[MASK],
                                                    mem[OUT], 0, NULL, &done);
@@ -176,7 +189,7 @@ clattn_status clattn__mha_scratch_bytes(clattn_handle *h, const clattn_mha_desc 
     clattn_status status = clattn__check_mha_desc(desc, &p);
     if (status) return status;
     clattn_attention_desc ad;
-    clattn__mha_attention_desc(desc, p.head_dim, &ad);
+    clattn__mha_attention_desc(desc, p.head_dim, false, &ad); /* sinks need no scratch */
     size_t need[3] = {0, 0, 0};
     if ((status = clattn__linear_scratch_bytes(h, p.rows, desc->d_out, desc->d_in, &need[0])) ||
         (status = clattn__attention_scratch_bytes(h, &ad, &need[1])) ||
