@@ -74,7 +74,8 @@ def linear(x, w, bias=None):
     return y + bias if bias is not None else y
 
 
-def mha(x, wq, wk, wv, wo, heads, bq=None, bk=None, bv=None, bo=None, causal=False, mask=None):
+def mha(x, wq, wk, wv, wo, heads, bq=None, bk=None, bv=None, bo=None, causal=False, mask=None,
+        **variants):
     """x [B, T, d_in]; mask [B, T] (key padding), [B, 1, T, T] or [B, H, T, T]."""
     B, T, _ = x.shape
     d_out = wq.shape[0]
@@ -85,7 +86,7 @@ def mha(x, wq, wk, wv, wo, heads, bq=None, bk=None, bv=None, bo=None, causal=Fal
     q, k, v = (split(linear(x, w_, b_)) for w_, b_ in ((wq, bq), (wk, bk), (wv, bv)))
     if mask is not None and mask.shape == (B, T):
         mask = mask[:, None, None, :]
-    ctx, _, _ = attention(q, k, v, causal=causal, mask=mask)
+    ctx, _, _ = attention(q, k, v, causal=causal, mask=mask, **variants)
     return linear(ctx.transpose(0, 2, 1, 3).reshape(B, T, d_out), wo, bo)
 
 

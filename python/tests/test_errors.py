@@ -73,6 +73,10 @@ def test_other_argument_errors(handle, rng):
     assert status_of(lambda: clattn.cpu.mha(x3, w, w, w, w, 3)) != ""  # 8 % 3 heads
     assert status_of(lambda: clattn.ref.mha(x3, w, w, None, w, 2)) == "CLATTN_ERROR_NULL_POINTER"
     assert status_of(lambda: clattn.ref.mha(x3, w, w, w, w, 0)) == "CLATTN_ERROR_INVALID_VALUE"
+    assert status_of(lambda: clattn.ref.mha(x3, w, w, w, w, 2, sinks=np.zeros(3))) == \
+        "CLATTN_ERROR_INVALID_SHAPE"
+    assert status_of(lambda: clattn.cpu.mha(x3, w, w, w, w, 2, softcap=-1.0)) == \
+        "CLATTN_ERROR_INVALID_VALUE"
     assert status_of(lambda: clattn.ref.mha(x3, w, w, w, w, 2, mask=np.ones((3, 3), bool))) == \
         "CLATTN_ERROR_INVALID_SHAPE"
     assert status_of(lambda: clattn.ref.attention(Q, Q, Q, queue=object())) == \

@@ -79,3 +79,26 @@ def test_mha(handle, rng, backend):
     got2 = mha(x[0], wq, wk, wv, wo, H)  # [T, d_in]: one sequence
     np.testing.assert_allclose(got2, numpy_ref.mha(x[:1], wq, wk, wv, wo, H)[0], rtol=1e-4,
                                atol=1e-4)
+
+
+def test_mha_variants(handle, rng):
+    B, T, d_in, d_out, H = 2, 6, 12, 16, 4
+    x = rand(rng, B, T, d_in)
+    wq, wk, wv = (0.3 * rand(rng, d_out, d_in) for _ in range(3))
+    wo = 0.3 * rand(rng, d_out, d_out)
+    for kw in (dict(softcap=1.5), dict(alibi=True, causal=True), dict(window=(2, 1))):
+        want = numpy_ref.mha(x, wq, wk, wv, wo, H, **kw)
+        for mha in (clattn.ref.mha, clattn.cpu.mha):
+            np.testing.assert_allclose(mha(x, wq, wk, wv, wo, H, **kw), want, rtol=1e-4,
+                                       atol=1e-4)
+    # Sinks, sink keys and dropout: the reference is the oracle; the device runs the sinks
+    # (a tensor of the layer's weights; each variant is a kernel build of seconds there).
+    kw = dict(sinks=rand(rng, H), sink_keys=1, window=(1, 0), dropout=0.2, dropout_seed=3)
+    want = clattn.ref.mha(x, wq, wk, wv, wo, H, **kw)
+    np.testing.assert_allclose(clattn.cpu.mha(x, wq, wk, wv, wo, H, **kw), want, rtol=1e-4,
+                               atol=1e-4)
+    sinks = dict(sinks=kw["sinks"])
+    want = clattn.ref.mha(x, wq, wk, wv, wo, H, **sinks)
+    assert not np.allclose(want, clattn.ref.mha(x, wq, wk, wv, wo, H))
+    np.testing.assert_allclose(handle.mha(x, wq, wk, wv, wo, H, **sinks), want, rtol=1e-4,
+                               atol=1e-4)

@@ -109,7 +109,9 @@ def linear(x, w, bias=None, *, handle=None, **options):
 def mha(x, wq, wk, wv, wo, heads, *, handle=None, **options):
     """Multi-head self-attention with projections on a device: x [B, T, d_in] (or [T, d_in]),
     wq/wk/wv [d_out, d_in], wo [d_out, d_out]; options bq, bk, bv, bo (biases), causal, mask
-    ([B, H, T, T], [B, 1, T, T] or key padding [B, T]), out, queue, wait_for."""
+    ([B, H, T, T], [B, 1, T, T] or key padding [B, T]), the model variants of attention (sinks
+    [heads], softcap, alibi, window, sink_keys, dropout, dropout_seed, dropout_offset), out,
+    queue, wait_for."""
     h = _handle_for(handle, (x, options.get("out")), options.get("queue"))
     return _ops.mha(h, x, wq, wk, wv, wo, heads, **options)
 

@@ -224,6 +224,36 @@ def _varlen_layout(t, layout):
     layout.stride[2] = t.strides[0]
 
 
+def _apply_variants(desc, softcap, alibi, window, sink_keys, dropout, dropout_seed,
+                    dropout_offset):
+    """The model-variant fields that clattn_attention_desc and clattn_mha_desc share."""
+    desc.softcap = float(softcap)
+    desc.alibi = int(bool(alibi))
+    if window is not None:
+        try:
+            left, right = window
+        except (TypeError, ValueError):
+            _errors.fail(_errors.INVALID_VALUE, "window: a pair (left, right), None for an "
+                         f"unbounded side, got {window!r}")
+        desc.window = 1
+        desc.window_left = -1 if left is None else _count(left, "window left", -1)
+        desc.window_right = -1 if right is None else _count(right, "window right", -1)
+    desc.sink_keys = _count(sink_keys, "sink_keys")
+    desc.dropout = float(dropout)
+    desc.dropout_seed = int(dropout_seed) & (2**64 - 1)
+    desc.dropout_offset = int(dropout_offset) & (2**64 - 1)
+
+
+def _sinks_tensor(mode, sinks, heads):
+    """The [heads] attention-sink logits, packed at offset 0, or None."""
+    if sinks is None:
+        return None
+    ts = mode.packed(sinks, "sinks", 1)
+    if ts.shape != (heads,):
+        _errors.fail(_errors.INVALID_SHAPE, f"sinks: shape {ts.shape}, expected ({heads},)")
+    return ts
+
+
 def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, window, sinks,
                     sink_keys, dropout, dropout_seed, dropout_offset, kv_splits, weights_only,
                     varlen=None, paged=None):
@@ -307,33 +337,10 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
                               (B, Hq, M, N))
         desc.mask_kind = kind
         tm.layout(desc.mask)
-    desc.softcap = float(softcap)
-    desc.alibi = int(bool(alibi))
-    if window is not None:
-        try:
-            left, right = window
-        except (TypeError, ValueError):
-            _errors.fail(_errors.INVALID_VALUE, "window: a pair (left, right), None for an "
-                         f"unbounded side, got {window!r}")
-        desc.window = 1
-        desc.window_left = -1 if left is None else _count(left, "window left", -1)
-        desc.window_right = -1 if right is None else _count(right, "window right", -1)
-    ts = None
-    if sinks is not None:
-        ts = mode.tensor(sinks, "sinks", 1, F32)
-        if ts.shape != (Hq,):
-            _errors.fail(_errors.INVALID_SHAPE, f"sinks: shape {ts.shape}, expected ({Hq},)")
-        if ts.host is not None and not ts.host.flags.c_contiguous:
-            ts = T.host_tensor(np.ascontiguousarray(ts.host), "sinks", 1, F32)
-        elif ts.device is not None and ts.strides[0] not in (0, 1) and Hq > 1:
-            _errors.fail(_errors.INVALID_SHAPE, "sinks: a contiguous array")
-        if ts.device is not None and ts.offset:
-            _errors.fail(_errors.INVALID_SHAPE, "sinks: a device array at offset 0")
-        desc.sinks = 1
-    desc.sink_keys = _count(sink_keys, "sink_keys")
-    desc.dropout = float(dropout)
-    desc.dropout_seed = int(dropout_seed) & (2**64 - 1)
-    desc.dropout_offset = int(dropout_offset) & (2**64 - 1)
+    _apply_variants(desc, softcap, alibi, window, sink_keys, dropout, dropout_seed,
+                    dropout_offset)
+    ts = _sinks_tensor(mode, sinks, Hq)
+    desc.sinks = int(ts is not None)
     desc.kv_splits = _count(kv_splits, "kv_splits")
     return desc, dict(q=tq, k=tk, v=tv, mask=tm, sinks=ts, **extra), (B, Hq, M, D, N, Dv)
 
@@ -617,12 +624,14 @@ _MHA_MASK_SHAPES = {"per_head": 0, "per_batch": 1, "key_padding": 2}
 
 
 def mha(backend, x, wq, wk, wv, wo, heads, *, bq=None, bk=None, bv=None, bo=None, causal=False,
-        mask=None, out=None, queue=None, wait_for=None):
+        mask=None, sinks=None, softcap=0.0, alibi=False, window=None, sink_keys=0, dropout=0.0,
+        dropout_seed=0, dropout_offset=0, out=None, queue=None, wait_for=None):
     """Multi-head self-attention with projections: x [B, T, d_in] (or [T, d_in]), W* [d_out,
     d_in] (Wo [d_out, d_out]), biases [d_out] or None; causal top-left; mask [B, H, T, T],
-    [B, 1, T, T] or a key-padding mask [B, T] (bool: attend where true; float: added)."""
+    [B, 1, T, T] or a key-padding mask [B, T] (bool: attend where true; float: added); the
+    model variants of attention (sinks [heads], softcap, alibi, window, sink_keys, dropout)."""
     weights = dict(wq=wq, wk=wk, wv=wv, wo=wo, bq=bq, bk=bk, bv=bv, bo=bo)
-    mode = _Mode(backend, (x, mask, out) + tuple(weights.values()), queue, wait_for)
+    mode = _Mode(backend, (x, mask, sinks, out) + tuple(weights.values()), queue, wait_for)
     if causal not in (False, True, None, "top-left"):
         _errors.fail(_errors.INVALID_VALUE, 'mha: causal is False or True ("top-left")')
     xshape = tuple(x.shape) if T.is_cl_array(x) else np.shape(x)
@@ -640,6 +649,11 @@ def mha(backend, x, wq, wk, wv, wo, heads, *, bq=None, bk=None, bv=None, bo=None
     d_out = tw["wq"].shape[0]
     desc = S.MhaDesc(batch=B, tokens=Tn, d_in=d_in, d_out=d_out, heads=_count(heads, "heads", 1),
                      causal=int(bool(causal)))
+    _apply_variants(desc, softcap, alibi, window, sink_keys, dropout, dropout_seed,
+                    dropout_offset)
+    ts = _sinks_tensor(mode, sinks, desc.heads)
+    if ts is not None:
+        tw["sinks"] = ts
     for name in ("wq", "wk", "wv"):
         if tw[name].shape != (d_out, d_in):
             _errors.fail(_errors.INVALID_SHAPE, f"{name}: shape {tw[name].shape}, expected "

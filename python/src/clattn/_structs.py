@@ -104,10 +104,19 @@ class MhaDesc(C.Structure):
         ("causal", C.c_int),
         ("mask_kind", c_enum),
         ("mask_shape", c_enum),
+        ("softcap", C.c_float),
+        ("alibi", C.c_int),
+        ("window", C.c_int),
+        ("window_left", C.c_long),
+        ("window_right", C.c_long),
+        ("sink_keys", size_t),
+        ("dropout", C.c_float),
+        ("dropout_seed", C.c_uint64),
+        ("dropout_offset", C.c_uint64),
     ]
 
 
-MHA_WEIGHT_FIELDS = ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")
+MHA_WEIGHT_FIELDS = ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo", "sinks")
 
 
 class MhaWeights(C.Structure):
