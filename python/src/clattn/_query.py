@@ -1,9 +1,7 @@
 """The textbook's query operations: scores, weights and context of one query."""
 
-from collections import namedtuple
-
 import ctypes as C
-
+from collections import namedtuple
 
 from . import _errors
 from ._lib import lib
