@@ -10,6 +10,11 @@
 # openmpi-bin) builds clattn_mpi and clattn attend --mpi (ring attention) and runs the mpi_*
 # tests. Extra package names may be given as arguments.
 #
+# The Python package's tests (tools/python_tests.sh) run in a virtual environment of the
+# system's python3 at CLATTN_PYTHON_VENV (default ~/.cache/clattn/python-venv) holding what
+# they need from PyPI: pytest, pyopencl, NumPy and scikit-build-core (the package's build
+# backend). Skipped with CLATTN_SETUP_NO_PYTHON=1.
+#
 # Intel's CPU OpenCL runtime (a second, independent OpenCL compiler for tools/matrix.sh)
 # comes from PyPI (intel-opencl-rt, intel-cmplr-lib-rt) into a virtual environment of the
 # system's python3 at CLATTN_INTEL_OPENCL_DIR (default ~/.cache/clattn/intel-opencl), so that
@@ -51,4 +56,13 @@ if [ "${CLATTN_SETUP_NO_INTEL:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ] &&
         echo "setup.sh: $intel_dir/lib/libintelocl.so missing after pip install" >&2
         exit 1
     }
+fi
+
+python_venv="${CLATTN_PYTHON_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/clattn/python-venv}"
+if [ "${CLATTN_SETUP_NO_PYTHON:-0}" != 1 ] && [ ! -e "$python_venv/.clattn-test-deps" ]; then
+    echo "setup.sh: installing pytest, pyopencl, numpy, scikit-build-core (PyPI) into $python_venv"
+    /usr/bin/python3 -m venv "$python_venv"
+    "$python_venv/bin/python3" -m pip install -q --disable-pip-version-check \
+        pytest pyopencl numpy scikit-build-core
+    touch "$python_venv/.clattn-test-deps"
 fi
