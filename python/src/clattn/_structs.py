@@ -76,6 +76,12 @@ class AttentionDesc(C.Structure):
         ("dropout", C.c_float),
         ("dropout_seed", C.c_uint64),
         ("dropout_offset", C.c_uint64),
+        # storage types (clattn_dtype; 0 = float32: this binding passes float32 arrays)
+        ("q_dtype", c_enum),
+        ("k_dtype", c_enum),
+        ("v_dtype", c_enum),
+        ("o_dtype", c_enum),
+        ("mask_dtype", c_enum),
     ]
 
 
