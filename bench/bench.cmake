@@ -40,7 +40,7 @@ if(CLATTN_BUILD_BENCH)
             bench_paged bench_dtype)
         add_executable(${program} bench/${program}.c bench/timing.c) # timing: not the peers
         target_compile_options(${program} PRIVATE ${CLATTN_WARNINGS})
-        target_compile_definitions(${program} PRIVATE _POSIX_C_SOURCE=200809L)
+        target_compile_definitions(${program} PRIVATE _POSIX_C_SOURCE=200809L) # clock_gettime
         target_link_libraries(${program} PRIVATE clattn_static m)
     endforeach()
     target_include_directories(bench_dtype PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/host/core")

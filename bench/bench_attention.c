@@ -12,7 +12,6 @@
  *                        [--variant auto|cpu|gpu] [--splits K] [--device SEL] [--peak]
  *
  * --peak first measures the device's FMA rate with a probe kernel (see fma_probe). */
-#define _POSIX_C_SOURCE 200809L
 #include "clattn.h"
 
 #include <stdio.h>

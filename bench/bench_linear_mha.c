@@ -8,7 +8,6 @@
  *
  * --tiny runs tiny shapes once each (the smoke test); the exit status is non-zero when any
  * call failed. */
-#define _POSIX_C_SOURCE 200809L
 #include "clattn.h"
 
 #include <stdbool.h>

@@ -2,7 +2,6 @@
  * split) and a prefill shape (rows split), end to end (host arrays in and out), best of 3 after
  * a warm-up.
  *   bench_multi [SEL SEL]   two device selectors (default: the PoCL and Intel CPU runtimes) */
-#define _POSIX_C_SOURCE 200809L
 #include "clattn.h"
 
 #include <stdio.h>

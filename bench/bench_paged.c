@@ -7,7 +7,6 @@
  * One row per backend (the fast CPU path on host arrays, then the device's CPU-shaped and
  * GPU-shaped kernels): milliseconds (median of 5 after a warm-up) dense and paged, their
  * ratio, and the max abs difference of the outputs (should be 0 or ~1e-7). */
-#define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "clattn.h"
 

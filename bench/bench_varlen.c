@@ -10,7 +10,6 @@
  * backend (the fast CPU backend; OpenCL on the default device): the median and range of each
  * form's milliseconds, the ratio of the medians (padded / varlen) and the max abs difference
  * between their outputs on the real rows (should be ~1e-7). */
-#define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "clattn.h"
 

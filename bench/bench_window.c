@@ -7,7 +7,6 @@
  * One row per backend and window: milliseconds (median of 3 after a warm-up) of the window,
  * of the equivalent mask and of plain causal attention, the speed-up over the mask, and the
  * max abs difference between the window's and the mask's outputs (should be ~1e-7). */
-#define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 #include "clattn.h"
 

@@ -51,6 +51,14 @@ def files(x, w):
     return args
 
 
+def layer(d_in, d_out):
+    """Random weights Wq, Wk, Wv [d_out, d_in] and Wo [d_out, d_out], scaled by their fan-in."""
+    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
+         for n in ("wq", "wk", "wv")}
+    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    return w
+
+
 def run(args, ok=True):
     r = subprocess.run([CL, "mha"] + args, capture_output=True, text=True)
     if (r.returncode == 0) != ok:
@@ -66,9 +74,7 @@ for xshape, d_out, heads, causal, bias in [((9, 12), 16, 4, False, True),
                                            ((1, 1), 4, 1, False, True)]:
     d_in = xshape[-1]
     x = rng.uniform(-1, 1, xshape).astype(np.float32)
-    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
-         for n in ("wq", "wk", "wv")}
-    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    w = layer(d_in, d_out)
     if bias:
         w.update({n: rng.uniform(-0.5, 0.5, d_out).astype(np.float32) for n in ("bq", "bk", "bv", "bo")})
     args = files(x, w) + ["--heads", str(heads)] + (["--causal"] if causal else [])
@@ -107,9 +113,7 @@ mask_cases.append(((2, 9, 10), 12, 3, False, additive))
 for xshape, d_out, heads, causal, mask in mask_cases:
     d_in = xshape[-1]
     x = rng.uniform(-1, 1, xshape).astype(np.float32)
-    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
-         for n in ("wq", "wk", "wv")}
-    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    w = layer(d_in, d_out)
     w["bo"] = rng.uniform(-0.5, 0.5, d_out).astype(np.float32)
     np.save("mask.npy", mask)
     args = files(x, w) + ["--heads", str(heads), "--mask", "mask.npy"] + (["--causal"] if causal else [])
@@ -145,9 +149,7 @@ variant_cases = [  # (B, T, d_in), d_out, heads, causal, CLI options, sdpa's arg
 for xshape, d_out, heads, causal, options, variants in variant_cases:
     d_in = xshape[-1]
     x = rng.uniform(-1, 1, xshape).astype(np.float32)
-    w = {n: rng.uniform(-1, 1, (d_out, d_in)).astype(np.float32) / np.sqrt(d_in)
-         for n in ("wq", "wk", "wv")}
-    w["wo"] = rng.uniform(-1, 1, (d_out, d_out)).astype(np.float32) / np.sqrt(d_out)
+    w = layer(d_in, d_out)
     w["bo"] = rng.uniform(-0.5, 0.5, d_out).astype(np.float32)
     mask = padding(2, 11, (11, 7), (False, False))  # every case also with a key-padding mask
     np.save("mask.npy", mask)
