@@ -182,6 +182,14 @@ static const attn_case attn_cases[] = {
      CLATTN_NORM_SOFTMAX, 1, 3},
     {1, 1, 1, 300, 300, 128, 128, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_NONE, CLATTN_NORM_SOFTMAX, 0,
      0},
+    /* GQA decoding, the group's heads as the rows of one pass over K/V: 8 heads of one row
+     * (register tiles, split-KV), 4 heads of 3 rows (masks, strides), and 8 heads of 20 rows
+     * (two row blocks of 16 rows per head). */
+    {1, 8, 1, 1, 4097, 128, 128, CLATTN_CAUSAL_NONE, CLATTN_MASK_NONE, CLATTN_NORM_SOFTMAX, 0, 0},
+    {2, 8, 2, 3, 1001, 64, 64, CLATTN_CAUSAL_BOTTOM_RIGHT, CLATTN_MASK_ADDITIVE,
+     CLATTN_NORM_SOFTMAX, 1, 0},
+    {1, 8, 1, 20, 333, 32, 32, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, CLATTN_NORM_SOFTMAX, 0,
+     0},
 };
 
 /* Model variants applied to every case run while set (the "variants" test). */

@@ -2,7 +2,9 @@
  * clattn_ref_attention, in float with an online softmax (running maximum and sum, rescaled
  * accumulators), never storing the M x N matrix.
  *
- * Work: a task is one (batch, query head, block of ROWS query rows, KV split). Per block of
+ * Work: a task is one (batch, group of query heads, block of query rows, KV split), at most
+ * ROWS rows in all: with grouped-query heads and few rows (decoding) the query heads that
+ * share a K/V head are the rows of one task, so K and V are read once per K/V head. Per block of
  * KEYS keys it repacks K transposed (so the key index is contiguous: the score loop's lanes
  * are keys, no reduction across lanes), computes a ROWS x KEYS score block with TR x TC
  * (8 x 32) register tiles, applies masks, does the online softmax in base 2 with a
@@ -40,6 +42,9 @@ typedef struct attn_job {
     const void *mask;
     float *o, *lse;
     size_t row_blocks, splits, keys_per_split;
+    /* GQA: a task's rows are heads_per_task query heads (sharing one K/V head) times up to
+     * rows_per_head of their query rows, so each K/V block is read once for all of them. */
+    size_t heads_per_task, rows_per_head;
     const float *sinks; /* desc->sinks: [Hq] logits, else NULL */
     uint32_t drop_threshold;
     float drop_scale;
@@ -112,11 +117,12 @@ CLATTN_CPU_HOT static void pv_block(const float *p, const float *v, size_t v_str
 }
 
 /* Few rows (decoding, a short last block): dot products with the contiguous K rows, 16 lanes
- * each, instead of repacking K for a register tile that would be mostly padding. */
+ * each, instead of repacking K for a register tile that would be mostly padding. Keys outside:
+ * each K row is used by all the rows (a GQA group's heads) while it is in L1. */
 CLATTN_CPU_HOT static void score_rows_direct(const float *qs, const float *k, size_t k_stride,
                                              size_t d, size_t rows, size_t kb, float *s) {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < kb; j++) {
+    for (size_t j = 0; j < kb; j++)
+        for (size_t r = 0; r < rows; r++) {
             const float *q = qs + r * d, *kr = k + j * k_stride;
             float lane[16] = {0}, tail = 0.0f;
             size_t c = 0;
@@ -131,8 +137,8 @@ CLATTN_CPU_HOT static void score_rows_direct(const float *qs, const float *k, si
 
 CLATTN_CPU_HOT static void pv_rows_direct(const float *p, const float *v, size_t v_stride,
                                           size_t kb, size_t dv, size_t rows, float *acc) {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < kb; j++) {
+    for (size_t j = 0; j < kb; j++)
+        for (size_t r = 0; r < rows; r++) {
             const float pj = p[r * KEYS + j], *vr = v + j * v_stride;
             float *out = acc + r * dv;
             for (size_t c = 0; c < dv; c++)
@@ -304,11 +310,16 @@ static void attention_task(void *ctx, size_t task) {
     const size_t splits = job->splits, blocks = job->row_blocks;
     const size_t split = task % splits;
     size_t rb = (task / splits) % blocks;
-    const size_t bh = task / splits / blocks;
+    const size_t hg = job->heads_per_task, head_tasks = d->q_heads / hg;
+    const size_t bht = task / splits / blocks;
     if (d->causal != CLATTN_CAUSAL_NONE) rb = blocks - 1 - rb; /* heavy blocks first */
-    const size_t b = bh / d->q_heads, h = bh % d->q_heads;
-    const size_t hk = h / (d->q_heads / d->kv_heads);
-    const size_t r0 = rb * ROWS, rows = d->m - r0 < ROWS ? d->m - r0 : ROWS;
+    const size_t b = bht / head_tasks, h0 = bht % head_tasks * hg;
+    const size_t hk = h0 / (d->q_heads / d->kv_heads);
+    /* Query rows r0 .. r0 + head_rows - 1 of heads h0 .. h0 + hg - 1: task row r is row
+     * r0 + r % head_rows of head h0 + r / head_rows. */
+    const size_t r0 = rb * job->rows_per_head;
+    const size_t head_rows = d->m - r0 < job->rows_per_head ? d->m - r0 : job->rows_per_head;
+    const size_t rows = hg * head_rows;
     const size_t rows_padded = (rows + TR - 1) / TR * TR;
     const size_t dd = d->d, dv = d->dv;
     const bool sum_norm = d->norm == CLATTN_NORM_SUM;
@@ -333,9 +344,11 @@ static void attention_task(void *ctx, size_t task) {
     tb.hidden = (unsigned char *)(tb.st + ROWS);
 
     /* Q rows scaled; padding rows repeat the last real row (computed, never stored). */
-    const float *qb = job->q + d->q.offset + b * d->q.stride[0] + h * d->q.stride[1];
+    const float *qb = job->q + d->q.offset + b * d->q.stride[0];
     for (size_t r = 0; r < rows_padded; r++) {
-        const float *qr = qb + (r0 + (r < rows ? r : rows - 1)) * d->q.stride[2];
+        const size_t rr = r < rows ? r : rows - 1;
+        const float *qr =
+            qb + (h0 + rr / head_rows) * d->q.stride[1] + (r0 + rr % head_rows) * d->q.stride[2];
         for (size_t c = 0; c < dd; c++)
             tb.qs[r * dd + c] = qr[c] * qscale;
     }
@@ -351,7 +364,7 @@ static void attention_task(void *ctx, size_t task) {
      * first row starts the keys it needs, its last row ends them. */
     long long first_begin, first_end, last_begin, visible;
     clattn__attention_key_range(d, r0, &first_begin, &first_end);
-    clattn__attention_key_range(d, r0 + rows - 1, &last_begin, &visible);
+    clattn__attention_key_range(d, r0 + head_rows - 1, &last_begin, &visible);
     /* Sink keys (left of the window) keep the split's start; the blocks between them and the
      * window are skipped below. */
     const size_t sink_keys = d->sink_keys;
@@ -363,12 +376,11 @@ static void attention_task(void *ctx, size_t task) {
     const float softcap = d->softcap,
                 cap_in = softcap > 0.0f ? 1.0f / (softcap * mask_scale) : 0.0f,
                 cap_out = softcap * mask_scale;
-    const float slope = d->alibi ? (float)clattn__alibi_slope(h, d->q_heads) * mask_scale : 0.0f;
     const long long offset = clattn__attention_offset(d);
 
     const float *kb_base = job->k + d->k.offset + b * d->k.stride[0] + hk * d->k.stride[1];
     const float *vb_base = job->v + d->v.offset + b * d->v.stride[0] + hk * d->v.stride[1];
-    const size_t mo = d->mask.offset + b * d->mask.stride[0] + h * d->mask.stride[1];
+    const size_t mo_b = d->mask.offset + b * d->mask.stride[0];
     for (size_t j0 = key_begin; j0 < key_end; j0 += KEYS) {
         const size_t kb = key_end - j0 < KEYS ? key_end - j0 : KEYS;
         if (sink_keys && j0 >= sink_keys && (long long)(j0 + kb) <= first_begin) continue;
@@ -389,7 +401,10 @@ static void attention_task(void *ctx, size_t task) {
         bool any_hidden = false;
         for (size_t r = 0; r < rows; r++) {
             float *s = tb.s + r * KEYS;
-            const size_t i = r0 + r;
+            const size_t i = r0 + r % head_rows, h = h0 + r / head_rows;
+            const size_t mo = mo_b + h * d->mask.stride[1];
+            const float slope =
+                d->alibi ? (float)clattn__alibi_slope(h, d->q_heads) * mask_scale : 0.0f;
             if (softcap > 0.0f)
                 for (size_t j = 0; j < kb; j++)
                     s[j] = cap_out * tanhf(s[j] * cap_in);
@@ -421,7 +436,7 @@ static void attention_task(void *ctx, size_t task) {
                 any_hidden |= s[j] == -INFINITY;
             }
             const float alpha = softmax_step(&tb.st[r], s, sum_norm, job->lse != NULL);
-            if (job->drop_threshold) dropout_row(job, bh, i, j0, kb, s);
+            if (job->drop_threshold) dropout_row(job, b * d->q_heads + h, i, j0, kb, s);
             if (alpha != 1.0f)
                 for (size_t c = 0; c < dv; c++)
                     tb.acc[r * dv + c] *= alpha;
@@ -440,10 +455,12 @@ static void attention_task(void *ctx, size_t task) {
 
     if (splits == 1) {
         for (size_t r = 0; r < rows; r++)
-            finish_row(job, b, h, r0 + r, &tb.st[r], tb.acc + r * dv);
+            finish_row(job, b, h0 + r / head_rows, r0 + r % head_rows, &tb.st[r], tb.acc + r * dv);
     } else {
         for (size_t r = 0; r < rows; r++) {
-            float *p = job->partials + ((bh * d->m + r0 + r) * splits + split) * (dv + 4);
+            const size_t bh = b * d->q_heads + h0 + r / head_rows;
+            float *p =
+                job->partials + ((bh * d->m + r0 + r % head_rows) * splits + split) * (dv + 4);
             p[0] = tb.st[r].m;
             p[1] = tb.st[r].l;
             p[2] = tb.st[r].l2;
@@ -606,9 +623,15 @@ static clattn_status dense_attention(const clattn_attention_desc *d, const float
     job.drop_threshold = philox_dropout_threshold(d->dropout);
     job.drop_scale = (float)(1.0 / (1.0 - (double)d->dropout));
     atomic_init(&job.out_of_memory, 0);
-    job.row_blocks = (d->m + ROWS - 1) / ROWS;
-    const size_t bh = d->batch * d->q_heads;
-    const unsigned threads = clattn__cpu_threads_for(4.0 * (double)bh * d->m * d->n * d->d);
+    /* GQA with fewer rows than a task holds: the group's heads share the task (and each
+     * K/V block read); else one head per task. */
+    const size_t group = d->q_heads / d->kv_heads;
+    job.heads_per_task = group > 1 && group * d->m <= ROWS ? group : 1;
+    job.rows_per_head = ROWS / job.heads_per_task;
+    job.row_blocks = (d->m + job.rows_per_head - 1) / job.rows_per_head;
+    const size_t bh = d->batch * d->q_heads / job.heads_per_task; /* head tasks */
+    const unsigned threads =
+        clattn__cpu_threads_for(4.0 * (double)(d->batch * d->q_heads) * d->m * d->n * d->d);
     /* Split the keys when there are fewer row tasks than threads (decoding). */
     job.splits = 1;
     size_t want = d->kv_splits;
@@ -625,7 +648,7 @@ static clattn_status dense_attention(const clattn_attention_desc *d, const float
         job.keys_per_split = d->n;
     } else {
         size_t count;
-        if (!clattn__mul_size(bh * d->m * job.splits, d->dv + 4, &count) ||
+        if (!clattn__mul_size(d->batch * d->q_heads * d->m * job.splits, d->dv + 4, &count) ||
             !(job.partials = malloc(count * sizeof(float))))
             return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
