@@ -62,9 +62,23 @@ static inline void store_row(__private const float *acc, float m, float l, float
  * is in cache. No barriers: PoCL keeps the float16 accumulators in registers. Loops over
  * rows and vectors are unrolled (#pragma unroll) so that the accumulators are registers.
  * ------------------------------------------------------------------------------------- */
-#if !defined(ROWS) || !defined(TILES) || !defined(KV) || !defined(VC) || !defined(DIRECT)
-#error "attention.cl (CPU shape) needs -DROWS -DTILES -DKV -DVC -DDIRECT"
+#if !defined(ROWS) || !defined(TILES) || !defined(KV) || !defined(VC) || !defined(DIRECT) ||       \
+    !defined(HEADS)
+#error "attention.cl (CPU shape) needs -DROWS -DTILES -DKV -DVC -DDIRECT -DHEADS"
 #endif
+/* HEADS query heads sharing one K/V head (grouped-query attention) are the rows of one
+ * work-group, so a pass over K and V serves them all (decoding): work-group row y is query
+ * row ROW_I(y) of head h0 + ROW_H(y). */
+#if HEADS == 1
+#define ROW_I(y) (y)
+#define ROW_H(y) 0u
+#else
+#define ROW_I(y) ((y) % M)
+#define ROW_H(y) ((uint)((y) / M))
+#endif
+/* The smallest and largest query row among work-group rows y0 .. y1. */
+#define ROWS_I_LO(y0, y1) (ROW_H(y0) == ROW_H(y1) ? ROW_I(y0) : 0)
+#define ROWS_I_HI(y0, y1) (ROW_H(y0) == ROW_H(y1) ? ROW_I(y1) : M - 1)
 /* A key block: KV float16 vectors of keys. The P V product works on VC float16 chunks of
  * the output row at a time. */
 /* DIRECT: read K and V where the caller put them, without the repacking (for a few query
@@ -201,20 +215,21 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
      * into the result, since 0 * NaN or 0 * inf in a masked slot would poison the row. */
     __local char hidden_key[ROWS][KB];
     const idx_t groups = get_global_size(0);
-    const uint bh = get_global_id(1), split = get_global_id(2);
+    const uint split = get_global_id(2);
     /* Causal: the row groups in heavy-light pairs (the last, the first, the second last, the
      * second, ...): PoCL deals each thread a run of consecutive work-groups (half of them
      * when there are few), and every such run must hold its share of the work. */
     const idx_t g = get_global_id(0);
     const idx_t rg = !causal ? g : (g & 1) ? g / 2 : groups - 1 - g / 2;
     const idx_t row0 = rg * GROUP_ROWS;
-    const uint b = bh / q_heads, h = bh % q_heads;
+    const uint b = get_global_id(1) / (q_heads / HEADS);
+    const uint h0 = get_global_id(1) % (q_heads / HEADS) * HEADS;
     if (varlen) { /* sequence b alone; row groups past its end exit (no padding computed) */
         varlen_sequence(varlen, cu_q, cu_k, cap_q, cap_k, b, &lay, &lay2, &M, &N, &diag);
-        if (row0 >= M) return;
+        if (row0 >= HEADS * M) return;
     }
-    const idx_t kvbh = (idx_t)b * (q_heads / group) + h / group;
-    const idx_t rows = min((idx_t)GROUP_ROWS, M - row0);
+    const idx_t kvbh = (idx_t)b * (q_heads / group) + h0 / group;
+    const idx_t rows = min((idx_t)GROUP_ROWS, HEADS * M - row0);
     /* A paged KV cache (never DIRECT: the pack kernel gathered the pages): this sequence's
      * keys, and its own bottom-right diagonal. */
     (void)block_table;
@@ -226,15 +241,16 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 
     const long split_beg = (long)split * chunk;
     const long split_end = min((long)N, split_beg + (long)chunk);
-    const long group_end = min(split_end, visible_end(row0 + rows - 1, N, causal, diag));
+    const long group_end =
+        min(split_end, visible_end(ROWS_I_HI(row0, row0 + rows - 1), N, causal, diag));
 
     float qt[GROUP_ROWS][HEAD_D];
     float16 acc[GROUP_ROWS][HEAD_DV / 16]; /* aligned: whole-register loads and stores */
     float m_run[GROUP_ROWS], s_run[GROUP_ROWS];
     float16 l_run[GROUP_ROWS]; /* per lane: summed across lanes once, at the end */
-    __global const Q_ELEM *q_base = q + lay16_base(lay, LAY_Q, b, h);
     for (int r = 0; r < GROUP_ROWS; r++) {
-        const idx_t i = row0 + min((idx_t)r, rows - 1);
+        const idx_t y = row0 + min((idx_t)r, rows - 1), i = ROW_I(y);
+        __global const Q_ELEM *q_base = q + lay16_base(lay, LAY_Q, b, h0 + ROW_H(y));
         for (uint c = 0; c < HEAD_D; c++)
             qt[r][c] =
                 c < d ? load_as(Q_DTYPE, q_base, i * lay16_row(lay, LAY_Q) + c) * scale2 : 0.0f;
@@ -245,20 +261,20 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         s_run[r] = 0.0f;
     }
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const idx_t mask_base = lay8_base(lay2, LAY2_MASK, b, h);
 
     /* The first key block the group's first row sees (packed blocks stay KB-aligned). */
-    long group_beg = split_beg + max(0L, visible_begin(row0, N, diag) - split_beg) / KB * KB;
+    long group_beg =
+        split_beg +
+        max(0L, visible_begin(ROWS_I_LO(row0, row0 + rows - 1), N, diag) - split_beg) / KB * KB;
 #if WIN_LEFT >= 0
     if (sink_keys > 0) group_beg = split_beg; /* the sink keys left of the window */
 #endif
-    const float slope2 = ALIBI ? alibi_slope(h, q_heads) * LOG2E : 0.0f;
     for (long j0 = group_beg; j0 < group_end; j0 += KB) {
 #if DIRECT
         /* K and V as the caller laid them out (kp, vp are k, v); keys past N read row N - 1
          * (their scores are masked; their V rows are skipped). */
-        __global const KP_ELEM *k_rows = kp + lay16_base(lay, LAY_K, b, (h / group));
-        __global const VP_ELEM *v_rows = vp + lay16_base(lay, LAY_V, b, (h / group));
+        __global const KP_ELEM *k_rows = kp + lay16_base(lay, LAY_K, b, (h0 / group));
+        __global const VP_ELEM *v_rows = vp + lay16_base(lay, LAY_V, b, (h0 / group));
         const int valid = (int)min((long)KB, (long)N - j0);
         (void)kvbh;
 #else
@@ -268,18 +284,20 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
 #endif
         for (int t = 0; t < TILES; t++) {
             const idx_t t0 = row0 + t * ROWS;
-            if (t0 >= M) break;
-            const idx_t t_rows = min((idx_t)ROWS, M - t0);
-            /* The tile's first row sees the fewest keys, its last row the most. */
-            if (j0 >= min(split_end, visible_end(t0 + t_rows - 1, N, causal, diag))) continue;
+            if (t0 >= HEADS * M) break;
+            const idx_t t_rows = min((idx_t)ROWS, HEADS * M - t0);
+            /* The tile's first query row sees the fewest keys, its last row the most. */
+            const idx_t i_lo = ROWS_I_LO(t0, t0 + t_rows - 1);
+            const idx_t i_hi = ROWS_I_HI(t0, t0 + t_rows - 1);
+            if (j0 >= min(split_end, visible_end(i_hi, N, causal, diag))) continue;
 #if WIN_LEFT >= 0
-            if (j0 + KB <= visible_begin(t0, N, diag) && j0 >= sink_keys) continue;
+            if (j0 + KB <= visible_begin(i_lo, N, diag) && j0 >= sink_keys) continue;
 #else
-            if (j0 + KB <= visible_begin(t0, N, diag)) continue;
+            if (j0 + KB <= visible_begin(i_lo, N, diag)) continue;
 #endif
             const bool need_mask = mask_kind != MASK_NONE || ALIBI ||
-                                   j0 + KB > min(split_end, visible_end(t0, N, causal, diag)) ||
-                                   j0 < visible_begin(t0 + t_rows - 1, N, diag);
+                                   j0 + KB > min(split_end, visible_end(i_lo, N, causal, diag)) ||
+                                   j0 < visible_begin(i_hi, N, diag);
 
             /* Scores of ROWS rows x KB keys: KV float16 accumulators per row. */
             float16 s[ROWS][KV];
@@ -340,7 +358,10 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
             if (need_mask) {
 #pragma unroll
                 for (int r = 0; r < ROWS; r++) {
-                    const idx_t i = t0 + min((idx_t)r, t_rows - 1);
+                    const idx_t y = t0 + min((idx_t)r, t_rows - 1), i = ROW_I(y);
+                    const uint h = h0 + ROW_H(y);
+                    const float slope2 = ALIBI ? alibi_slope(h, q_heads) * LOG2E : 0.0f;
+                    const idx_t mask_base = lay8_base(lay2, LAY2_MASK, b, h);
                     const long limit = min(split_end, visible_end(i, N, causal, diag)) - j0;
                     const int low = (int)clamp(visible_begin(i, N, diag) - j0, 0L, (long)KB);
 #pragma unroll
@@ -402,7 +423,8 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
                     float16 w = e;
 #endif
 #if DROPOUT /* after the sums: dropout scales the normalised weights */
-                    w *= dropout16(drop_seed, drop_offset + bh, t0 + min((idx_t)r, t_rows - 1),
+                    const idx_t y = t0 + min((idx_t)r, t_rows - 1);
+                    w *= dropout16(drop_seed, drop_offset + b * q_heads + h0 + ROW_H(y), ROW_I(y),
                                    j0 + 16 * x, drop_threshold, drop_scale);
 #endif
                     vstore16(w, x, p[r]);
@@ -453,13 +475,14 @@ attention_cpu(idx_t M, idx_t N, uint d, uint dv, uint q_heads, uint group, float
         }
     }
 
-    const idx_t bhm = (idx_t)bh * M;
+    const idx_t bhs = get_global_size(1) * HEADS; /* batch * q_heads: the partials' rows */
     for (int r = 0; r < rows; r++) {
-        const idx_t i = row0 + r;
+        const idx_t y = row0 + r, i = ROW_I(y);
+        const uint h = h0 + ROW_H(y);
         __global O_ELEM *o_row = o + lay16_base(lay, LAY_O, b, h) + i * lay16_row(lay, LAY_O);
         __global float *lse_row =
             lse ? lse + lay8_base(lay2, LAY2_LSE, b, h) + i * lay8_row(lay2, LAY2_LSE) : 0;
-        const idx_t prow = ((idx_t)split * get_global_size(1)) * M + bhm + i;
+        const idx_t prow = ((idx_t)split * bhs + (idx_t)b * q_heads + h) * M + i;
         store_row((__private const float *)acc[r], m_run[r], clattn_hsum16(l_run[r]), s_run[r],
                   part ? (idx_t)HEAD_DV : dv, o_row, lse_row, part ? part + prow * HEAD_DV : 0,
                   part ? stats + prow * 4 : 0, sinks && !part ? sinks + h : 0);

@@ -258,8 +258,9 @@ static void check_attention(const clattn_device_profile *p, const clattn_attenti
     /* GPU: a work-group of s.wg serves s.bm rows of a GQA group's heads (head * M + i). */
     const size_t groups = s.cpu ? l->global[0] : l->global[0] / s.wg;
     const size_t group = desc->q_heads / desc->kv_heads;
-    CU_ASSERT(groups * s.group_rows >= (s.cpu ? 1 : group) * desc->m);
-    CU_ASSERT_EQUAL(l->global[1], desc->batch * (s.cpu ? desc->q_heads : desc->kv_heads));
+    CU_ASSERT(s.cpu ? s.heads == 1 || s.heads == group : s.heads == 0);
+    CU_ASSERT(groups * s.group_rows >= (s.cpu ? s.heads : group) * desc->m);
+    CU_ASSERT_EQUAL(l->global[1], desc->batch * (s.cpu ? desc->q_heads / s.heads : desc->kv_heads));
     CU_ASSERT_EQUAL(l->global[2], s.splits);
     CU_ASSERT(s.splits * s.chunk >= desc->n && (s.splits - 1) * s.chunk < desc->n);
     CU_ASSERT_EQUAL(s.merge >= 0, s.splits > 1);

@@ -97,7 +97,8 @@ static void choose_splits(const clattn_device_profile *p, const clattn_attention
         splits = d->kv_splits < blocks ? d->kv_splits : blocks;
     } else if (d->kv_splits == 0) {
         /* Few work-groups for the device (decoding: M small) and long N: split the keys. */
-        const size_t units = a->row_groups * d->batch * (a->cpu ? d->q_heads : d->kv_heads);
+        const size_t units =
+            a->row_groups * d->batch * (a->cpu ? d->q_heads / a->heads : d->kv_heads);
         const size_t target =
             (a->cpu ? t->cpu_split_target : t->gpu_split_target) * (size_t)p->compute_units;
         if (units < target && d->n >= 2 * t->min_split_keys) {
@@ -178,12 +179,19 @@ static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_des
     /* A paged KV cache is gathered by the pack kernel: never direct. */
     a->direct = d->m <= t->direct_max_rows && d->d % HEAD_PAD == 0 && d->dv % HEAD_PAD == 0 &&
                 !d->page_size;
-    if (a->direct) { /* a tile of exactly the M rows */
+    /* Direct with grouped-query heads: the group's heads are the rows of one work-group (one
+     * pass over K and V for all of them), in tiles of at most direct_max_rows rows. */
+    const size_t group = d->q_heads / d->kv_heads;
+    a->heads = a->direct && group > 1 && group * d->m <= t->direct_max_rows * t->direct_max_rows
+                   ? group
+                   : 1;
+    if (a->direct) { /* tiles of exactly the heads * M rows */
+        const size_t total = a->heads * d->m;
         a->kv = t->direct_kv;
         a->vc = 1;
         a->head_dv = d->dv;
-        a->rows = d->m;
-        a->tiles = 1;
+        a->rows = total <= t->direct_max_rows ? total : t->direct_max_rows;
+        a->tiles = (total + a->rows - 1) / a->rows;
     }
     a->group_rows = a->tiles * a->rows;
     a->key_align = HEAD_PAD * a->kv;
@@ -246,9 +254,9 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
     if (a->cpu)
         snprintf(defines, sizeof defines,
                  "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DTILES=%zu -DROWS=%zu -DKV=%zu -DVC=%zu "
-                 "-DDIRECT=%d",
+                 "-DDIRECT=%d -DHEADS=%zu",
                  a->head_d, a->head_dv, (int)d->norm, a->tiles, a->rows, a->kv, a->vc,
-                 (int)a->direct);
+                 (int)a->direct, a->heads);
     else
         snprintf(defines, sizeof defines,
                  "-DHEAD_D=%zu -DHEAD_DV=%zu -DNORM=%d -DWG=%zu -DBM=%zu -DBN=%zu -DRPT=%zu "
@@ -307,8 +315,8 @@ static void add_launches(const clattn_device_profile *p, const clattn_attention_
                          a->cpu ? "attention_cpu" : "attention_gpu", defines, 3);
     l->reqd_size = true;
     l->global[0] = a->row_groups;
-    /* GPU: one work-group serves all the query heads sharing a K/V head */
-    l->global[1] = d->batch * (a->cpu ? d->q_heads : d->kv_heads);
+    /* GPU: one work-group serves all the query heads sharing a K/V head; CPU: a->heads */
+    l->global[1] = d->batch * (a->cpu ? d->q_heads / a->heads : d->kv_heads);
     l->global[2] = a->splits;
     if (a->cpu) {
         l->local_bytes = a->rows * a->key_align * sizeof(float); /* one key block's weights */
@@ -345,8 +353,9 @@ clattn_status clattn__plan_attention(const clattn_device_profile *p,
         out->group_rows = out->bm;
         out->key_align = out->bn;
     }
-    /* GPU: the rows of a GQA group's heads are numbered together (row = head * M + i). */
-    const size_t rows = out->cpu ? desc->m : (desc->q_heads / desc->kv_heads) * desc->m;
+    /* The rows of a GQA group's heads are numbered together (row = head * M + i): on GPUs
+     * always, on CPUs for out->heads heads. */
+    const size_t rows = (out->cpu ? out->heads : desc->q_heads / desc->kv_heads) * desc->m;
     out->row_groups = (rows + out->group_rows - 1) / out->group_rows;
     choose_splits(p, desc, out);
     clattn_status status = scratch_layout(p, desc, out);

@@ -65,7 +65,8 @@ typedef struct clattn_attention_plan {
     bool cpu;
     size_t head_d, head_dv; /* padded (-DHEAD_D -DHEAD_DV) */
     size_t tiles, rows, kv, vc;
-    bool direct;       /* CPU: K and V read in place */
+    bool direct;  /* CPU: K and V read in place */
+    size_t heads; /* CPU: query heads of one K/V head per work-group (-DHEADS), rows head * M + i */
     size_t bm, bn;     /* GPU: rows (of a GQA group) per work-group, keys per tile */
     size_t wg, rpt;    /* GPU: work-items per work-group, rows per work-item */
     size_t slice, vch; /* GPU: Q/K slice width of D, V chunk of keys */
