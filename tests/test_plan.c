@@ -43,12 +43,12 @@ static void check_defines(const clattn_device_profile *p, const clattn_launch *l
     if (strcmp(l->source, "linear.cl") == 0) CU_ASSERT(has_define(l->options, "GEMM_WG"));
     if (strcmp(l->source, "attention.cl") == 0 || strcmp(l->source, "attention_gpu.cl") == 0) {
         static const char *const common[] = {"HEAD_D", "HEAD_DV", "NORM"};
-        static const char *const cpu_tiles[] = {"ROWS", "TILES", "KV", "VC", "DIRECT"};
+        static const char *const cpu_tiles[] = {"ROWS", "TILES", "KV", "VC", "DIRECT", "HEADS"};
         static const char *const gpu_tiles[] = {"WG", "BM", "BN", "RPT", "SLICE", "VCH"};
         CU_ASSERT_EQUAL(strcmp(l->source, "attention.cl") == 0, cpu);
         for (size_t i = 0; i < 3; i++)
             CU_ASSERT(has_define(l->options, common[i]));
-        for (size_t i = 0; cpu && i < 5; i++)
+        for (size_t i = 0; cpu && i < 6; i++)
             CU_ASSERT(has_define(l->options, cpu_tiles[i]));
         for (size_t i = 0; !cpu && i < 6; i++)
             CU_ASSERT(has_define(l->options, gpu_tiles[i]));

@@ -188,8 +188,11 @@ static void cpu_tiles(const clattn_device_profile *p, const clattn_attention_des
     if (a->direct) { /* tiles of exactly the heads * M rows */
         const size_t total = a->heads * d->m;
         a->kv = t->direct_kv;
-        a->vc = 1;
+        /* The whole output row per key (VC = Dv / 16): each V row is read once, front to
+         * back, instead of in Dv / 16 strided passes over the block (perf: the V loads took
+         * 61% of the kernel at N = 2^20; 1.15-1.35x faster measured alternately). */
         a->head_dv = d->dv;
+        a->vc = a->head_dv / HEAD_PAD;
         a->rows = total <= t->direct_max_rows ? total : t->direct_max_rows;
         a->tiles = (total + a->rows - 1) / a->rows;
     }
