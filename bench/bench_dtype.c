@@ -127,10 +127,18 @@ static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds)
 }
 
 /* ---- the seed op ------------------------------------------------------------------------ */
+/* The seed rows: the three storages and float16 read with native half loads
+ * (CLATTN_NATIVE_HALF=1; the same program as f16 where the device lacks cl_khr_fp16). */
+#define SEED_RUNS 4
+static const clattn_dtype seed_storages[SEED_RUNS] = {CLATTN_F32, CLATTN_F16, CLATTN_BF16,
+                                                      CLATTN_F16};
+static const char *const seed_names[SEED_RUNS] = {"f32", "f16", "bf16", "f16n"};
+
 typedef struct seed_run {
     clattn_handle *h;
     size_t n, d;
-    bool pipeline; /* scores, softmax and context; else the scores alone */
+    bool pipeline;    /* scores, softmax and context; else the scores alone */
+    bool native_half; /* CLATTN_NATIVE_HALF=1 for this run's plans, else 0 */
     clattn_seed_dtypes dtypes;
     cl_mem x, q, scores, weights, context;
 } seed_run;
@@ -138,6 +146,7 @@ typedef struct seed_run {
 /* One query (bench_run_fn): its kernels enqueued, then finish. */
 static int seed_step(const void *problem) {
     const seed_run *r = problem;
+    setenv("CLATTN_NATIVE_HALF", r->native_half ? "1" : "0", 1); /* read by each plan */
     if (clattn_enqueue_scores_ex(r->h, NULL, r->n, r->d, 0.125f, r->x, 0, r->q, 0, r->scores, 0,
                                  &r->dtypes, 0, NULL, NULL))
         return 1;
@@ -159,13 +168,13 @@ static int bench_seed(clattn_variant variant, size_t n, size_t d, int rounds) {
         return 1;
     }
     const char *shape = variant == CLATTN_VARIANT_GPU ? "GPU shape" : "CPU shape";
-    seed_run runs[STORAGES];
+    seed_run runs[SEED_RUNS];
     memset(runs, 0, sizeof runs);
     int rc = 0;
-    for (int s = 0; s < STORAGES && !rc; s++) {
+    for (int s = 0; s < SEED_RUNS && !rc; s++) {
         uint64_t seed = 0x9e3779b97f4a7c15ull;
-        const clattn_dtype t = storages[s];
-        runs[s] = (seed_run){.h = h, .n = n, .d = d, .dtypes = {t, t, t}};
+        const clattn_dtype t = seed_storages[s];
+        runs[s] = (seed_run){.h = h, .n = n, .d = d, .native_half = s == 3, .dtypes = {t, t, t}};
         void *x = make(t, n * d, &seed), *q = make(t, d, &seed);
         if (x && q) {
             runs[s].x = upload(h, x, n * d * clattn_dtype_size(t));
@@ -180,27 +189,28 @@ static int bench_seed(clattn_variant variant, size_t n, size_t d, int rounds) {
         if (!runs[s].x || !runs[s].q || !runs[s].scores || !runs[s].weights || !runs[s].context)
             rc = 1;
     }
-    const void *problems[STORAGES] = {&runs[0], &runs[1], &runs[2]};
-    double *ms = calloc((size_t)STORAGES * (size_t)rounds, sizeof *ms);
+    const void *problems[SEED_RUNS] = {&runs[0], &runs[1], &runs[2], &runs[3]};
+    double *ms = calloc((size_t)SEED_RUNS * (size_t)rounds, sizeof *ms);
     for (int pipeline = 0; pipeline < 2 && !rc; pipeline++) {
-        for (int s = 0; s < STORAGES; s++)
+        for (int s = 0; s < SEED_RUNS; s++)
             runs[s].pipeline = pipeline;
-        if (!ms || bench_alternate_ms(seed_step, problems, STORAGES, rounds, ms)) {
+        if (!ms || bench_alternate_ms(seed_step, problems, SEED_RUNS, rounds, ms)) {
             fprintf(stderr, "seed %s: %s\n", shape, clattn_last_error_message());
             rc = 1;
         }
         const double *f32 = ms; /* sorted: median at rounds / 2, range at 0 and rounds - 1 */
-        for (int s = 0; s < STORAGES && !rc; s++) {
+        for (int s = 0; s < SEED_RUNS && !rc; s++) {
             const double *t = ms + s * rounds, med = t[rounds / 2];
-            const double bytes = (pipeline ? 2.0 : 1.0) * n * d * clattn_dtype_size(storages[s]);
+            const double bytes =
+                (pipeline ? 2.0 : 1.0) * n * d * clattn_dtype_size(seed_storages[s]);
             printf("%-8s %-9s  %-4s  %8.2f ms (%.2f..%.2f)  %6.1f MB of x  %6.2f GB/s  x%.2f vs "
                    "f32 (%.2f..%.2f)\n",
-                   pipeline ? "pipeline" : "scores", shape, names[s], med, t[0], t[rounds - 1],
+                   pipeline ? "pipeline" : "scores", shape, seed_names[s], med, t[0], t[rounds - 1],
                    bytes / 1e6, bytes / med / 1e6, f32[rounds / 2] / med, f32[0] / t[rounds - 1],
                    f32[rounds - 1] / t[0]);
         }
     }
-    for (int s = 0; s < STORAGES; s++) {
+    for (int s = 0; s < SEED_RUNS; s++) {
         cl_mem m[5] = {runs[s].x, runs[s].q, runs[s].scores, runs[s].weights, runs[s].context};
         for (int i = 0; i < 5; i++)
             if (m[i]) clReleaseMemObject(m[i]);

@@ -35,6 +35,12 @@ const clattn_query_small_tuning clattn_query_small_tune = {
     .group = 256,
 };
 
+/* Off: on Intel's CPU runtime (the one device here with cl_khr_fp16) native half loads were
+ * measured against vload_half with bench_dtype (see the commit that set this). */
+const clattn_seed_dtype_tuning clattn_seed_dtype_tune = {
+    .native_half = false,
+};
+
 const clattn_weights_tuning clattn_weights_tune = {
     .max_tile = 16,
     .cpu_group = 16,
