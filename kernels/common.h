@@ -50,21 +50,35 @@ static inline float2 clattn_stats_merge(float2 a, float2 b) {
 #define O_ELEM             ELEM(O_DTYPE)
 #define MASK_ELEM          ELEM(MASK_DTYPE)
 
+/* -DNATIVE_HALF (the seed programs, only where the device reports cl_khr_fp16 and the
+ * planner was asked: host/plan/plan_seed_dtypes.c): float16 elements read as half values and
+ * converted, instead of vload_half; the arithmetic stays float32 either way. */
+#ifdef NATIVE_HALF
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+#define LOAD_HALF(p, i)   convert_float(((__global const half *)(p))[i])
+#define LOAD_HALF4(p, i)  convert_float4(vload4(0, (__global const half *)(p) + (i)))
+#define LOAD_HALF16(p, i) convert_float16(vload16(0, (__global const half *)(p) + (i)))
+#else
+#define LOAD_HALF(p, i)   vload_half((i), (__global const half *)(p))
+#define LOAD_HALF4(p, i)  vload_half4(0, (__global const half *)(p) + (i))
+#define LOAD_HALF16(p, i) vload_half16(0, (__global const half *)(p) + (i))
+#endif
+
 static inline float load_as(int dt, __global const void *p, idx_t i) {
-    if (dt == DTYPE_F16) return vload_half(i, (__global const half *)p);
+    if (dt == DTYPE_F16) return LOAD_HALF(p, i);
     if (dt == DTYPE_BF16) return as_float((uint)((__global const ushort *)p)[i] << 16);
     return ((__global const float *)p)[i];
 }
 
 static inline float4 load4_as(int dt, __global const void *p, idx_t i) {
-    if (dt == DTYPE_F16) return vload_half4(0, (__global const half *)p + i);
+    if (dt == DTYPE_F16) return LOAD_HALF4(p, i);
     if (dt == DTYPE_BF16)
         return as_float4(convert_uint4(vload4(0, (__global const ushort *)p + i)) << 16);
     return vload4(0, (__global const float *)p + i);
 }
 
 static inline float16 load16_as(int dt, __global const void *p, idx_t i) {
-    if (dt == DTYPE_F16) return vload_half16(0, (__global const half *)p + i);
+    if (dt == DTYPE_F16) return LOAD_HALF16(p, i);
     if (dt == DTYPE_BF16)
         return as_float16(convert_uint16(vload16(0, (__global const ushort *)p + i)) << 16);
     return vload16(0, (__global const float *)p + i);

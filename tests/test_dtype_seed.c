@@ -10,6 +10,8 @@
  * 8 sqrt(n) u + 32 u relative. */
 #include "test_common.h"
 #include "dtype.h"
+#include "handle.h"
+#include "planners.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -242,6 +244,41 @@ static void test_contract(void) {
     free(x), free(q), free(v), free(xw), free(qw), free(vw);
 }
 
+/* -DNATIVE_HALF: planned only for a float16 input on a device with cl_khr_fp16 when asked
+ * (CLATTN_NATIVE_HALF=1), never without the extension (PoCL); and both ways on this device
+ * (native on Intel's CPU runtime) against the reference. */
+static bool plans_native(const clattn_device_profile *profile, clattn_dtype x) {
+    clattn_scores_plan plan;
+    const clattn_seed_dtypes dt = {x, CLATTN_F32, CLATTN_F32};
+    CU_ASSERT_EQUAL_FATAL(clattn__plan_scores(profile, 100, 64, &dt, &plan), CLATTN_SUCCESS);
+    return strstr(plan.base.launch[0].options, "-DNATIVE_HALF") != NULL;
+}
+
+static void test_native_half(void) {
+    clattn_device_profile with = *clattn__profile_named("cpu"), without = with;
+    with.fp16 = true, without.fp16 = false;
+    CU_ASSERT_EQUAL_FATAL(setenv("CLATTN_NATIVE_HALF", "1", 1), 0);
+    CU_ASSERT(plans_native(&with, F16));
+    CU_ASSERT(!plans_native(&with, BF16)); /* bfloat16 has no half type */
+    CU_ASSERT(!plans_native(&without, F16));
+    CU_ASSERT_EQUAL_FATAL(setenv("CLATTN_NATIVE_HALF", "0", 1), 0);
+    CU_ASSERT(!plans_native(&with, F16));
+
+    clattn_handle *h = test_handle(test_variants[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    printf("\n    %s: cl_khr_fp16 %s\n", h->profile.name, h->profile.fp16 ? "yes" : "no");
+    for (int native = 1; native >= 0; native--) {
+        CU_ASSERT_EQUAL_FATAL(setenv("CLATTN_NATIVE_HALF", native ? "1" : "0", 1), 0);
+        CU_ASSERT_EQUAL(plans_native(&h->profile, F16), native && h->profile.fp16);
+        for (size_t i = 0; i < 2; i++) /* x, q and v in float16 on both shapes */
+            for (int vi = 0; vi < 2; vi++)
+                CU_ASSERT(run_case(&device_cases[i], test_variants[vi], false,
+                                   0x3c6ef372fe94f82bull + i));
+        CU_ASSERT(run_case(&device_cases[3], test_variants[1], false, 0x3c6ef372fe94f82bull + 3));
+    }
+    unsetenv("CLATTN_NATIVE_HALF");
+}
+
 static void add_suites(void) {
     static const test_case device[] = {
         {"x, q, v each in float16 and bfloat16, mixed, odd d, small path", test_devices},
@@ -254,6 +291,10 @@ static void add_suites(void) {
     test_add_suite("dtype_seed_device", device);
     test_add_suite("dtype_seed_cpu", cpu);
     test_add_suite("dtype_seed_contract", contract);
+    static const test_case native[] = {
+        {"native half loads planned only with cl_khr_fp16, run both ways", test_native_half},
+        {NULL, NULL}};
+    test_add_suite("dtype_seed_native", native);
 }
 
 int main(int argc, char **argv) {

@@ -29,8 +29,8 @@ clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, siz
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: scratch size overflows");
 
     const size_t limit = clattn__profile_group_limit(p, false);
-    char defines[32] = ""; /* one program: the finish kernel shares it */
-    clattn__plan_seed_dtype_defines(dtypes, "v", defines, sizeof defines);
+    char defines[48] = ""; /* one program: the finish kernel shares it */
+    clattn__plan_seed_dtype_defines(p, dtypes, "v", defines, sizeof defines);
     clattn_launch *l = clattn__plan_add(
         &out->base, "context.cl", cpu ? "context_partials_vec" : "context_partials", defines, 2);
     if (cpu) {

@@ -12,9 +12,9 @@ clattn_status clattn__plan_scores(const clattn_device_profile *p, size_t n, size
     const clattn_scores_tuning *t = &clattn_scores_tune;
     memset(out, 0, sizeof *out);
     out->cpu = p->variant == CLATTN_VARIANT_CPU;
-    char defines[96];
+    char defines[112];
     snprintf(defines, sizeof defines, "-DSCORES_ROWS=%zu", t->cpu_rows);
-    clattn__plan_seed_dtype_defines(dtypes, "xq", defines, sizeof defines);
+    clattn__plan_seed_dtype_defines(p, dtypes, "xq", defines, sizeof defines);
     const size_t limit = clattn__profile_group_limit(p, false);
     clattn_launch *l = clattn__plan_add(&out->base, "scores.cl",
                                         out->cpu ? "scores_rows" : "scores_lanes", defines, 1);

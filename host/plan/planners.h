@@ -45,9 +45,14 @@ clattn_status clattn__plan_query_small(const clattn_device_profile *p, size_t n,
 
 /* The seed programs' -DX_DTYPE/-DQ_DTYPE/-DV_DTYPE defines for the tensors a program reads
  * (uses: any of "xqv"), appended to defines: only the 2-byte ones, so float32 programs keep
- * their options (plan_seed_dtypes.c). */
-void clattn__plan_seed_dtype_defines(const clattn_seed_dtypes *dtypes, const char *uses,
+ * their options; and -DNATIVE_HALF where a float16 input is read, the device reports
+ * cl_khr_fp16 and clattn__seed_native_half asks for it (plan_seed_dtypes.c). */
+void clattn__plan_seed_dtype_defines(const clattn_device_profile *p,
+                                     const clattn_seed_dtypes *dtypes, const char *uses,
                                      char *defines, size_t size);
+/* Whether the seed programs read float16 with native half loads on a device with
+ * cl_khr_fp16: CLATTN_NATIVE_HALF=1 or 0 (tuning.h), else the tuning table's default. */
+bool clattn__seed_native_half(const clattn_device_profile *p);
 
 /* ---- attention weights (kernels/weights.cl) ---------------------------------------------- */
 typedef struct clattn_weights_launch_plan {

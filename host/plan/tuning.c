@@ -35,6 +35,14 @@ const clattn_query_small_tuning clattn_query_small_tune = {
     .group = 256,
 };
 
+/* Off: on Intel's CPU runtime (the one device here with cl_khr_fp16; PoCL 3.1 has none) native
+ * half loads were no faster than vload_half (bench_dtype, n = 2^20, d = 64, 15 alternating
+ * rounds on a shared machine: scores 39.9 vs 40.1 ms, pipeline 196 vs 192 ms). Turn it on per
+ * device family only where a measurement shows a gain. */
+const clattn_seed_dtype_tuning clattn_seed_dtype_tune = {
+    .native_half = false,
+};
+
 const clattn_weights_tuning clattn_weights_tune = {
     .max_tile = 16,
     .cpu_group = 16,

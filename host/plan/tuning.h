@@ -29,6 +29,9 @@
  *       the portable local-memory path; khr or intel allows only that sub-group shuffle
  *       (cl_khr_subgroup_shuffle, cl_intel_subgroups) where the device offers it; unset (or
  *       anything else): the device's, khr first.
+ *   CLATTN_NATIVE_HALF=1|0  the seed op's float16 inputs read with native half loads
+ *       (-DNATIVE_HALF, cl_khr_fp16) or with core vload_half; 1 only takes effect where the
+ *       device reports cl_khr_fp16; unset (or anything else): clattn_seed_dtype_tune.
  * Other variables of the library (not tuning): CLATTN_MULTI_SPLIT=rows|keys (the axis
  * clattn_attention_multi splits; host/multi/split.c), CLATTN_DEVICE, CLATTN_CACHE_DIR,
  * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), and CLATTN_CL_STD="1.2"|"3.0": the
@@ -40,6 +43,7 @@
 
 #include "profile.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct clattn_scores_tuning {
@@ -75,6 +79,12 @@ typedef struct clattn_query_small_tuning {
     size_t group;        /* its one work-group */
 } clattn_query_small_tuning;
 extern const clattn_query_small_tuning clattn_query_small_tune;
+
+/* The seed programs' float16 loads (kernels/common.h). */
+typedef struct clattn_seed_dtype_tuning {
+    bool native_half; /* native half loads where the device reports cl_khr_fp16 */
+} clattn_seed_dtype_tuning;
+extern const clattn_seed_dtype_tuning clattn_seed_dtype_tune;
 
 typedef struct clattn_weights_tuning {
     size_t max_tile;        /* GPU: largest edge of the square scores work-group */
