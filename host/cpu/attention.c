@@ -81,14 +81,27 @@ static bool use_wide_tiles(void) {
 #endif
 }
 
-/* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows and KEYS keys. acc is a register
- * tile: -fopt-info-vec reports the jj loops vectorised, the t and jj loops have constant
- * trip counts and unroll, and acc stays in registers (checked with objdump -d, gcc 12: no
- * stack accesses in the c loop). score_block_narrow is the same with the AVX2 tile. */
+/* The leading keys of the block a tile of rows r .. r + tr needs: the most any of its rows
+ * sees (seen[r], 0 for padding rows). Causal masking and sliding windows hide the keys past
+ * that; their scores are overwritten with -inf and their weights are 0, so the tiles skip
+ * them (block_not_finite sends blocks whose hidden weights would meet inf or NaN in V to
+ * pv_rows_visible instead). */
+static inline size_t tile_keys(const size_t *seen, size_t r, size_t tr) {
+    size_t n = 0;
+    for (size_t t = 0; t < tr; t++)
+        n = seen[r + t] > n ? seen[r + t] : n;
+    return n;
+}
+
+/* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows and the key tiles they need of the
+ * KEYS keys (tile_keys). acc is a register tile: -fopt-info-vec reports the jj loops vectorised,
+ * the t and jj loops have constant trip counts and unroll, and acc stays in registers (checked with
+ * objdump -d, gcc 12: no stack accesses in the c loop). score_block_narrow is the same with the
+ * AVX2 tile. */
 CLATTN_CPU_HOT static void score_block_wide(const float *qs, const float *kt, size_t d,
-                                            size_t rows_padded, float *s) {
+                                            size_t rows_padded, const size_t *seen, float *s) {
     for (size_t r = 0; r < rows_padded; r += TR)
-        for (size_t j0 = 0; j0 < KEYS; j0 += TC) {
+        for (size_t j0 = 0, need = tile_keys(seen, r, TR); j0 < need; j0 += TC) {
             float acc[TR][TC] = {{0}};
             for (size_t c = 0; c < d; c++) {
                 const float *kr = kt + c * KEYS + j0;
@@ -104,9 +117,9 @@ CLATTN_CPU_HOT static void score_block_wide(const float *qs, const float *kt, si
 }
 
 CLATTN_CPU_HOT static void score_block_narrow(const float *qs, const float *kt, size_t d,
-                                              size_t rows_padded, float *s) {
+                                              size_t rows_padded, const size_t *seen, float *s) {
     for (size_t r = 0; r < rows_padded; r += TR_NARROW)
-        for (size_t j0 = 0; j0 < KEYS; j0 += TC_NARROW) {
+        for (size_t j0 = 0, need = tile_keys(seen, r, TR_NARROW); j0 < need; j0 += TC_NARROW) {
             /* The tile starts from the products of c = 0 (d >= 1): "= {0}" zeroed a stack
              * copy of it with a rep stos per tile, 12% of the function's time (perf). */
             float acc[TR_NARROW][TC_NARROW];
@@ -131,11 +144,11 @@ CLATTN_CPU_HOT static void score_block_narrow(const float *qs, const float *kt, 
 }
 
 static void score_block(bool wide, const float *qs, const float *kt, size_t d, size_t rows_padded,
-                        float *s) {
+                        const size_t *seen, float *s) {
     if (wide)
-        score_block_wide(qs, kt, d, rows_padded, s);
+        score_block_wide(qs, kt, d, rows_padded, seen, s);
     else
-        score_block_narrow(qs, kt, d, rows_padded, s);
+        score_block_narrow(qs, kt, d, rows_padded, seen, s);
 }
 
 /* acc[r][c] += sum_j p[r][j] * V[j][c] for rows r0 .. r0 + rows and the columns c0 .. dv
@@ -153,18 +166,20 @@ static void pv_columns_rest(const float *p, const float *v, size_t v_stride, siz
     }
 }
 
-/* acc[r][c] += sum_j p[r][j] * V[j][c] for rows_padded rows, kb keys, dv columns: register
- * tiles over TC columns, the last dv % TC columns by pv_columns_rest. pv_block_narrow is the
- * same with the AVX2 tile. */
+/* acc[r][c] += sum_j p[r][j] * V[j][c] for rows_padded rows, the keys each row tile needs
+ * (tile_keys, at most kb), dv columns: register tiles over TC columns, the last dv % TC columns by
+ * pv_columns_rest. pv_block_narrow is the same with the AVX2 tile. */
 CLATTN_CPU_HOT static void pv_block_wide(const float *p, const float *v, size_t v_stride, size_t kb,
-                                         size_t dv, size_t rows_padded, float *acc_rows) {
+                                         size_t dv, size_t rows_padded, const size_t *seen,
+                                         float *acc_rows) {
     for (size_t r = 0; r < rows_padded; r += TR) {
+        const size_t need = tile_keys(seen, r, TR), keys = need < kb ? need : kb;
         size_t c0 = 0;
         for (; c0 + TC <= dv; c0 += TC) {
             float acc[TR][TC];
             for (int t = 0; t < TR; t++)
                 memcpy(acc[t], acc_rows + (r + t) * dv + c0, sizeof acc[t]);
-            for (size_t j = 0; j < kb; j++) {
+            for (size_t j = 0; j < keys; j++) {
                 const float *vr = v + j * v_stride + c0;
                 for (int t = 0; t < TR; t++) {
                     const float pv = p[(r + t) * KEYS + j];
@@ -175,20 +190,21 @@ CLATTN_CPU_HOT static void pv_block_wide(const float *p, const float *v, size_t 
             for (int t = 0; t < TR; t++)
                 memcpy(acc_rows + (r + t) * dv + c0, acc[t], sizeof acc[t]);
         }
-        if (c0 < dv) pv_columns_rest(p, v, v_stride, kb, dv, r, TR, c0, acc_rows);
+        if (c0 < dv) pv_columns_rest(p, v, v_stride, keys, dv, r, TR, c0, acc_rows);
     }
 }
 
 CLATTN_CPU_HOT static void pv_block_narrow(const float *p, const float *v, size_t v_stride,
                                            size_t kb, size_t dv, size_t rows_padded,
-                                           float *acc_rows) {
+                                           const size_t *seen, float *acc_rows) {
     for (size_t r = 0; r < rows_padded; r += TR_NARROW) {
+        const size_t need = tile_keys(seen, r, TR_NARROW), keys = need < kb ? need : kb;
         size_t c0 = 0;
         for (; c0 + TC_NARROW <= dv; c0 += TC_NARROW) {
             float acc[TR_NARROW][TC_NARROW];
             for (int t = 0; t < TR_NARROW; t++)
                 memcpy(acc[t], acc_rows + (r + t) * dv + c0, sizeof acc[t]);
-            for (size_t j = 0; j < kb; j++) {
+            for (size_t j = 0; j < keys; j++) {
                 const float *vr = v + j * v_stride + c0;
                 for (int t = 0; t < TR_NARROW; t++) {
                     const float pv = p[(r + t) * KEYS + j];
@@ -200,16 +216,16 @@ CLATTN_CPU_HOT static void pv_block_narrow(const float *p, const float *v, size_
             for (int t = 0; t < TR_NARROW; t++)
                 memcpy(acc_rows + (r + t) * dv + c0, acc[t], sizeof acc[t]);
         }
-        if (c0 < dv) pv_columns_rest(p, v, v_stride, kb, dv, r, TR_NARROW, c0, acc_rows);
+        if (c0 < dv) pv_columns_rest(p, v, v_stride, keys, dv, r, TR_NARROW, c0, acc_rows);
     }
 }
 
 static void pv_block(bool wide, const float *p, const float *v, size_t v_stride, size_t kb,
-                     size_t dv, size_t rows_padded, float *acc_rows) {
+                     size_t dv, size_t rows_padded, const size_t *seen, float *acc_rows) {
     if (wide)
-        pv_block_wide(p, v, v_stride, kb, dv, rows_padded, acc_rows);
+        pv_block_wide(p, v, v_stride, kb, dv, rows_padded, seen, acc_rows);
     else
-        pv_block_narrow(p, v, v_stride, kb, dv, rows_padded, acc_rows);
+        pv_block_narrow(p, v, v_stride, kb, dv, rows_padded, seen, acc_rows);
 }
 
 /* Few rows (decoding, a short last block): dot products with the contiguous K rows, 16 lanes
@@ -479,6 +495,16 @@ static void attention_task(void *ctx, size_t task) {
                 cap_out = softcap * mask_scale;
     const float slope = d->alibi ? (float)clattn__alibi_slope(h, d->q_heads) * mask_scale : 0.0f;
     const long long offset = clattn__attention_offset(d);
+    /* Each row's end of the keys it may see, and per key block the leading keys it sees
+     * (score_block and pv_block skip the tiles past them). The scores start defined: the
+     * skipped ones are overwritten with -inf below. */
+    long long row_key_end[ROWS];
+    size_t seen[ROWS];
+    for (size_t r = 0; r < rows; r++) {
+        long long begin;
+        clattn__attention_key_range(d, r0 + r, &begin, &row_key_end[r]);
+    }
+    memset(tb.s, 0, ROWS * KEYS * sizeof(float));
 
     const float *kb_base = job->k + d->k.offset + b * d->k.stride[0] + hk * d->k.stride[1];
     const float *vb_base = job->v + d->v.offset + b * d->v.stride[0] + hk * d->v.stride[1];
@@ -498,7 +524,11 @@ static void attention_task(void *ctx, size_t task) {
                 for (size_t c = 0; c < dd; c++)
                     tb.kt[c * KEYS + j] = kr[c];
             }
-            score_block(job->wide_tiles, tb.qs, tb.kt, dd, rows_padded, tb.s);
+            for (size_t r = 0; r < rows_padded; r++) {
+                const long long lim = r < rows ? row_key_end[r] - (long long)j0 : 0;
+                seen[r] = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
+            }
+            score_block(job->wide_tiles, tb.qs, tb.kt, dd, rows_padded, seen, tb.s);
         }
         bool any_hidden = false;
         for (size_t r = 0; r < rows; r++) {
@@ -545,7 +575,7 @@ static void attention_task(void *ctx, size_t task) {
         } else {
             for (size_t r = rows; r < rows_padded; r++)
                 memset(tb.s + r * KEYS, 0, KEYS * sizeof(float));
-            pv_block(job->wide_tiles, tb.s, vb, d->v.stride[2], kb, dv, rows_padded, tb.acc);
+            pv_block(job->wide_tiles, tb.s, vb, d->v.stride[2], kb, dv, rows_padded, seen, tb.acc);
         }
     }
 
