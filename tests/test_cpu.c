@@ -190,6 +190,10 @@ static const attn_case attn_cases[] = {
      CLATTN_NORM_SOFTMAX, 1, 0},
     {1, 8, 1, 20, 333, 32, 32, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_BOOLEAN, CLATTN_NORM_SOFTMAX, 0,
      0},
+    /* Remainders of both register tiles (8 x 32, 4 x 16): rows not a multiple of 4 in the last
+     * block, a last key block of 22, value columns 16 + 16 + 8 and 32 + 8. */
+    {1, 2, 1, 221, 150, 40, 40, CLATTN_CAUSAL_TOP_LEFT, CLATTN_MASK_NONE, CLATTN_NORM_SOFTMAX, 0,
+     0},
 };
 
 /* Model variants applied to every case run while set (the "variants" test). */

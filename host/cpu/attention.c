@@ -49,6 +49,7 @@ typedef struct attn_job {
     uint32_t drop_threshold;
     float drop_scale;
     float *partials; /* splits > 1: per (bh, row, split): m, l, l2, nan, acc[dv] */
+    bool wide_tiles; /* use_wide_tiles() */
     atomic_int out_of_memory;
 } attn_job;
 
@@ -60,15 +61,52 @@ typedef struct row_state {
     int nan;
 } row_state;
 
-/* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows (a multiple of TR) and KEYS keys.
- * acc is a TR x TC register tile: -fopt-info-vec reports the jj loops vectorised, and the
- * x86-64-v4 clone keeps acc in 16 zmm registers, 2 loads + 8 broadcasts per 16 FMAs in the
- * c loop (checked with objdump -d; gcc 12). The AVX2 clone (16 ymm registers) spills part
- * of the tile. pv_block is the same shape. */
-CLATTN_CPU_HOT static void score_block(const float *qs, const float *kt, size_t d,
-                                       size_t rows_padded, float *s) {
+/* Register tiles of the score and P V blocks, by the vector registers the CPU has (see
+ * use_wide_tiles). AVX-512 (32 zmm): TR x TC = 8 x 32, 16 zmm accumulators, 2 loads + 8
+ * broadcasts per 16 FMAs. AVX2 and narrower (16 ymm): TR_NARROW x TC_NARROW = 4 x 16, 8 ymm
+ * accumulators + 2 operand rows + a broadcast; the 8 x 32 tile spilled there, every FMA
+ * reading and writing its accumulator in memory (objdump -d of the x86-64-v3 clone, gcc 12).
+ * rows_padded is a multiple of TR, so of TR_NARROW too. */
+#define TR_NARROW 4
+#define TC_NARROW 16
+
+/* True when the CPU runs the AVX-512 clones (or the build targets AVX-512). The environment
+ * variable CLATTN_CPU_TILES=wide|narrow forces one shape (both are correct everywhere; the
+ * tests run each on every machine). */
+static bool use_wide_tiles(void) {
+    const char *env = getenv("CLATTN_CPU_TILES");
+    if (env && strcmp(env, "wide") == 0) return true;
+    if (env && strcmp(env, "narrow") == 0) return false;
+#if defined(CLATTN_CPU_CLONES)
+    return __builtin_cpu_supports("avx512f");
+#elif defined(__AVX512F__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* The leading keys of the block a tile of rows r .. r + tr needs: the most any of its rows
+ * sees (seen[r], 0 for padding rows). Causal masking and sliding windows hide the keys past
+ * that; their scores are overwritten with -inf and their weights are 0, so the tiles skip
+ * them (block_not_finite sends blocks whose hidden weights would meet inf or NaN in V to
+ * pv_rows_visible instead). */
+static inline size_t tile_keys(const size_t *seen, size_t r, size_t tr) {
+    size_t n = 0;
+    for (size_t t = 0; t < tr; t++)
+        n = seen[r + t] > n ? seen[r + t] : n;
+    return n;
+}
+
+/* S[r][j] = sum_c Qs[r][c] * Kt[c][j] for rows_padded rows and the key tiles they need of the
+ * KEYS keys (tile_keys). acc is a register tile: -fopt-info-vec reports the jj loops vectorised,
+ * the t and jj loops have constant trip counts and unroll, and acc stays in registers (checked with
+ * objdump -d, gcc 12: no stack accesses in the c loop). score_block_narrow is the same with the
+ * AVX2 tile. */
+CLATTN_CPU_HOT static void score_block_wide(const float *qs, const float *kt, size_t d,
+                                            size_t rows_padded, const size_t *seen, float *s) {
     for (size_t r = 0; r < rows_padded; r += TR)
-        for (size_t j0 = 0; j0 < KEYS; j0 += TC) {
+        for (size_t j0 = 0, need = tile_keys(seen, r, TR); j0 < need; j0 += TC) {
             float acc[TR][TC] = {{0}};
             for (size_t c = 0; c < d; c++) {
                 const float *kr = kt + c * KEYS + j0;
@@ -83,16 +121,70 @@ CLATTN_CPU_HOT static void score_block(const float *qs, const float *kt, size_t 
         }
 }
 
-/* acc[r][c] += sum_j p[r][j] * V[j][c] for rows_padded rows, kb keys, dv columns. */
-CLATTN_CPU_HOT static void pv_block(const float *p, const float *v, size_t v_stride, size_t kb,
-                                    size_t dv, size_t rows_padded, float *acc_rows) {
+CLATTN_CPU_HOT static void score_block_narrow(const float *qs, const float *kt, size_t d,
+                                              size_t rows_padded, const size_t *seen, float *s) {
+    for (size_t r = 0; r < rows_padded; r += TR_NARROW)
+        for (size_t j0 = 0, need = tile_keys(seen, r, TR_NARROW); j0 < need; j0 += TC_NARROW) {
+            /* The tile starts from the products of c = 0 (d >= 1): "= {0}" zeroed a stack
+             * copy of it with a rep stos per tile, 12% of the function's time (perf). */
+            float acc[TR_NARROW][TC_NARROW];
+            for (int t = 0; t < TR_NARROW; t++) {
+                const float qv = qs[(r + t) * d];
+#pragma GCC unroll 1
+                for (int jj = 0; jj < TC_NARROW; jj++)
+                    acc[t][jj] = qv * kt[j0 + jj];
+            }
+            for (size_t c = 1; c < d; c++) {
+                const float *kr = kt + c * KEYS + j0;
+                for (int t = 0; t < TR_NARROW; t++) {
+                    const float qv = qs[(r + t) * d + c];
+#pragma GCC unroll 1 /* else unrolled before the vectoriser, which then takes the t loop */
+                    for (int jj = 0; jj < TC_NARROW; jj++)
+                        acc[t][jj] += qv * kr[jj];
+                }
+            }
+            for (int t = 0; t < TR_NARROW; t++)
+                memcpy(s + (r + t) * KEYS + j0, acc[t], sizeof acc[t]);
+        }
+}
+
+static void score_block(bool wide, const float *qs, const float *kt, size_t d, size_t rows_padded,
+                        const size_t *seen, float *s) {
+    if (wide)
+        score_block_wide(qs, kt, d, rows_padded, seen, s);
+    else
+        score_block_narrow(qs, kt, d, rows_padded, seen, s);
+}
+
+/* acc[r][c] += sum_j p[r][j] * V[j][c] for rows r0 .. r0 + rows and the columns c0 .. dv
+ * past the register tiles, without tiles. */
+static void pv_columns_rest(const float *p, const float *v, size_t v_stride, size_t kb, size_t dv,
+                            size_t r0, size_t rows, size_t c0, float *acc_rows) {
+    for (size_t r = r0; r < r0 + rows; r++) {
+        float *out = acc_rows + r * dv;
+        for (size_t j = 0; j < kb; j++) {
+            const float pv = p[r * KEYS + j];
+            const float *vr = v + j * v_stride;
+            for (size_t c = c0; c < dv; c++)
+                out[c] += pv * vr[c];
+        }
+    }
+}
+
+/* acc[r][c] += sum_j p[r][j] * V[j][c] for rows_padded rows, the keys each row tile needs
+ * (tile_keys, at most kb), dv columns: register tiles over TC columns, the last dv % TC columns by
+ * pv_columns_rest. pv_block_narrow is the same with the AVX2 tile. */
+CLATTN_CPU_HOT static void pv_block_wide(const float *p, const float *v, size_t v_stride, size_t kb,
+                                         size_t dv, size_t rows_padded, const size_t *seen,
+                                         float *acc_rows) {
     for (size_t r = 0; r < rows_padded; r += TR) {
+        const size_t need = tile_keys(seen, r, TR), keys = need < kb ? need : kb;
         size_t c0 = 0;
         for (; c0 + TC <= dv; c0 += TC) {
             float acc[TR][TC];
             for (int t = 0; t < TR; t++)
                 memcpy(acc[t], acc_rows + (r + t) * dv + c0, sizeof acc[t]);
-            for (size_t j = 0; j < kb; j++) {
+            for (size_t j = 0; j < keys; j++) {
                 const float *vr = v + j * v_stride + c0;
                 for (int t = 0; t < TR; t++) {
                     const float pv = p[(r + t) * KEYS + j];
@@ -103,17 +195,42 @@ CLATTN_CPU_HOT static void pv_block(const float *p, const float *v, size_t v_str
             for (int t = 0; t < TR; t++)
                 memcpy(acc_rows + (r + t) * dv + c0, acc[t], sizeof acc[t]);
         }
-        if (c0 < dv) /* the last dv % TC columns */
-            for (int t = 0; t < TR; t++) {
-                float *out = acc_rows + (r + t) * dv;
-                for (size_t j = 0; j < kb; j++) {
+        if (c0 < dv) pv_columns_rest(p, v, v_stride, keys, dv, r, TR, c0, acc_rows);
+    }
+}
+
+CLATTN_CPU_HOT static void pv_block_narrow(const float *p, const float *v, size_t v_stride,
+                                           size_t kb, size_t dv, size_t rows_padded,
+                                           const size_t *seen, float *acc_rows) {
+    for (size_t r = 0; r < rows_padded; r += TR_NARROW) {
+        const size_t need = tile_keys(seen, r, TR_NARROW), keys = need < kb ? need : kb;
+        size_t c0 = 0;
+        for (; c0 + TC_NARROW <= dv; c0 += TC_NARROW) {
+            float acc[TR_NARROW][TC_NARROW];
+            for (int t = 0; t < TR_NARROW; t++)
+                memcpy(acc[t], acc_rows + (r + t) * dv + c0, sizeof acc[t]);
+            for (size_t j = 0; j < keys; j++) {
+                const float *vr = v + j * v_stride + c0;
+                for (int t = 0; t < TR_NARROW; t++) {
                     const float pv = p[(r + t) * KEYS + j];
-                    const float *vr = v + j * v_stride;
-                    for (size_t c = c0; c < dv; c++)
-                        out[c] += pv * vr[c];
+#pragma GCC unroll 1 /* as in score_block_narrow */
+                    for (int cc = 0; cc < TC_NARROW; cc++)
+                        acc[t][cc] += pv * vr[cc];
                 }
             }
+            for (int t = 0; t < TR_NARROW; t++)
+                memcpy(acc_rows + (r + t) * dv + c0, acc[t], sizeof acc[t]);
+        }
+        if (c0 < dv) pv_columns_rest(p, v, v_stride, keys, dv, r, TR_NARROW, c0, acc_rows);
     }
+}
+
+static void pv_block(bool wide, const float *p, const float *v, size_t v_stride, size_t kb,
+                     size_t dv, size_t rows_padded, const size_t *seen, float *acc_rows) {
+    if (wide)
+        pv_block_wide(p, v, v_stride, kb, dv, rows_padded, seen, acc_rows);
+    else
+        pv_block_narrow(p, v, v_stride, kb, dv, rows_padded, seen, acc_rows);
 }
 
 /* Few rows (decoding, a short last block): dot products with the contiguous K rows, 16 lanes
@@ -171,6 +288,19 @@ static void pv_rows_visible(const float *p, const unsigned char *hidden, const f
             for (size_t c = 0; c < dv; c++)
                 out[c] += pj * vr[c];
         }
+}
+
+/* hidden[j] = whether s[j] is -inf (a masked key), j < kb; returns whether any is. A clone of
+ * its own: the same loop in attention_task stayed scalar, 11% of the time at GPT-2's shape. */
+CLATTN_CPU_HOT static bool mark_hidden(const float *restrict s, size_t kb,
+                                       unsigned char *restrict hidden) {
+    int any = 0;
+    for (size_t j = 0; j < kb; j++) {
+        const int h = s[j] == -INFINITY;
+        hidden[j] = (unsigned char)h;
+        any |= h;
+    }
+    return any != 0;
 }
 
 /* Online softmax step for one row's block of scores s[0..KEYS) (masked entries -inf): turns
@@ -377,6 +507,16 @@ static void attention_task(void *ctx, size_t task) {
                 cap_in = softcap > 0.0f ? 1.0f / (softcap * mask_scale) : 0.0f,
                 cap_out = softcap * mask_scale;
     const long long offset = clattn__attention_offset(d);
+    /* Each row's end of the keys it may see, and per key block the leading keys it sees
+     * (score_block and pv_block skip the tiles past them). The scores start defined: the
+     * skipped ones are overwritten with -inf below. */
+    long long row_key_end[ROWS];
+    size_t seen[ROWS];
+    for (size_t r = 0; r < rows; r++) {
+        long long begin;
+        clattn__attention_key_range(d, r0 + r % head_rows, &begin, &row_key_end[r]);
+    }
+    memset(tb.s, 0, ROWS * KEYS * sizeof(float));
 
     const float *kb_base = job->k + d->k.offset + b * d->k.stride[0] + hk * d->k.stride[1];
     const float *vb_base = job->v + d->v.offset + b * d->v.stride[0] + hk * d->v.stride[1];
@@ -396,7 +536,11 @@ static void attention_task(void *ctx, size_t task) {
                 for (size_t c = 0; c < dd; c++)
                     tb.kt[c * KEYS + j] = kr[c];
             }
-            score_block(tb.qs, tb.kt, dd, rows_padded, tb.s);
+            for (size_t r = 0; r < rows_padded; r++) {
+                const long long lim = r < rows ? row_key_end[r] - (long long)j0 : 0;
+                seen[r] = lim < 0 ? 0 : (lim > (long long)kb ? kb : (size_t)lim);
+            }
+            score_block(job->wide_tiles, tb.qs, tb.kt, dd, rows_padded, seen, tb.s);
         }
         bool any_hidden = false;
         for (size_t r = 0; r < rows; r++) {
@@ -431,10 +575,7 @@ static void attention_task(void *ctx, size_t task) {
                 s[j] = -INFINITY;
             for (size_t j = j0 < sink_keys ? sink_keys - j0 : 0; (long long)j < low && j < kb; j++)
                 s[j] = -INFINITY;
-            for (size_t j = 0; j < kb; j++) {
-                tb.hidden[r * KEYS + j] = s[j] == -INFINITY;
-                any_hidden |= s[j] == -INFINITY;
-            }
+            any_hidden |= mark_hidden(s, kb, tb.hidden + r * KEYS);
             const float alpha = softmax_step(&tb.st[r], s, sum_norm, job->lse != NULL);
             if (job->drop_threshold) dropout_row(job, b * d->q_heads + h, i, j0, kb, s);
             if (alpha != 1.0f)
@@ -449,7 +590,7 @@ static void attention_task(void *ctx, size_t task) {
         } else {
             for (size_t r = rows; r < rows_padded; r++)
                 memset(tb.s + r * KEYS, 0, KEYS * sizeof(float));
-            pv_block(tb.s, vb, d->v.stride[2], kb, dv, rows_padded, tb.acc);
+            pv_block(job->wide_tiles, tb.s, vb, d->v.stride[2], kb, dv, rows_padded, seen, tb.acc);
         }
     }
 
@@ -623,6 +764,7 @@ static clattn_status dense_attention(const clattn_attention_desc *d, const float
     job.drop_threshold = philox_dropout_threshold(d->dropout);
     job.drop_scale = (float)(1.0 / (1.0 - (double)d->dropout));
     atomic_init(&job.out_of_memory, 0);
+    job.wide_tiles = use_wide_tiles();
     /* GQA with fewer rows than a task holds: the group's heads share the task (and each
      * K/V block read); else one head per task. */
     const size_t group = d->q_heads / d->kv_heads;

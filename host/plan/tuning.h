@@ -34,7 +34,9 @@
  *       device reports cl_khr_fp16; unset (or anything else): clattn_seed_dtype_tune.
  * Other variables of the library (not tuning): CLATTN_MULTI_SPLIT=rows|keys (the axis
  * clattn_attention_multi splits; host/multi/split.c), CLATTN_DEVICE, CLATTN_CACHE_DIR,
- * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), and CLATTN_CL_STD="1.2"|"3.0": the
+ * CLATTN_KERNEL_DIR, CLATTN_CPU_THREADS (see README.md), CLATTN_CPU_TILES=wide|narrow (the
+ * fast CPU attention's register tiles, 8 x 32 or 4 x 16; default by the CPU's vector width;
+ * host/cpu/attention.c), and CLATTN_CL_STD="1.2"|"3.0": the
  * OpenCL C version the kernels are built as (-cl-std; default 1.2; 3.0 only where the device
  * offers it, else handle creation fails with CLATTN_ERROR_UNSUPPORTED; host/opencl/cl_std.c),
  * so that tools/matrix.sh tests both. */
