@@ -4,6 +4,7 @@
 #include "attend_paged.h"
 #include "cli_variants.h"
 #include "dtype.h"
+#include "cli_dtype.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -139,14 +140,7 @@ static int parse(int argc, char **argv, attend_args *a) {
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
             a->has_scale = true;
         } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (v && strcmp(v, "f32") == 0)
-                a->dtype = CLATTN_F32;
-            else if (v && strcmp(v, "f16") == 0)
-                a->dtype = CLATTN_F16;
-            else if (v && strcmp(v, "bf16") == 0)
-                a->dtype = CLATTN_BF16;
-            else
-                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
+            if (cli_parse_dtype("--dtype", v, &a->dtype)) return 1;
         } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
             if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
                 return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");
@@ -285,19 +279,6 @@ static int mask_layout(const npy_array *m, const shape4 *q, size_t n, clattn_lay
     l->stride[2] = n;
     l->stride[1] = heads == 1 ? 0 : q->rows * n;
     l->stride[0] = batch == 1 ? 0 : heads * q->rows * n;
-    return 0;
-}
-
-/* count floats stored as dtype in a new array (*out; float32: src itself, not copied). */
-static int to_storage(clattn_dtype dtype, const float *src, size_t count, const void **out,
-                      void **owned) {
-    *owned = NULL;
-    *out = src;
-    if (dtype == CLATTN_F32 || !src) return 0;
-    if (!(*owned = malloc((count ? count : 1) * clattn_dtype_size(dtype))))
-        return cli_error("out of memory");
-    clattn__dtype_narrow(dtype, src, *owned, count);
-    *out = *owned;
     return 0;
 }
 
@@ -555,9 +536,9 @@ int cmd_attend(int argc, char **argv) {
     }
     /* --dtype: Q, K, V, an additive mask and O in that storage for the run */
     const void *q_in, *k_in, *v_in;
-    if ((rc = to_storage(a.dtype, q.data, q.count, &q_in, &stored[0])) ||
-        (rc = to_storage(a.dtype, k.data, k.count, &k_in, &stored[1])) ||
-        (rc = to_storage(a.dtype, v.data, v.count, &v_in, &stored[2])))
+    if ((rc = cli_to_storage(a.dtype, q.data, q.count, &q_in, &stored[0])) ||
+        (rc = cli_to_storage(a.dtype, k.data, k.count, &k_in, &stored[1])) ||
+        (rc = cli_to_storage(a.dtype, v.data, v.count, &v_in, &stored[2])))
         goto done;
     desc.q_dtype = desc.k_dtype = desc.v_dtype = desc.o_dtype = a.dtype;
     if (desc.mask_kind == CLATTN_MASK_ADDITIVE) {
@@ -565,7 +546,7 @@ int cmd_attend(int argc, char **argv) {
         const size_t extent = desc.mask.offset + (qs.b - 1) * desc.mask.stride[0] +
                               (qs.h - 1) * desc.mask.stride[1] +
                               (qs.rows - 1) * desc.mask.stride[2] + desc.n;
-        if ((rc = to_storage(a.dtype, mask, extent, &mask, &stored[3]))) goto done;
+        if ((rc = cli_to_storage(a.dtype, mask, extent, &mask, &stored[3]))) goto done;
         desc.mask_dtype = a.dtype;
     }
     const size_t rows = qs.b * qs.h * qs.rows;
