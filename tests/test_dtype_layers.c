@@ -165,24 +165,26 @@ static bool run_linear(const lcase *c, clattn_handle *h, bool blocking, uint64_t
     return ok;
 }
 
-/* Each of x, W, bias and y in float16 in one case and bfloat16 in another, mixed; odd sizes
- * off the GPU tiles and the CPU shape's 8 x 32 blocks (and a full 32-column block, whose bias
- * and y take the vector path); one with the rest float32. Few dtype mixes: each is a program
- * per kernel shape (a cold compile of ~1-2 s on PoCL). */
-static const lcase device_linear[] = {
+/* Each of x, W, bias and y in float16 and in bfloat16, mixed with float32, on each kernel
+ * shape: the programs of dtype_mha's projections (X and weights in, float32 out; float32 in,
+ * out as X), so that the two suites share their cold compiles (~2-5 s each on PoCL). Odd
+ * sizes off the GPU tiles and the CPU shape's 8 x 32 blocks, and a full 32-column block (its
+ * bias and y through the vector path); offsets and padded rows when strided. */
+static const lcase device_linear[2][2] = {
     /* x    w     bias  y     rows cols k   bias  strided */
-    {F16, BF16, F16, BF16, 37, 45, 70, true, true},
-    {BF16, F16, BF16, F16, 9, 64, 33, true, false},
-    {F16, F32, F32, F32, 5, 33, 16, false, true},
+    {{F16, BF16, BF16, F32, 37, 45, 70, true, true},
+     {F32, BF16, BF16, F16, 9, 64, 33, true, false}},
+    {{BF16, F16, F16, F32, 5, 33, 16, true, true}, {F32, F16, F16, BF16, 37, 45, 70, true, true}},
 };
 
 static void test_linear_devices(void) {
     for (int v = 0; v < 2; v++) {
         clattn_handle *h = test_handle(test_variants[v]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-        for (size_t i = 0; i < sizeof device_linear / sizeof device_linear[0]; i++)
-            CU_ASSERT(run_linear(&device_linear[i], h, false, 0x6a09e667f3bcc909ull + i));
-        CU_ASSERT(run_linear(&device_linear[1], h, true, 0xbb67ae8584caa73bull));
+        for (int i = 0; i < 2; i++)
+            CU_ASSERT(
+                run_linear(&device_linear[v][i], h, false, 0x6a09e667f3bcc909ull + 2 * v + i));
+        CU_ASSERT(run_linear(&device_linear[v][1], h, true, 0xbb67ae8584caa73bull + v));
     }
 }
 
@@ -235,8 +237,8 @@ static bool run_mha(const mcase *c, clattn_dtype x_dtype, clattn_dtype w_dtype, 
 /* B T d_in d_out heads causal bias: odd token counts and d_in, two heads. */
 static const mcase mha_case = {2, 7, 21, 16, 2, 1, 1};
 
-/* One mix per kernel shape (each is two linear programs and an attention program, cold
- * compiles); dtype_linear runs both mixes on both shapes. */
+/* One mix per kernel shape (each is two linear programs, dtype_linear's, and an attention
+ * program: cold compiles). */
 static void test_mha_devices(void) {
     clattn_handle *first = test_handle(test_variants[0]), *second = test_handle(test_variants[1]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(first);
@@ -250,9 +252,10 @@ static void test_cpu_backend(void) {
     /* The device cases, then the blocked GEMM (>= 24 rows) with every tensor 2-byte. */
     static const lcase more[] = {{BF16, BF16, BF16, BF16, 50, 70, 40, true, false},
                                  {F16, F16, F16, F16, 30, 31, 129, true, false},
+                                 {F16, BF16, F16, BF16, 37, 45, 70, true, false},
                                  {F32, BF16, F16, F16, 3, 1, 1, true, false}};
-    for (size_t i = 0; i < sizeof device_linear / sizeof device_linear[0]; i++)
-        CU_ASSERT(run_linear(&device_linear[i], NULL, false, 0x510e527fade682d1ull + i));
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT(run_linear(&device_linear[i / 2][i % 2], NULL, false, 0x510e527fade682d1ull + i));
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
         CU_ASSERT(run_linear(&more[i], NULL, false, 0x9b05688c2b3e6c1full + i));
     const mcase bigger = {1, 30, 32, 24, 3, 0, 1}; /* 30 rows: the blocked GEMM */
@@ -281,9 +284,9 @@ static void test_contract(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     cl_context ctx = clattn_handle_context(h);
     enum { R = 5, C = 33, K = 16 };
-    clattn_linear_dtypes dt = {F16, F32, F32, F32}; /* device_linear[2]: its program */
-    cl_mem x = zero_buffer(ctx, R * K * 2), w = zero_buffer(ctx, C * K * 4);
-    cl_mem b = zero_buffer(ctx, C * 4), y = zero_buffer(ctx, R * C * 4);
+    clattn_linear_dtypes dt = {F16, BF16, BF16, F32}; /* device_linear[0][0]'s program */
+    cl_mem x = zero_buffer(ctx, R * K * 2), w = zero_buffer(ctx, C * K * 2);
+    cl_mem b = zero_buffer(ctx, C * 2), y = zero_buffer(ctx, R * C * 4);
 #define ENQUEUE(xo, done)                                                                          \
     clattn_enqueue_linear_ex(h, NULL, R, C, K, x, (xo), K, w, 0, K, b, 0, y, 0, C, &dt, 0, NULL,   \
                              (done))
@@ -292,9 +295,14 @@ static void test_contract(void) {
     if (done) clWaitForEvents(1, &done), clReleaseEvent(done);
     CU_ASSERT_EQUAL(ENQUEUE(1, NULL), CLATTN_ERROR_BUFFER_TOO_SMALL);
     clattn_dtype *fields[4] = {&dt.x, &dt.w, &dt.bias, &dt.y};
-    dt.x = F32; /* x's buffer holds half the float32 elements */
+    /* Each 2-byte tensor's buffer holds half its float32 elements. */
+    dt.x = F32;
     CU_ASSERT_EQUAL(ENQUEUE(0, NULL), CLATTN_ERROR_BUFFER_TOO_SMALL);
-    dt.x = F16;
+    dt.x = F16, dt.w = F32;
+    CU_ASSERT_EQUAL(ENQUEUE(0, NULL), CLATTN_ERROR_BUFFER_TOO_SMALL);
+    dt.w = BF16, dt.bias = F32;
+    CU_ASSERT_EQUAL(ENQUEUE(0, NULL), CLATTN_ERROR_BUFFER_TOO_SMALL);
+    dt.bias = BF16;
     for (int i = 0; i < 4; i++) {
         const clattn_dtype kept = *fields[i];
         *fields[i] = (clattn_dtype)3;
