@@ -297,6 +297,45 @@ typedef enum clattn_dtype { CLATTN_F32 = 0, CLATTN_F16 = 1, CLATTN_BF16 = 2 } cl
 /* Bytes per element of a dtype: 4, 2, 2; 0 for an unknown value. */
 CLATTN_API size_t clattn_dtype_size(clattn_dtype dtype);
 
+/* Storage types of the query operations' inputs (the _ex forms below and clattn_cpu_*_ex,
+ * clattn_ref_*_ex): x [n, d], q [d] and v [n, d]; a NULL pointer to it means all float32.
+ * The outputs (scores, weights, context) and the weights read by context are always
+ * float32, and so is every accumulation. Buffer offsets and sizes count elements of the
+ * tensor's own dtype; host arrays of 2-byte tensors go through the same float pointers (cast
+ * a uint16_t array). Where v is NULL (v = x), v's dtype is ignored: x's is used. */
+typedef struct clattn_seed_dtypes {
+    clattn_dtype x, q, v;
+} clattn_seed_dtypes;
+
+/* clattn_enqueue_scores with x and q stored as dtypes->x and dtypes->q. */
+CLATTN_API clattn_status clattn_enqueue_scores_ex(clattn_handle *handle, cl_command_queue queue,
+                                                  size_t n, size_t d, float scale, cl_mem x,
+                                                  size_t x_offset, cl_mem q, size_t q_offset,
+                                                  cl_mem scores, size_t scores_offset,
+                                                  const clattn_seed_dtypes *dtypes,
+                                                  cl_uint num_events_in_wait_list,
+                                                  const cl_event *event_wait_list, cl_event *done);
+/* clattn_enqueue_context with v stored as dtypes->v (weights and context float32). */
+CLATTN_API clattn_status clattn_enqueue_context_ex(clattn_handle *handle, cl_command_queue queue,
+                                                   size_t n, size_t d, cl_mem weights,
+                                                   size_t weights_offset, cl_mem v, size_t v_offset,
+                                                   cl_mem context, size_t context_offset,
+                                                   const clattn_seed_dtypes *dtypes,
+                                                   cl_uint num_events_in_wait_list,
+                                                   const cl_event *event_wait_list, cl_event *done);
+/* Blocking forms on host arrays of those dtypes. */
+CLATTN_API clattn_status clattn_scores_ex(clattn_handle *handle, size_t n, size_t d, float scale,
+                                          const float *x, const float *q, float *scores,
+                                          const clattn_seed_dtypes *dtypes);
+CLATTN_API clattn_status clattn_context_ex(clattn_handle *handle, size_t n, size_t d,
+                                           const float *weights, const float *v, float *context,
+                                           const clattn_seed_dtypes *dtypes);
+CLATTN_API clattn_status clattn_query_attention_ex(clattn_handle *handle, size_t n, size_t d,
+                                                   const float *x, const float *q, const float *v,
+                                                   float scale, clattn_norm norm, float *scores,
+                                                   float *weights, float *context,
+                                                   const clattn_seed_dtypes *dtypes);
+
 /* Where a 4-D tensor [B, H, rows, cols] lives in its buffer: element (b, h, i, c) is at
  * offset + b * stride[0] + h * stride[1] + i * stride[2] + c (in elements; the last
  * dimension is contiguous). For the mask [M, N], stride[0], stride[1] and stride[2] may be 0
@@ -795,6 +834,19 @@ CLATTN_API clattn_status clattn_cpu_query_attention(size_t n, size_t d, const fl
                                                     const float *q, const float *v, float scale,
                                                     clattn_norm norm, float *scores, float *weights,
                                                     float *context);
+/* The same on inputs stored as dtypes (clattn_seed_dtypes; NULL = float32), widened as they
+ * are read; outputs float32. */
+CLATTN_API clattn_status clattn_cpu_scores_ex(size_t n, size_t d, float scale, const float *x,
+                                              const float *q, float *scores,
+                                              const clattn_seed_dtypes *dtypes);
+CLATTN_API clattn_status clattn_cpu_context_ex(size_t n, size_t d, const float *weights,
+                                               const float *v, float *context,
+                                               const clattn_seed_dtypes *dtypes);
+CLATTN_API clattn_status clattn_cpu_query_attention_ex(size_t n, size_t d, const float *x,
+                                                       const float *q, const float *v, float scale,
+                                                       clattn_norm norm, float *scores,
+                                                       float *weights, float *context,
+                                                       const clattn_seed_dtypes *dtypes);
 /* As clattn_ref_attention (same desc semantics: causal both alignments, masks, GQA, strides,
  * LSE, SOFTMAX or SUM, kv_splits). */
 CLATTN_API clattn_status clattn_cpu_attention(const clattn_attention_desc *desc, const float *q,
@@ -840,6 +892,13 @@ CLATTN_API clattn_status clattn_ref_normalize(clattn_norm norm, size_t n, const 
 /* As clattn_context. */
 CLATTN_API clattn_status clattn_ref_context(size_t n, size_t d, const float *weights,
                                             const float *v, float *context);
+/* As clattn_scores_ex and clattn_context_ex (each element widened exactly to double). */
+CLATTN_API clattn_status clattn_ref_scores_ex(size_t n, size_t d, float scale, const float *x,
+                                              const float *q, float *scores,
+                                              const clattn_seed_dtypes *dtypes);
+CLATTN_API clattn_status clattn_ref_context_ex(size_t n, size_t d, const float *weights,
+                                               const float *v, float *context,
+                                               const clattn_seed_dtypes *dtypes);
 /* As clattn_attention. */
 CLATTN_API clattn_status clattn_ref_attention(const clattn_attention_desc *desc, const float *q,
                                               const float *k, const float *v, const void *mask,

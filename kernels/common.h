@@ -43,6 +43,7 @@ static inline float2 clattn_stats_merge(float2 a, float2 b) {
 #define DTYPE_PASTE_(a, b) a##b
 #define DTYPE_PASTE(a, b)  DTYPE_PASTE_(a, b)
 #define ELEM(t)            DTYPE_PASTE(DTYPE_ELEM_, t)
+#define X_ELEM             ELEM(X_DTYPE)
 #define Q_ELEM             ELEM(Q_DTYPE)
 #define K_ELEM             ELEM(K_DTYPE)
 #define V_ELEM             ELEM(V_DTYPE)

@@ -1,10 +1,11 @@
 /* context[c] = sum_j weights[j] * v[j][c]: a reduction over the n rows of v, done in
- * row blocks (partials[g][c] for block g) and then summed over the blocks. */
+ * row blocks (partials[g][c] for block g) and then summed over the blocks. v is stored as
+ * V_DTYPE (common.h), widened on load; weights, partials and context are float32. */
 
 /* GPU shape: a work-group is a (cols x row_lanes) tile; the row lanes of one column sum in
  * local memory. local_size(1) must be a power of two. */
 __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t w_off,
-                               __global const float *v, idx_t v_off, idx_t rows_per_group,
+                               __global const V_ELEM *v, idx_t v_off, idx_t rows_per_group,
                                __global float *partials, __local float *scratch) {
     const idx_t c = get_global_id(0);
     const uint lc = get_local_id(0), lr = get_local_id(1);
@@ -18,7 +19,7 @@ __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t 
     float acc = 0.0f;
     if (c < d)
         for (idx_t j = begin + lr; j < end; j += row_lanes)
-            acc = fma(w[j], v[j * d + c], acc);
+            acc = fma(w[j], load_as(V_DTYPE, v, j * d + c), acc);
     scratch[lr * cols + lc] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint s = row_lanes / 2; s > 0; s >>= 1) {
@@ -34,7 +35,7 @@ __kernel void context_partials(idx_t n, idx_t d, __global const float *w, idx_t 
 #error "context_partials_vec is written for float16 columns"
 #endif
 __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, idx_t w_off,
-                                   __global const float *v, idx_t v_off, idx_t rows_per_group,
+                                   __global const V_ELEM *v, idx_t v_off, idx_t rows_per_group,
                                    __global float *partials) {
     const idx_t c0 = (idx_t)get_global_id(0) * CONTEXT_VEC_COLS;
     const idx_t g = get_global_id(1);
@@ -47,7 +48,7 @@ __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, id
     if (c0 + 16 <= d) {
         float16 acc = (float16)(0.0f);
         for (idx_t j = begin; j < end; j++)
-            acc = fma((float16)(w[j]), vload16(0, v + j * d + c0), acc);
+            acc = fma((float16)(w[j]), load16_as(V_DTYPE, v, j * d + c0), acc);
         vstore16(acc, 0, out);
     } else {
         const idx_t width = d - c0;
@@ -56,7 +57,7 @@ __kernel void context_partials_vec(idx_t n, idx_t d, __global const float *w, id
             acc[i] = 0.0f;
         for (idx_t j = begin; j < end; j++)
             for (idx_t i = 0; i < width; i++)
-                acc[i] = fma(w[j], v[j * d + c0 + i], acc[i]);
+                acc[i] = fma(w[j], load_as(V_DTYPE, v, j * d + c0 + i), acc[i]);
         for (idx_t i = 0; i < width; i++)
             out[i] = acc[i];
     }

@@ -25,9 +25,9 @@
 #define MASK_BOOLEAN  2
 
 /* clattn_dtype: the storage of a tensor, as the attention programs' -DQ_DTYPE, -DK_DTYPE,
- * -DV_DTYPE, -DO_DTYPE and -DMASK_DTYPE defines (absent = DTYPE_F32, so float32 programs keep
- * their options). Plain digits: common.h pastes them into the names of its load and store
- * helpers. */
+ * -DV_DTYPE, -DO_DTYPE and -DMASK_DTYPE defines and the seed op's -DX_DTYPE, -DQ_DTYPE and
+ * -DV_DTYPE (absent = DTYPE_F32, so float32 programs keep their options). Plain digits:
+ * common.h pastes them into the names of its load and store helpers. */
 #define DTYPE_F32  0
 #define DTYPE_F16  1
 #define DTYPE_BF16 2
@@ -431,7 +431,11 @@ static inline float alibi_slope(uint h, uint heads) {
 #ifndef WIN_LEFT
 #define WIN_LEFT (-1L)
 #endif
-/* Storage types of the attention tensors (DTYPE_*, the planner defines the non-float32 ones). */
+/* Storage types of the attention tensors and of the seed op's x, q and v (DTYPE_*, the
+ * planner defines the non-float32 ones). */
+#ifndef X_DTYPE
+#define X_DTYPE 0
+#endif
 #ifndef Q_DTYPE
 #define Q_DTYPE 0
 #endif

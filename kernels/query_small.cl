@@ -1,11 +1,12 @@
 /* The whole seed pipeline for a small problem in one launch (host/opencl/ops/query_small.c): one
  * work-group computes the scores, their normalisation statistics (a local-memory reduction),
- * the weights and the context vector. out holds scores [n], weights [n], context [d]. */
+ * the weights and the context vector. out holds scores [n], weights [n], context [d] (float32;
+ * x, q and v stored as X_DTYPE, Q_DTYPE, V_DTYPE). */
 
 /* norm is NORM_NONE, NORM_SUM or NORM_SOFTMAX (contract.h). */
 
-__kernel void query_small(int norm, idx_t n, idx_t d, float scale, __global const float *x,
-                          __global const float *q, __global const float *v, __global float *out,
+__kernel void query_small(int norm, idx_t n, idx_t d, float scale, __global const X_ELEM *x,
+                          __global const Q_ELEM *q, __global const V_ELEM *v, __global float *out,
                           __local float2 *scratch) {
     const uint lid = get_local_id(0), size = get_local_size(0);
     __global float *scores = out, *weights = out + n, *context = out + 2 * n;
@@ -16,7 +17,7 @@ __kernel void query_small(int norm, idx_t n, idx_t d, float scale, __global cons
     for (idx_t j = lid; j < n; j += size) {
         float acc = 0.0f;
         for (idx_t k = 0; k < d; k++)
-            acc = fma(x[j * d + k], q[k], acc);
+            acc = fma(load_as(X_DTYPE, x, j * d + k), load_as(Q_DTYPE, q, k), acc);
         const float s = scale * acc;
         scores[j] = s;
         st = norm == NORM_SOFTMAX ? clattn_stats_add(st, s) : (float2)(st.x, st.y + s);
@@ -51,7 +52,7 @@ __kernel void query_small(int norm, idx_t n, idx_t d, float scale, __global cons
     for (idx_t c = lid; c < d; c += size) {
         float acc = 0.0f;
         for (idx_t j = 0; j < n; j++)
-            acc = fma(weights[j], v[j * d + c], acc);
+            acc = fma(weights[j], load_as(V_DTYPE, v, j * d + c), acc);
         context[c] = acc;
     }
 }

@@ -114,7 +114,7 @@ static void test_scores(void) {
             for (size_t di = 0; di < HEAD_DIMS; di++) {
                 const size_t n = sizes[ni], d = head_dims[di];
                 clattn_scores_plan s;
-                CU_ASSERT_EQUAL_FATAL(clattn__plan_scores(p, n, d, &s), CLATTN_SUCCESS);
+                CU_ASSERT_EQUAL_FATAL(clattn__plan_scores(p, n, d, NULL, &s), CLATTN_SUCCESS);
                 check_plan(p, &s.base);
                 CU_ASSERT_EQUAL(s.base.count, 1);
                 CU_ASSERT_EQUAL(s.base.scratch_bytes, 0);
@@ -164,7 +164,7 @@ static void test_context(void) {
             for (size_t di = 0; di < HEAD_DIMS; di++) {
                 const size_t n = sizes[ni], d = head_dims[di];
                 clattn_context_plan s;
-                CU_ASSERT_EQUAL_FATAL(clattn__plan_context(p, n, d, &s), CLATTN_SUCCESS);
+                CU_ASSERT_EQUAL_FATAL(clattn__plan_context(p, n, d, NULL, &s), CLATTN_SUCCESS);
                 check_plan(p, &s.base);
                 CU_ASSERT_EQUAL(s.base.count, 2);
                 CU_ASSERT_STRING_EQUAL(s.base.launch[0].kernel,
@@ -177,7 +177,7 @@ static void test_context(void) {
                 CU_ASSERT(s.base.launch[1].global[0] >= d);
             }
         clattn_context_plan s;
-        CU_ASSERT_EQUAL(clattn__plan_context(p, 0, 3, &s), CLATTN_ERROR_INVALID_SIZE);
+        CU_ASSERT_EQUAL(clattn__plan_context(p, 0, 3, NULL, &s), CLATTN_ERROR_INVALID_SIZE);
     }
 }
 
@@ -514,11 +514,11 @@ static void test_kernels_build(void) {
         clattn_attention_desc desc;
         clattn_attention_desc_init(&desc, 1, 2, 1, 3, 4097, 80, 64);
         desc.norm = CLATTN_NORM_SUM;
-        CU_ASSERT_EQUAL_FATAL(clattn__plan_scores(p, 113, 64, &scores), CLATTN_SUCCESS);
+        CU_ASSERT_EQUAL_FATAL(clattn__plan_scores(p, 113, 64, NULL, &scores), CLATTN_SUCCESS);
         CU_ASSERT_EQUAL_FATAL(clattn__plan_normalize(p, CLATTN_NORM_SOFTMAX, 3, &small), 0);
         CU_ASSERT_EQUAL_FATAL(clattn__plan_normalize(p, CLATTN_NORM_SUM, 100003, &large), 0);
-        CU_ASSERT_EQUAL_FATAL(clattn__plan_context(p, 4097, 3, &context), CLATTN_SUCCESS);
-        CU_ASSERT_EQUAL_FATAL(clattn__plan_query_small(p, 6, 3, &query), CLATTN_SUCCESS);
+        CU_ASSERT_EQUAL_FATAL(clattn__plan_context(p, 4097, 3, NULL, &context), CLATTN_SUCCESS);
+        CU_ASSERT_EQUAL_FATAL(clattn__plan_query_small(p, 6, 3, NULL, &query), CLATTN_SUCCESS);
         CU_ASSERT_EQUAL_FATAL(clattn__plan_weights(p, &desc, &weights), CLATTN_SUCCESS);
         CU_ASSERT_EQUAL_FATAL(clattn__plan_linear(p, 7, 80, 64, &linear), CLATTN_SUCCESS);
         CU_ASSERT_EQUAL_FATAL(clattn__plan_attention(p, &desc, &attention), CLATTN_SUCCESS);
@@ -590,7 +590,7 @@ static void test_scratch_matches(void) {
             CU_ASSERT_EQUAL(clattn_scratch_size(h, CLATTN_OP_NORMALIZE, n, 0, NULL, &bytes), 0);
             CU_ASSERT_EQUAL(bytes, norm.base.scratch_bytes);
             clattn_context_plan context;
-            CU_ASSERT_EQUAL(clattn__plan_context(&h->profile, n, 80, &context), 0);
+            CU_ASSERT_EQUAL(clattn__plan_context(&h->profile, n, 80, NULL, &context), 0);
             CU_ASSERT_EQUAL(clattn_scratch_size(h, CLATTN_OP_CONTEXT, n, 80, NULL, &bytes), 0);
             CU_ASSERT_EQUAL(bytes, context.base.scratch_bytes);
             clattn_attention_desc desc;

@@ -29,6 +29,13 @@ bool cli_option(int argc, char **argv, int *i, const char *name, const char **va
 bool cli_parse_float(const char *text, float *out);
 bool cli_parse_size(const char *text, size_t *out);
 
+/* --dtype's values (cli_dtype.c): "f32", "f16", "bf16". */
+bool cli_parse_dtype(const char *text, clattn_dtype *out);
+/* count floats stored as dtype in a new array (*owned, *out; float32 or NULL src: *out = src,
+ * nothing copied). Returns 0, or 1 after a message when out of memory. */
+int cli_to_storage(clattn_dtype dtype, const float *src, size_t count, const void **out,
+                   void **owned);
+
 /* Creates a handle for --device (NULL: CLATTN_DEVICE or the default). */
 int cli_open(const char *device, clattn_handle **handle);
 

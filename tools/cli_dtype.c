@@ -1,21 +1,21 @@
-/* The CLI's storage types (see the header). */
-#include "cli_dtype.h"
+/* --dtype for the subcommands that take it (attend, scores): parsing and the storage copies. */
 #include "cli.h"
 #include "dtype.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int cli_parse_dtype(const char *option, const char *value, clattn_dtype *out) {
-    if (value && strcmp(value, "f32") == 0)
-        *out = CLATTN_F32;
-    else if (value && strcmp(value, "f16") == 0)
-        *out = CLATTN_F16;
-    else if (value && strcmp(value, "bf16") == 0)
-        *out = CLATTN_BF16;
-    else
-        return cli_error("%s takes f32, f16 or bf16, got '%s'", option, value ? value : "");
-    return 0;
+bool cli_parse_dtype(const char *text, clattn_dtype *out) {
+    static const struct {
+        const char *name;
+        clattn_dtype dtype;
+    } names[] = {{"f32", CLATTN_F32}, {"f16", CLATTN_F16}, {"bf16", CLATTN_BF16}};
+    for (size_t i = 0; text && i < sizeof names / sizeof *names; i++)
+        if (strcmp(text, names[i].name) == 0) {
+            *out = names[i].dtype;
+            return true;
+        }
+    return false;
 }
 
 int cli_to_storage(clattn_dtype dtype, const float *src, size_t count, const void **out,

@@ -4,7 +4,6 @@
 #include "attend_paged.h"
 #include "cli_variants.h"
 #include "dtype.h"
-#include "cli_dtype.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -140,7 +139,8 @@ static int parse(int argc, char **argv, attend_args *a) {
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
             a->has_scale = true;
         } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (cli_parse_dtype("--dtype", v, &a->dtype)) return 1;
+            if (!cli_parse_dtype(v, &a->dtype))
+                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
             if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
                 return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");

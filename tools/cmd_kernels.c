@@ -43,10 +43,10 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
         const size_t d = dims[i];
         clattn_scores_plan scores;
         snprintf(problem, sizeof problem, "n=262144 d=%zu", d);
-        rc |= print_plan(p, "scores", problem, clattn__plan_scores(p, 262144, d, &scores),
+        rc |= print_plan(p, "scores", problem, clattn__plan_scores(p, 262144, d, NULL, &scores),
                          &scores.base);
         clattn_context_plan context;
-        rc |= print_plan(p, "context", problem, clattn__plan_context(p, 262144, d, &context),
+        rc |= print_plan(p, "context", problem, clattn__plan_context(p, 262144, d, NULL, &context),
                          &context.base);
         clattn_attention_desc desc;
         clattn_attention_desc_init(&desc, 1, 8, 8, 512, 512, d, d);
@@ -127,8 +127,8 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
     rc |= print_plan(p, "normalize", "softmax n=1000003",
                      clattn__plan_normalize(p, CLATTN_NORM_SOFTMAX, 1000003, &norm), &norm.base);
     clattn_plan query;
-    rc |= print_plan(p, "query_small", "n=64 d=64", clattn__plan_query_small(p, 64, 64, &query),
-                     &query);
+    rc |= print_plan(p, "query_small", "n=64 d=64",
+                     clattn__plan_query_small(p, 64, 64, NULL, &query), &query);
     clattn_linear_plan linear;
     rc |= print_plan(p, "linear", "rows=4096 cols=1024 k=1024",
                      clattn__plan_linear(p, 4096, 1024, 1024, &linear), &linear.base);

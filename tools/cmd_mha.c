@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "matrix_io.h"
 #include "cli_variants.h"
-#include "cli_dtype.h"
 #include "dtype.h"
 
 #include <math.h>
@@ -81,7 +80,8 @@ static int parse(int argc, char **argv, mha_args *a) {
             if (!cli_parse_size(v, &a->heads) || a->heads == 0)
                 return cli_error("--heads needs a positive integer, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (cli_parse_dtype("--dtype", v, &a->dtype)) return 1;
+            if (!cli_parse_dtype(v, &a->dtype))
+                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
             if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
                 return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");

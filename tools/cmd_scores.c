@@ -1,6 +1,7 @@
 /* clattn scores: one query against a matrix of embeddings, from .npy or text files. */
 #include "cli.h"
 #include "matrix_io.h"
+#include "dtype.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,15 @@
 static void help(void) {
     printf("usage: clattn scores --inputs X.npy (--query I | --query-file q.npy)\n"
            "                     [--norm none|sum|softmax] [--scale S] [--values V.npy]\n"
-           "                     [--context] [--out FILE.npy] [--device SEL]\n\n"
-           "X is an n x d matrix (.npy float32/float64 in C order, or text: one row per line,\n"
-           "values separated by commas or spaces). The query is row I of X (0-based) or a file\n"
-           "of d values. Prints the weights (the scores when --norm none, the default), or with\n"
-           "--context the context vector sum_j w_j v_j (v = X unless --values), as CSV: one\n"
-           "value per line at full float precision; --out writes a .npy file instead.\n");
+           "                     [--context] [--out FILE.npy] [--device SEL]\n"
+           "                     [--dtype f32|f16|bf16]\n\n"
+           "X is an n x d matrix (.npy float16/float32/float64 in C order, or text: one row per\n"
+           "line, values separated by commas or spaces). The query is row I of X (0-based) or a\n"
+           "file of d values. Prints the weights (the scores when --norm none, the default), or\n"
+           "with --context the context vector sum_j w_j v_j (v = X unless --values), as CSV: one\n"
+           "value per line at full float precision; --out writes a .npy file instead.\n"
+           "--dtype f16|bf16 stores X, the query and V as float16 or bfloat16 for the run\n"
+           "(rounded to nearest even); the arithmetic and the outputs stay float32.\n");
 }
 
 typedef struct scores_args {
@@ -22,6 +26,7 @@ typedef struct scores_args {
     bool has_query_row, context;
     float scale;
     clattn_norm norm;
+    clattn_dtype dtype; /* --dtype: the storage of X, the query and V */
 } scores_args;
 
 static int parse(int argc, char **argv, scores_args *a) {
@@ -49,6 +54,9 @@ static int parse(int argc, char **argv, scores_args *a) {
             if (!(a->out = v)) return cli_error("--out needs a file");
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             if (!(a->device = v)) return cli_error("--device needs a value");
+        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
+            if (!cli_parse_dtype(v, &a->dtype))
+                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--scale", &v)) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
@@ -106,6 +114,7 @@ int cmd_scores(int argc, char **argv) {
     npy_array x = {0}, qfile = {0}, values = {0};
     clattn_handle *h = NULL;
     float *out = NULL;
+    void *stored[3] = {NULL, NULL, NULL}; /* --dtype copies of X, q, V */
     if ((rc = load_matrix(a.inputs, "--inputs", &x))) return rc;
     size_t n = x.shape[0], d = x.shape[1];
     const float *q = NULL;
@@ -147,18 +156,28 @@ int cmd_scores(int argc, char **argv) {
     }
     if ((rc = cli_open(a.device, &h))) goto done;
 
+    /* --dtype: X, q and V in that storage for the run (v = X shares X's copy). */
+    const void *xs = NULL, *qs = NULL, *vs = NULL;
+    if ((rc = cli_to_storage(a.dtype, x.data, x.count, &xs, &stored[0])) ||
+        (rc = cli_to_storage(a.dtype, q, d, &qs, &stored[1])) ||
+        (rc =
+             cli_to_storage(a.dtype, a.values ? values.data : NULL, values.count, &vs, &stored[2])))
+        goto done;
+    const clattn_seed_dtypes dt = {a.dtype, a.dtype, a.dtype};
+
     clattn_status status;
     if (!a.context) {
-        status = clattn_query_attention(h, n, d, x.data, q, NULL, a.scale, a.norm, NULL, out, NULL);
+        status =
+            clattn_query_attention_ex(h, n, d, xs, qs, NULL, a.scale, a.norm, NULL, out, NULL, &dt);
     } else if (!a.values || values.shape[1] == d) {
-        status = clattn_query_attention(h, n, d, x.data, q, a.values ? values.data : NULL, a.scale,
-                                        a.norm, NULL, NULL, out);
+        status =
+            clattn_query_attention_ex(h, n, d, xs, qs, vs, a.scale, a.norm, NULL, NULL, out, &dt);
     } else { /* V with another width: weights first, then the context over V */
         float *w = malloc(n * sizeof *w);
-        status =
-            w ? clattn_query_attention(h, n, d, x.data, q, NULL, a.scale, a.norm, NULL, w, NULL)
-              : CLATTN_ERROR_OUT_OF_HOST_MEMORY;
-        if (!status) status = clattn_context(h, n, values.shape[1], w, values.data, out);
+        status = w ? clattn_query_attention_ex(h, n, d, xs, qs, NULL, a.scale, a.norm, NULL, w,
+                                               NULL, &dt)
+                   : CLATTN_ERROR_OUT_OF_HOST_MEMORY;
+        if (!status) status = clattn_context_ex(h, n, values.shape[1], w, vs, out, &dt);
         free(w);
     }
     if (status)
@@ -166,6 +185,8 @@ int cmd_scores(int argc, char **argv) {
     else
         rc = write_results(&a, out, out_count);
 done:
+    for (int i = 0; i < 3; i++)
+        free(stored[i]);
     clattn_handle_destroy(h);
     free(out);
     npy_free(&x);

@@ -16,7 +16,7 @@ if [ "${1:-}" = --fresh ]; then
     venv=$(mktemp -d)/venv
     trap 'rm -rf "$(dirname "$venv")"' EXIT
     /usr/bin/python3 -m venv "$venv"
-elif [ ! -e "$venv/.clattn-test-deps" ]; then
+elif [ ! -e "$venv/.clattn-test-deps-2" ]; then
     echo "python_tests.sh: no test environment at $venv: run tools/setup.sh first" >&2
     exit 2
 fi

@@ -12,8 +12,8 @@
 #
 # The Python package's tests (tools/python_tests.sh) run in a virtual environment of the
 # system's python3 at CLATTN_PYTHON_VENV (default ~/.cache/clattn/python-venv) holding what
-# they need from PyPI: pytest, pyopencl, NumPy and scikit-build-core (the package's build
-# backend). Skipped with CLATTN_SETUP_NO_PYTHON=1.
+# they need from PyPI: pytest, pyopencl, NumPy, ml_dtypes (bfloat16 arrays) and
+# scikit-build-core (the package's build backend). Skipped with CLATTN_SETUP_NO_PYTHON=1.
 #
 # Intel's CPU OpenCL runtime (a second, independent OpenCL compiler for tools/matrix.sh)
 # comes from PyPI (intel-opencl-rt, intel-cmplr-lib-rt) into a virtual environment of the
@@ -59,10 +59,10 @@ if [ "${CLATTN_SETUP_NO_INTEL:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ] &&
 fi
 
 python_venv="${CLATTN_PYTHON_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/clattn/python-venv}"
-if [ "${CLATTN_SETUP_NO_PYTHON:-0}" != 1 ] && [ ! -e "$python_venv/.clattn-test-deps" ]; then
-    echo "setup.sh: installing pytest, pyopencl, numpy, scikit-build-core (PyPI) into $python_venv"
+if [ "${CLATTN_SETUP_NO_PYTHON:-0}" != 1 ] && [ ! -e "$python_venv/.clattn-test-deps-2" ]; then
+    echo "setup.sh: installing pytest, pyopencl, numpy, ml_dtypes, scikit-build-core (PyPI) into $python_venv"
     /usr/bin/python3 -m venv "$python_venv"
     "$python_venv/bin/python3" -m pip install -q --disable-pip-version-check \
-        pytest pyopencl numpy scikit-build-core
-    touch "$python_venv/.clattn-test-deps"
+        pytest pyopencl numpy ml_dtypes scikit-build-core
+    touch "$python_venv/.clattn-test-deps-2"
 fi

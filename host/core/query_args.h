@@ -11,4 +11,9 @@
 clattn_status clattn__check_query_args(size_t n, size_t d, const float *x, const float *q,
                                        clattn_norm norm, bool any_output, size_t *nd);
 
+/* *out = *dtypes, or every tensor float32 when dtypes is NULL; INVALID_VALUE for an unknown
+ * dtype. */
+clattn_status clattn__seed_dtypes_resolve(const clattn_seed_dtypes *dtypes,
+                                          clattn_seed_dtypes *out);
+
 #endif

@@ -4,6 +4,7 @@
 #include "status.h"
 #include "size.h"
 #include "query_args.h"
+#include "dtype.h"
 #include "cpu.h"
 
 #include <math.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 
 #define LANES 16
-#define LOG2E 1.4426950408889634f
+/* 2-byte inputs are widened this many elements at a time into a float buffer on the stack
+ * (a multiple of 2 * LANES, so a row's lane loops run as they do on float32 rows). */
+#define WIDEN_CHUNK 512
+#define LOG2E       1.4426950408889634f
 
 static clattn_status check_sizes(size_t n, size_t d, size_t *nd) {
     if (n == 0 || d == 0)
@@ -26,9 +30,26 @@ static clattn_status check_sizes(size_t n, size_t d, size_t *nd) {
 typedef struct scores_job {
     size_t n, d, rows_per_task;
     float scale;
-    const float *x, *q;
+    const float *x, *q; /* x stored as x_dtype; q float32 */
     float *out;
+    clattn_dtype x_dtype;
 } scores_job;
+
+/* Adds the products of len elements of xr and q to the lane accumulators a, b and the tail t. */
+static inline void dot_lanes(const float *xr, const float *q, size_t len, float *a, float *b,
+                             float *t) {
+    size_t k = 0;
+    for (; k + 2 * LANES <= len; k += 2 * LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += xr[k + l] * q[k + l];
+            b[l] += xr[k + LANES + l] * q[k + LANES + l];
+        }
+    for (; k + LANES <= len; k += LANES)
+        for (int l = 0; l < LANES; l++)
+            a[l] += xr[k + l] * q[k + l];
+    for (; k < len; k++)
+        *t += xr[k] * q[k];
+}
 
 /* Rows one after another, so the loads are one sequential stream (the hardware prefetcher's
  * best case; four rows side by side were 4 interleaved short streams and slower), with 2 x 16
@@ -38,20 +59,19 @@ CLATTN_CPU_HOT static void scores_task(void *ctx, size_t task) {
     const size_t d = job->d, begin = task * job->rows_per_task;
     const size_t end = begin + job->rows_per_task < job->n ? begin + job->rows_per_task : job->n;
     const float *q = job->q;
+    float wide[WIDEN_CHUNK];
     for (size_t j = begin; j < end; j++) {
-        const float *xr = job->x + j * d;
         float a[LANES] = {0}, b[LANES] = {0}, t = 0.0f;
-        size_t k = 0;
-        for (; k + 2 * LANES <= d; k += 2 * LANES)
-            for (int l = 0; l < LANES; l++) {
-                a[l] += xr[k + l] * q[k + l];
-                b[l] += xr[k + LANES + l] * q[k + LANES + l];
+        if (job->x_dtype == CLATTN_F32) {
+            dot_lanes(job->x + j * d, q, d, a, b, &t);
+        } else {
+            const uint16_t *xr = (const uint16_t *)job->x + j * d;
+            for (size_t k = 0; k < d; k += WIDEN_CHUNK) {
+                const size_t len = d - k < WIDEN_CHUNK ? d - k : WIDEN_CHUNK;
+                clattn__dtype_widen(job->x_dtype, xr + k, wide, len);
+                dot_lanes(wide, q + k, len, a, b, &t);
             }
-        for (; k + LANES <= d; k += LANES)
-            for (int l = 0; l < LANES; l++)
-                a[l] += xr[k + l] * q[k + l];
-        for (; k < d; k++)
-            t += xr[k] * q[k];
+        }
         for (int l = 0; l < LANES; l++)
             a[l] += b[l];
         job->out[j] = job->scale * (clattn__hsum16(a) + t);
@@ -66,23 +86,38 @@ static size_t rows_per_task(size_t n, size_t d) {
     return rows > n ? n : rows;
 }
 
-static void run_scores(size_t n, size_t d, float scale, const float *x, const float *q,
-                       float *scores) {
-    scores_job job = {n, d, rows_per_task(n, d), scale, x, q, scores};
+/* x and q stored as dt->x and dt->q (a 2-byte q is widened once into a float32 copy). */
+static clattn_status run_scores(size_t n, size_t d, float scale, const float *x, const float *q,
+                                const clattn_seed_dtypes *dt, float *scores) {
+    float *q_wide = NULL;
+    if (dt->q != CLATTN_F32) {
+        if (!(q_wide = malloc(d * sizeof *q_wide)))
+            return clattn__fail(CLATTN_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        clattn__dtype_widen(dt->q, q, q_wide, d);
+    }
+    scores_job job = {n, d, rows_per_task(n, d), scale, x, q_wide ? q_wide : q, scores, dt->x};
     size_t tasks = (n + job.rows_per_task - 1) / job.rows_per_task;
     clattn__cpu_parallel(tasks, clattn__cpu_threads_for(2.0 * (double)n * (double)d), scores_task,
                          &job);
+    free(q_wide);
+    return CLATTN_SUCCESS;
 }
 
 clattn_status clattn_cpu_scores(size_t n, size_t d, float scale, const float *x, const float *q,
                                 float *scores) {
+    return clattn_cpu_scores_ex(n, d, scale, x, q, scores, NULL);
+}
+
+clattn_status clattn_cpu_scores_ex(size_t n, size_t d, float scale, const float *x, const float *q,
+                                   float *scores, const clattn_seed_dtypes *dtypes) {
     if (!x || !q || !scores) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "NULL pointer");
     size_t nd;
+    clattn_seed_dtypes dt;
     clattn_status status = check_sizes(n, d, &nd);
-    if (status) return status;
-    run_scores(n, d, scale, x, q, scores);
-    clattn__clear_error();
-    return CLATTN_SUCCESS;
+    if (!status) status = clattn__seed_dtypes_resolve(dtypes, &dt);
+    if (!status) status = run_scores(n, d, scale, x, q, &dt, scores);
+    if (!status) clattn__clear_error();
+    return status;
 }
 
 /* ---- normalisation --------------------------------------------------------------------- */
@@ -247,9 +282,26 @@ clattn_status clattn_cpu_normalize(clattn_norm norm, size_t n, const float *scor
 
 typedef struct context_job {
     size_t n, d, rows_per_task;
-    const float *w, *v;
-    float *partials; /* tasks x d */
+    const float *w, *v; /* v stored as v_dtype */
+    float *partials;    /* tasks x d */
+    clattn_dtype v_dtype;
 } context_job;
+
+/* acc += w_j v_j for the rows of a 2-byte v, widened WIDEN_CHUNK columns at a time. */
+static void context_rows_narrow(const context_job *job, size_t begin, size_t end, float *acc) {
+    const size_t d = job->d;
+    float wide[WIDEN_CHUNK];
+    for (size_t j = begin; j < end; j++) {
+        const float wj = job->w[j];
+        const uint16_t *vj = (const uint16_t *)job->v + j * d;
+        for (size_t c0 = 0; c0 < d; c0 += WIDEN_CHUNK) {
+            const size_t len = d - c0 < WIDEN_CHUNK ? d - c0 : WIDEN_CHUNK;
+            clattn__dtype_widen(job->v_dtype, vj + c0, wide, len);
+            for (size_t c = 0; c < len; c++)
+                acc[c0 + c] += wj * wide[c];
+        }
+    }
+}
 
 /* Four rows per step: one load and store of the accumulator row for four rows of v. The
  * column loop is vectorised (-fopt-info-vec). */
@@ -260,6 +312,10 @@ CLATTN_CPU_HOT static void context_task(void *ctx, size_t task) {
     float *acc = job->partials + task * d;
     for (size_t c = 0; c < d; c++)
         acc[c] = 0.0f;
+    if (job->v_dtype != CLATTN_F32) {
+        context_rows_narrow(job, begin, end, acc);
+        return;
+    }
     size_t j = begin;
     for (; j + 4 <= end; j += 4) {
         const float w0 = job->w[j], w1 = job->w[j + 1], w2 = job->w[j + 2], w3 = job->w[j + 3];
@@ -275,8 +331,8 @@ CLATTN_CPU_HOT static void context_task(void *ctx, size_t task) {
 }
 
 static clattn_status run_context(size_t n, size_t d, const float *w, const float *v,
-                                 float *context) {
-    context_job job = {n, d, rows_per_task(n, d), w, v, NULL};
+                                 clattn_dtype v_dtype, float *context) {
+    context_job job = {n, d, rows_per_task(n, d), w, v, NULL, v_dtype};
     const size_t tasks = (n + job.rows_per_task - 1) / job.rows_per_task;
     size_t count;
     if (!clattn__mul_size(tasks, d, &count) || !(job.partials = malloc(count * sizeof(float))))
@@ -294,10 +350,17 @@ static clattn_status run_context(size_t n, size_t d, const float *w, const float
 
 clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights, const float *v,
                                  float *context) {
+    return clattn_cpu_context_ex(n, d, weights, v, context, NULL);
+}
+
+clattn_status clattn_cpu_context_ex(size_t n, size_t d, const float *weights, const float *v,
+                                    float *context, const clattn_seed_dtypes *dtypes) {
     if (!weights || !v || !context) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "NULL pointer");
     size_t nd;
+    clattn_seed_dtypes dt;
     clattn_status status = check_sizes(n, d, &nd);
-    if (!status) status = run_context(n, d, weights, v, context);
+    if (!status) status = clattn__seed_dtypes_resolve(dtypes, &dt);
+    if (!status) status = run_context(n, d, weights, v, dt.v, context);
     if (!status) clattn__clear_error();
     return status;
 }
@@ -307,9 +370,19 @@ clattn_status clattn_cpu_context(size_t n, size_t d, const float *weights, const
 clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x, const float *q,
                                          const float *v, float scale, clattn_norm norm,
                                          float *scores, float *weights, float *context) {
+    return clattn_cpu_query_attention_ex(n, d, x, q, v, scale, norm, scores, weights, context,
+                                         NULL);
+}
+
+clattn_status clattn_cpu_query_attention_ex(size_t n, size_t d, const float *x, const float *q,
+                                            const float *v, float scale, clattn_norm norm,
+                                            float *scores, float *weights, float *context,
+                                            const clattn_seed_dtypes *dtypes) {
     size_t nd;
+    clattn_seed_dtypes dt;
     clattn_status status =
         clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd);
+    if (!status) status = clattn__seed_dtypes_resolve(dtypes, &dt);
     if (status) return status;
     /* Scores and weights need n floats each when the caller does not keep them. */
     float *own = NULL;
@@ -319,9 +392,9 @@ clattn_status clattn_cpu_query_attention(size_t n, size_t d, const float *x, con
     }
     float *s = scores ? scores : own;
     float *w = weights ? weights : own + n;
-    run_scores(n, d, scale, x, q, s);
-    if (weights || context) status = run_normalize(norm, n, s, w);
-    if (!status && context) status = run_context(n, d, w, v ? v : x, context);
+    status = run_scores(n, d, scale, x, q, &dt, s);
+    if (!status && (weights || context)) status = run_normalize(norm, n, s, w);
+    if (!status && context) status = run_context(n, d, w, v ? v : x, v ? dt.v : dt.x, context);
     free(own);
     if (!status) clattn__clear_error();
     return status;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, size_t d,
-                                   clattn_context_plan *out) {
+                                   const clattn_seed_dtypes *dtypes, clattn_context_plan *out) {
     const clattn_context_tuning *t = &clattn_context_tune;
     memset(out, 0, sizeof *out);
     if (n == 0 || d == 0)
@@ -29,8 +29,10 @@ clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, siz
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: scratch size overflows");
 
     const size_t limit = clattn__profile_group_limit(p, false);
-    clattn_launch *l = clattn__plan_add(&out->base, "context.cl",
-                                        cpu ? "context_partials_vec" : "context_partials", NULL, 2);
+    char defines[32] = ""; /* one program: the finish kernel shares it */
+    clattn__plan_seed_dtype_defines(dtypes, "v", defines, sizeof defines);
+    clattn_launch *l = clattn__plan_add(
+        &out->base, "context.cl", cpu ? "context_partials_vec" : "context_partials", defines, 2);
     if (cpu) {
         l->global[0] = (d + CONTEXT_VEC_COLS - 1) / CONTEXT_VEC_COLS;
         l->global[1] = out->blocks;
@@ -46,7 +48,7 @@ clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, siz
         l->global[1] = out->blocks * l->local[1];
         l->local_bytes = l->local[0] * l->local[1] * sizeof(float);
     }
-    l = clattn__plan_add(&out->base, "context.cl", "context_finish", NULL, 1);
+    l = clattn__plan_add(&out->base, "context.cl", "context_finish", defines, 1);
     l->local[0] = clattn__pow2_at_most(t->finish_group, limit);
     l->global[0] = clattn__round_up(d, l->local[0]);
     return CLATTN_SUCCESS;

@@ -8,12 +8,13 @@
 #include <string.h>
 
 clattn_status clattn__plan_scores(const clattn_device_profile *p, size_t n, size_t d,
-                                  clattn_scores_plan *out) {
+                                  const clattn_seed_dtypes *dtypes, clattn_scores_plan *out) {
     const clattn_scores_tuning *t = &clattn_scores_tune;
     memset(out, 0, sizeof *out);
     out->cpu = p->variant == CLATTN_VARIANT_CPU;
-    char defines[64];
+    char defines[96];
     snprintf(defines, sizeof defines, "-DSCORES_ROWS=%zu", t->cpu_rows);
+    clattn__plan_seed_dtype_defines(dtypes, "xq", defines, sizeof defines);
     const size_t limit = clattn__profile_group_limit(p, false);
     clattn_launch *l = clattn__plan_add(&out->base, "scores.cl",
                                         out->cpu ? "scores_rows" : "scores_lanes", defines, 1);

@@ -14,8 +14,9 @@ typedef struct clattn_scores_plan {
     bool cpu;
     unsigned lanes; /* GPU: work-items per row */
 } clattn_scores_plan;
+/* dtypes: x's and q's storage (NULL = float32; validated). */
 clattn_status clattn__plan_scores(const clattn_device_profile *p, size_t n, size_t d,
-                                  clattn_scores_plan *out);
+                                  const clattn_seed_dtypes *dtypes, clattn_scores_plan *out);
 
 /* ---- normalize (kernels/normalize.cl) ---------------------------------------------------- */
 typedef struct clattn_normalize_plan {
@@ -31,14 +32,22 @@ typedef struct clattn_context_plan {
     clattn_plan base; /* context_partials[_vec], context_finish */
     size_t blocks, rows_per_block;
 } clattn_context_plan;
+/* dtypes: v's storage (NULL = float32; validated). */
 clattn_status clattn__plan_context(const clattn_device_profile *p, size_t n, size_t d,
-                                   clattn_context_plan *out);
+                                   const clattn_seed_dtypes *dtypes, clattn_context_plan *out);
 
 /* ---- the one-launch query pipeline for small problems (kernels/query_small.cl) ----------- */
 /* Whether n x d is small enough for one work-group. */
 bool clattn__plan_query_small_fits(size_t n, size_t d);
+/* dtypes: x's, q's and v's storage (NULL = float32; validated; v's is the buffer bound as v). */
 clattn_status clattn__plan_query_small(const clattn_device_profile *p, size_t n, size_t d,
-                                       clattn_plan *out);
+                                       const clattn_seed_dtypes *dtypes, clattn_plan *out);
+
+/* The seed programs' -DX_DTYPE/-DQ_DTYPE/-DV_DTYPE defines for the tensors a program reads
+ * (uses: any of "xqv"), appended to defines: only the 2-byte ones, so float32 programs keep
+ * their options (plan_seed_dtypes.c). */
+void clattn__plan_seed_dtype_defines(const clattn_seed_dtypes *dtypes, const char *uses,
+                                     char *defines, size_t size);
 
 /* ---- attention weights (kernels/weights.cl) ---------------------------------------------- */
 typedef struct clattn_weights_launch_plan {

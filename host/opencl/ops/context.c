@@ -1,6 +1,7 @@
 /* clattn_enqueue_context: context[c] = sum_j weights[j] * v[j][c], reduced over row blocks. */
 #include "status.h"
 #include "size.h"
+#include "query_args.h"
 #include "handle.h"
 #include "program.h"
 #include "launch.h"
@@ -14,7 +15,7 @@
 clattn_status clattn__context_scratch_bytes(const clattn_handle *h, size_t n, size_t d,
                                             size_t *bytes) {
     clattn_context_plan plan;
-    clattn_status status = clattn__plan_context(&h->profile, n, d, &plan);
+    clattn_status status = clattn__plan_context(&h->profile, n, d, NULL, &plan);
     if (!status) *bytes = plan.base.scratch_bytes;
     return status;
 }
@@ -23,8 +24,19 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
                                      cl_mem weights, size_t weights_offset, cl_mem v,
                                      size_t v_offset, cl_mem context, size_t context_offset,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return clattn_enqueue_context_ex(h, queue, n, d, weights, weights_offset, v, v_offset, context,
+                                     context_offset, NULL, num_wait, wait, done);
+}
+
+clattn_status clattn_enqueue_context_ex(clattn_handle *h, cl_command_queue queue, size_t n,
+                                        size_t d, cl_mem weights, size_t weights_offset, cl_mem v,
+                                        size_t v_offset, cl_mem context, size_t context_offset,
+                                        const clattn_seed_dtypes *dtypes, cl_uint num_wait,
+                                        const cl_event *wait, cl_event *done) {
     clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
     if (status) return status;
+    clattn_seed_dtypes dt;
+    if ((status = clattn__seed_dtypes_resolve(dtypes, &dt))) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "context: n (%zu) and d (%zu) must be > 0",
                             n, d);
@@ -32,7 +44,7 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "context: n * d overflows size_t");
     if ((status = clattn__check_buffer(h, weights, weights_offset, n, "weights")) ||
-        (status = clattn__check_buffer(h, v, v_offset, nd, "v")) ||
+        (status = clattn__check_elements(h, v, v_offset, nd, clattn_dtype_size(dt.v), "v")) ||
         (status = clattn__check_buffer(h, context, context_offset, d, "context")))
         return status;
 
@@ -40,7 +52,7 @@ clattn_status clattn_enqueue_context(clattn_handle *h, cl_command_queue queue, s
     clattn_device_profile profile = h->profile;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
     for (bool replan = true; replan;) {
-        if ((status = clattn__plan_context(&profile, n, d, &plan)) ||
+        if ((status = clattn__plan_context(&profile, n, d, &dt, &plan)) ||
             (status = clattn__plan_kernels(h, &plan.base, &profile, kernels, &replan)))
             return status;
     }

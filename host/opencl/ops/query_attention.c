@@ -14,6 +14,12 @@ static clattn_status upload(clattn_handle *h, clattn_buffers *b, const float *da
     return clattn__upload(h, b, data, count, sizeof(float), data != NULL, out);
 }
 
+/* An input of count elements stored as dtype. */
+static clattn_status upload_as(clattn_handle *h, clattn_buffers *b, const float *data, size_t count,
+                               clattn_dtype dtype, cl_mem *out) {
+    return clattn__upload(h, b, data, count, clattn_dtype_size(dtype), true, out);
+}
+
 /* Waits for `after` and reads count floats; releases `after`. */
 static clattn_status read_back(clattn_handle *h, cl_mem buf, float *out, size_t count,
                                cl_event after) {
@@ -31,10 +37,16 @@ static clattn_status need_queue(clattn_handle *h) {
 
 clattn_status clattn_scores(clattn_handle *h, size_t n, size_t d, float scale, const float *x,
                             const float *q, float *scores) {
+    return clattn_scores_ex(h, n, d, scale, x, q, scores, NULL);
+}
+
+clattn_status clattn_scores_ex(clattn_handle *h, size_t n, size_t d, float scale, const float *x,
+                               const float *q, float *scores, const clattn_seed_dtypes *dtypes) {
     clattn_status status = need_queue(h);
     if (status) return status;
     if (!x || !q || !scores) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "scores: NULL pointer");
-    return clattn_query_attention(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL, NULL);
+    return clattn_query_attention_ex(h, n, d, x, q, NULL, scale, CLATTN_NORM_NONE, scores, NULL,
+                                     NULL, dtypes);
 }
 
 clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, const float *scores,
@@ -55,8 +67,15 @@ clattn_status clattn_normalize(clattn_handle *h, clattn_norm norm, size_t n, con
 
 clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *weights,
                              const float *v, float *context) {
+    return clattn_context_ex(h, n, d, weights, v, context, NULL);
+}
+
+clattn_status clattn_context_ex(clattn_handle *h, size_t n, size_t d, const float *weights,
+                                const float *v, float *context, const clattn_seed_dtypes *dtypes) {
     clattn_status status = need_queue(h);
     if (status) return status;
+    clattn_seed_dtypes dt;
+    if ((status = clattn__seed_dtypes_resolve(dtypes, &dt))) return status;
     if (!weights || !v || !context)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "context: NULL pointer");
     size_t nd;
@@ -67,9 +86,10 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
     clattn_buffers b = {.count = 0};
     cl_mem w = NULL, vb = NULL, c = NULL;
     cl_event done = NULL;
-    if (!(status = upload(h, &b, weights, n, &w)) && !(status = upload(h, &b, v, nd, &vb)) &&
-        !(status = upload(h, &b, NULL, d, &c)) &&
-        !(status = clattn_enqueue_context(h, NULL, n, d, w, 0, vb, 0, c, 0, 0, NULL, &done)))
+    if (!(status = upload(h, &b, weights, n, &w)) &&
+        !(status = upload_as(h, &b, v, nd, dt.v, &vb)) && !(status = upload(h, &b, NULL, d, &c)) &&
+        !(status =
+              clattn_enqueue_context_ex(h, NULL, n, d, w, 0, vb, 0, c, 0, &dt, 0, NULL, &done)))
         status = read_back(h, c, context, d, done);
     return clattn__end_blocking_call(h, status, &done, 1, &b);
 }
@@ -77,32 +97,43 @@ clattn_status clattn_context(clattn_handle *h, size_t n, size_t d, const float *
 clattn_status clattn_query_attention(clattn_handle *h, size_t n, size_t d, const float *x,
                                      const float *q, const float *v, float scale, clattn_norm norm,
                                      float *scores, float *weights, float *context) {
+    return clattn_query_attention_ex(h, n, d, x, q, v, scale, norm, scores, weights, context, NULL);
+}
+
+clattn_status clattn_query_attention_ex(clattn_handle *h, size_t n, size_t d, const float *x,
+                                        const float *q, const float *v, float scale,
+                                        clattn_norm norm, float *scores, float *weights,
+                                        float *context, const clattn_seed_dtypes *dtypes) {
     clattn_status status = need_queue(h);
     if (status) return status;
     size_t nd;
-    if ((status = clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd)))
+    clattn_seed_dtypes dt;
+    if ((status = clattn__check_query_args(n, d, x, q, norm, scores || weights || context, &nd)) ||
+        (status = clattn__seed_dtypes_resolve(dtypes, &dt)))
         return status;
+    if (!v) dt.v = dt.x;                                           /* v = x */
     if ((weights || context) && clattn__query_small_fits(h, n, d)) /* 1 launch, not 2-4 */
-        return clattn__query_small(h, n, d, x, q, v, scale, norm, scores, weights, context);
+        return clattn__query_small(h, n, d, x, q, v, scale, norm, &dt, scores, weights, context);
 
     clattn_buffers b = {.count = 0};
     cl_mem xb = NULL, qb = NULL, vb = NULL, sb = NULL, wb = NULL, cb = NULL;
     cl_event e_scores = NULL, e_norm = NULL, e_context = NULL;
-    if ((status = upload(h, &b, x, nd, &xb)) || (status = upload(h, &b, q, d, &qb)) ||
-        (status = upload(h, &b, NULL, n, &sb)) || (status = upload(h, &b, NULL, n, &wb)))
+    if ((status = upload_as(h, &b, x, nd, dt.x, &xb)) ||
+        (status = upload_as(h, &b, q, d, dt.q, &qb)) || (status = upload(h, &b, NULL, n, &sb)) ||
+        (status = upload(h, &b, NULL, n, &wb)))
         goto out;
     vb = xb;
-    if (v && (status = upload(h, &b, v, nd, &vb))) goto out;
-    if ((status =
-             clattn_enqueue_scores(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, 0, NULL, &e_scores)))
+    if (v && (status = upload_as(h, &b, v, nd, dt.v, &vb))) goto out;
+    if ((status = clattn_enqueue_scores_ex(h, NULL, n, d, scale, xb, 0, qb, 0, sb, 0, &dt, 0, NULL,
+                                           &e_scores)))
         goto out;
     if ((weights || context) &&
         (status = clattn_enqueue_normalize(h, NULL, norm, n, sb, 0, wb, 0, 1, &e_scores, &e_norm)))
         goto out;
     if (context) {
         if ((status = upload(h, &b, NULL, d, &cb)) ||
-            (status = clattn_enqueue_context(h, NULL, n, d, wb, 0, vb, 0, cb, 0, 1, &e_norm,
-                                             &e_context)))
+            (status = clattn_enqueue_context_ex(h, NULL, n, d, wb, 0, vb, 0, cb, 0, &dt, 1, &e_norm,
+                                                &e_context)))
             goto out;
     }
     if (scores && (status = read_back(h, sb, scores, n, e_scores))) goto out;

@@ -20,13 +20,14 @@ bool clattn__query_small_fits(const clattn_handle *h, size_t n, size_t d) {
 
 clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const float *x,
                                   const float *q, const float *v, float scale, clattn_norm norm,
-                                  float *scores, float *weights, float *context) {
+                                  const clattn_seed_dtypes *dtypes, float *scores, float *weights,
+                                  float *context) {
     clattn_plan plan;
     clattn_device_profile profile = h->profile;
     cl_kernel kernel = NULL;
     clattn_status status = CLATTN_SUCCESS;
     for (bool replan = true; replan;)
-        if ((status = clattn__plan_query_small(&profile, n, d, &plan)) ||
+        if ((status = clattn__plan_query_small(&profile, n, d, dtypes, &plan)) ||
             (status = clattn__plan_kernels(h, &plan, &profile, &kernel, &replan)))
             return status;
     const clattn_launch *launch = &plan.launch[0];
@@ -35,9 +36,11 @@ clattn_status clattn__query_small(clattn_handle *h, size_t n, size_t d, const fl
     cl_int err = CL_SUCCESS;
     const cl_mem_flags in = CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR;
     if (!status) {
-        xb = clCreateBuffer(h->context, in, n * d * sizeof(float), (void *)x, &err);
-        if (!err) qb = clCreateBuffer(h->context, in, d * sizeof(float), (void *)q, &err);
-        if (!err && v) vb = clCreateBuffer(h->context, in, n * d * sizeof(float), (void *)v, &err);
+        const size_t x_elem = clattn_dtype_size(dtypes->x), q_elem = clattn_dtype_size(dtypes->q);
+        const size_t v_elem = clattn_dtype_size(dtypes->v);
+        xb = clCreateBuffer(h->context, in, n * d * x_elem, (void *)x, &err);
+        if (!err) qb = clCreateBuffer(h->context, in, d * q_elem, (void *)q, &err);
+        if (!err && v) vb = clCreateBuffer(h->context, in, n * d * v_elem, (void *)v, &err);
         if (!err)
             ob = clCreateBuffer(h->context, CL_MEM_READ_WRITE, out_count * sizeof(float), NULL,
                                 &err);

@@ -1,6 +1,7 @@
 /* clattn_enqueue_scores: scores[j] = scale * dot(x_j, q): validate -> plan -> enqueue. */
 #include "status.h"
 #include "size.h"
+#include "query_args.h"
 #include "handle.h"
 #include "program.h"
 #include "launch.h"
@@ -13,16 +14,27 @@ clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, si
                                     float scale, cl_mem x, size_t x_offset, cl_mem q,
                                     size_t q_offset, cl_mem scores, size_t scores_offset,
                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return clattn_enqueue_scores_ex(h, queue, n, d, scale, x, x_offset, q, q_offset, scores,
+                                    scores_offset, NULL, num_wait, wait, done);
+}
+
+clattn_status clattn_enqueue_scores_ex(clattn_handle *h, cl_command_queue queue, size_t n, size_t d,
+                                       float scale, cl_mem x, size_t x_offset, cl_mem q,
+                                       size_t q_offset, cl_mem scores, size_t scores_offset,
+                                       const clattn_seed_dtypes *dtypes, cl_uint num_wait,
+                                       const cl_event *wait, cl_event *done) {
     clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
     if (status) return status;
+    clattn_seed_dtypes dt;
+    if ((status = clattn__seed_dtypes_resolve(dtypes, &dt))) return status;
     if (n == 0 || d == 0)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "scores: n (%zu) and d (%zu) must be > 0", n,
                             d);
     size_t nd;
     if (!clattn__mul_size(n, d, &nd))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "scores: n * d overflows size_t");
-    if ((status = clattn__check_buffer(h, x, x_offset, nd, "x")) ||
-        (status = clattn__check_buffer(h, q, q_offset, d, "q")) ||
+    if ((status = clattn__check_elements(h, x, x_offset, nd, clattn_dtype_size(dt.x), "x")) ||
+        (status = clattn__check_elements(h, q, q_offset, d, clattn_dtype_size(dt.q), "q")) ||
         (status = clattn__check_buffer(h, scores, scores_offset, n, "scores")))
         return status;
 
@@ -30,7 +42,7 @@ clattn_status clattn_enqueue_scores(clattn_handle *h, cl_command_queue queue, si
     clattn_device_profile profile = h->profile;
     cl_kernel kernel = NULL;
     for (bool replan = true; replan;) {
-        if ((status = clattn__plan_scores(&profile, n, d, &plan)) ||
+        if ((status = clattn__plan_scores(&profile, n, d, &dt, &plan)) ||
             (status = clattn__plan_kernels(h, &plan.base, &profile, &kernel, &replan)))
             return status;
     }
@@ -85,7 +97,7 @@ clattn_status clattn__scores_prepare(clattn_handle *h) {
     cl_kernel kernel = NULL;
     clattn_status status = CLATTN_SUCCESS;
     for (bool replan = true; replan && !status;)
-        if (!(status = clattn__plan_scores(&profile, 1, 1, &plan)))
+        if (!(status = clattn__plan_scores(&profile, 1, 1, NULL, &plan)))
             status = clattn__plan_kernels(h, &plan.base, &profile, &kernel, &replan);
     if (!status) clReleaseKernel(kernel);
     return status;

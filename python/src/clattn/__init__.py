@@ -17,8 +17,8 @@ and return a pyopencl.Event. Failures raise clattn.Error (.name, .message, .stat
 """
 
 from . import _ops
-from ._dtypes import STORED as _STORED
-from ._dtypes import float32
+from ._dtypes import ATTENTION as _ATTENTION
+from ._dtypes import bfloat16, float16, float32
 from ._errors import Error
 from ._handle import Device, Handle, default_handle, devices
 from ._lib import lib as _lib
@@ -27,8 +27,9 @@ from ._ops import QueryResult
 
 __version__ = "0.1.0"
 
-#: The element types the library stores (float16/bfloat16 join once the library has them).
-dtypes = tuple(_STORED.values())
+#: The element types the library stores: float32 everywhere; float16 and bfloat16 (the latter
+#: with ml_dtypes installed; else clattn.bfloat16 is None) in the fused attention.
+dtypes = tuple(_ATTENTION.values())
 
 
 def library_version():
@@ -130,8 +131,7 @@ for _name in ("attention", "attention_weights", "kv_append", "query_attention", 
 from . import cpu, ref  # noqa: E402  (they use the names above)
 
 __all__ = [
-    "Device", "Error", "Handle", "QueryResult", "attention", "attention_weights", "cpu",
-    "devices", "dtypes", "float32", "kv_append", "library_version", "linear", "mha",
-    "query_attention",
-    "ref",
+    "Device", "Error", "Handle", "QueryResult", "attention", "attention_weights", "bfloat16",
+    "cpu", "devices", "dtypes", "float16", "float32", "kv_append", "library_version", "linear",
+    "mha", "query_attention", "ref",
 ]

@@ -4,7 +4,7 @@ import ctypes as C
 
 import numpy as np
 
-from . import _errors
+from . import _dtypes, _errors
 from . import _structs as S
 from . import _tensors as T
 from ._lib import lib
@@ -25,6 +25,19 @@ def _max_length(t, given, name):
     return max(int(np.max(np.diff(cu))) if cu.size > 1 else 0, 1)
 
 
+def _storage(x, name, weights_only):
+    """The dtype an attention operand is stored as: its own when the attention stores it
+    (float32, float16, bfloat16), else float32. attention_weights takes float32 only."""
+    if weights_only:
+        return None
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return _dtypes.operand_type(dtype, name, _dtypes.ATTENTION).dtype
+
+
+def _dtype_code(t):
+    return _dtypes.ATTENTION[np.dtype(t.dtype)].code
+
+
 def _varlen_layout(t, layout):
     """A packed-token tensor [total, H, cols] as clattn's varlen layout (h, t, c)."""
     layout.offset = t.offset
@@ -40,11 +53,14 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
     max_seqlen_q, max_seqlen_k) for packed sequences; paged = (block_table, seqlens_k) for a
     paged KV cache (k, v: pages [num_pages, Hkv, page_size, D])."""
     extra = {}
+    dq = _storage(q, "q", weights_only)
+    dk = _storage(k, "k", weights_only)
+    dv = None if weights_only else _storage(v, "v", weights_only)
     if varlen is not None and paged is not None:
         _errors.fail(_errors.INVALID_VALUE, "varlen and a paged KV cache are not composed")
     if varlen is not None:
-        tq, tk = mode.tensor(q, "q", 3), mode.tensor(k, "k", 3)
-        tv = None if weights_only else mode.tensor(v, "v", 3)
+        tq, tk = mode.tensor(q, "q", 3, dq), mode.tensor(k, "k", 3, dk)
+        tv = None if weights_only else mode.tensor(v, "v", 3, dv)
         (total_q, Hq, D), (total_k, Hkv, Dk) = tq.shape, tk.shape
         Dv = D if tv is None else tv.shape[2]
         if Dk != D or (tv is not None and tv.shape[:2] != (total_k, Hkv)):
@@ -65,9 +81,10 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
         N = _max_length(cu_k, varlen[3], "max_seqlen_k")
         extra = dict(cu_seqlens_q=cu_q, cu_seqlens_k=cu_k)
     else:
-        tq = mode.tensor(q, "q")
-        tk = mode.tensor(k, "k_pages" if paged is not None else "k")
-        tv = None if weights_only else mode.tensor(v, "v_pages" if paged is not None else "v")
+        tq = mode.tensor(q, "q", 4, dq)
+        tk = mode.tensor(k, "k_pages" if paged is not None else "k", 4, dk)
+        tv = None if weights_only else mode.tensor(
+            v, "v_pages" if paged is not None else "v", 4, dv)
         B, Hq, M, D = tq.shape
         Bk, Hkv, N, Dk = tk.shape
         if Dk != D or (paged is None and Bk != B):
@@ -110,12 +127,19 @@ def _attention_desc(mode, q, k, v, mask, causal, scale, norm, softcap, alibi, wi
     desc.causal = causal_code(causal)
     tm = None
     if mask is not None:
-        from ._dtypes import mask_kind
-        kind, dtype = mask_kind(mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
+        kind, dtype = _dtypes.mask_kind(
+            mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
+        if weights_only and kind == 1:
+            dtype = np.dtype(np.float32)
         tm = T.broadcast_mask(mode.tensor(mask, "mask", 4, dtype, rows_may_overlap=True),
                               (B, Hq, M, N))
         desc.mask_kind = kind
+        if kind == 1:
+            desc.mask_dtype = _dtype_code(tm)
         tm.layout(desc.mask)
+    if not weights_only:
+        desc.q_dtype, desc.k_dtype = _dtype_code(tq), _dtype_code(tk)
+        desc.v_dtype = _dtype_code(tv)
     _apply_variants(desc, softcap, alibi, window, sink_keys, dropout, dropout_seed,
                     dropout_offset)
     ts = _sinks_tensor(mode, sinks, Hq)
@@ -146,7 +170,11 @@ def attention(backend, q, k, v, *, causal=False, mask=None, scale=None, norm="so
         dropout, dropout_seed, dropout_offset, kv_splits, weights_only=False, varlen=varlen,
         paged=paged)
     lead = tuple(np.shape(q)[:-1]) if not T.is_cl_array(q) else tuple(q.shape[:-1])
-    to, o_finish = mode.output(out, lead + (Dv,), "out")
+    # O is stored as out's dtype when given (float32, float16 or bfloat16), else as Q's (as
+    # PyTorch's SDPA returns the query's dtype).
+    o_dtype = ins["q"].dtype if out is None else _storage(out, "out", False)
+    to, o_finish = mode.output(out, lead + (Dv,), "out", dtype=o_dtype)
+    desc.o_dtype = _dtype_code(to)
     tl = l_finish = None
     if varlen is not None:
         # O [total_q, Hq, Dv] like Q; the LSE [Hq, total_q] (FlashAttention's).

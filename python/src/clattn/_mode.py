@@ -100,18 +100,21 @@ class _Mode:
                          f"{name}: this call takes packed device arrays at offset 0")
         return t
 
-    def output(self, user, shape, name, packed=False):
+    def output(self, user, shape, name, packed=False, dtype=F32):
         """(Tensor to write, finish) for an output of shape. finish(event) hands back the
         array: the user's (a temporary copied into it where its layout is not clattn's) or
         a new one; in enqueue mode a pyopencl array carries the event in .events, and a NumPy
-        one is read back before finish returns."""
+        one is read back before finish returns. dtype: the type stored (float32 but for the
+        attention's O)."""
+        dtype = np.dtype(dtype)
         rank = len(shape)
         if user is not None:
             if tuple(user.shape) != tuple(shape):
                 _errors.fail(_errors.INVALID_SHAPE,
                              f"{name}: shape {tuple(user.shape)}, expected {tuple(shape)}")
-            if np.dtype(user.dtype) != F32:
-                _errors.fail(_errors.INVALID_VALUE, f"{name}: dtype {user.dtype}, expected float32")
+            if np.dtype(user.dtype) != dtype:
+                _errors.fail(_errors.INVALID_VALUE,
+                             f"{name}: dtype {user.dtype}, expected {dtype.name}")
             if T.is_cl_array(user):
                 if not self.enqueue:
                     _errors.fail(_errors.INVALID_VALUE, f"{name} is a pyopencl array: call "
@@ -120,18 +123,18 @@ class _Mode:
                 _errors.fail(_errors.INVALID_VALUE, f"{name}: a writable NumPy or pyopencl array")
         if not self.enqueue:
             if user is not None:
-                t = T.host_tensor(user, name, rank, F32)
+                t = T.host_tensor(user, name, rank, dtype)
                 if t.host is user and T.writable_layout(t.shape, t.strides) and (
                         not packed or user.flags.c_contiguous):
                     return t, lambda event=None: user
-            tmp = np.empty(shape, F32)
+            tmp = np.empty(shape, dtype)
 
             def finish_host(event=None):
                 if user is None:
                     return tmp
                 user[...] = tmp
                 return user
-            return T.host_tensor(tmp, name, rank, F32), finish_host
+            return T.host_tensor(tmp, name, rank, dtype), finish_host
         cl = T.pyopencl()
 
         def attach(array):
@@ -140,19 +143,19 @@ class _Mode:
                 return array
             return finish
         if user is not None and T.is_cl_array(user):
-            t = T.device_tensor(user, name, rank, F32)
+            t = T.device_tensor(user, name, rank, dtype)
             if not T.writable_layout(t.shape, t.strides) or (
                     packed and (t.offset or not user.flags.c_contiguous)):
                 _errors.fail(_errors.INVALID_SHAPE, f"{name}: elements overlap, or not packed "
                              "at offset 0 where the call needs it")
             return t, attach(user)
-        dev = cl.array.empty(self.queue, shape, F32)
-        t = T.device_tensor(dev, name, rank, F32)
+        dev = cl.array.empty(self.queue, shape, dtype)
+        t = T.device_tensor(dev, name, rank, dtype)
         if user is None:
             return t, attach(dev)
 
         def read_back(event):
-            host = user if user.flags.c_contiguous else np.empty(shape, F32)
+            host = user if user.flags.c_contiguous else np.empty(shape, dtype)
             cl.enqueue_copy(self.queue, host, dev.data, wait_for=[event]).wait()
             if host is not user:
                 user[...] = host
