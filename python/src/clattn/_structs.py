@@ -130,6 +130,11 @@ class LinearDtypes(C.Structure):
     _fields_ = [("x", c_enum), ("w", c_enum), ("bias", c_enum), ("y", c_enum)]
 
 
+# The seed op's storage types (clattn_seed_dtypes; not called by this binding).
+class SeedDtypes(C.Structure):
+    _fields_ = [("x", c_enum), ("q", c_enum), ("v", c_enum)]
+
+
 MHA_WEIGHT_FIELDS = ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo", "sinks")
 
 
@@ -167,6 +172,7 @@ ALL = {
     "clattn_attention_buffers": AttentionBuffers,
     "clattn_attention_arrays": AttentionArrays,
     "clattn_linear_dtypes": LinearDtypes,
+    "clattn_seed_dtypes": SeedDtypes,
     "clattn_mha_desc": MhaDesc,
     "clattn_mha_weights": MhaWeights,
     "clattn_mha_buffers": MhaBuffers,
