@@ -622,6 +622,30 @@ CLATTN_API clattn_status clattn_enqueue_linear(clattn_handle *handle, cl_command
 CLATTN_API clattn_status clattn_linear(clattn_handle *handle, size_t rows, size_t cols, size_t k,
                                        const float *x, const float *w, const float *bias, float *y);
 
+/* Storage types (clattn_dtype) of the linear layer's x, W, bias and y; float32 accumulation
+ * whatever they are (elements widened on load, y rounded to its dtype once when stored). A
+ * NULL clattn_linear_dtypes * means all float32, as does a zero-filled one. Offsets, row
+ * strides and buffer sizes count elements of each tensor's own dtype (BUFFER_TOO_SMALL when
+ * a buffer holds fewer bytes than offset + extent times its element size); an unknown dtype
+ * is INVALID_VALUE. Host arrays of 2-byte tensors are passed through the float pointers (cast
+ * a uint16_t array). y must not overlap x, W or bias (compared in bytes). */
+typedef struct clattn_linear_dtypes {
+    clattn_dtype x, w, bias, y;
+} clattn_linear_dtypes;
+
+/* clattn_enqueue_linear with per-tensor storage types (dtypes may be NULL: all float32). */
+CLATTN_API clattn_status clattn_enqueue_linear_ex(
+    clattn_handle *handle, cl_command_queue queue, size_t rows, size_t cols, size_t k, cl_mem x,
+    size_t x_offset, size_t ldx, cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
+    size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy, const clattn_linear_dtypes *dtypes,
+    cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *done);
+
+/* clattn_linear with per-tensor storage types (packed host arrays of those types). */
+CLATTN_API clattn_status clattn_linear_ex(clattn_handle *handle, size_t rows, size_t cols,
+                                          size_t k, const float *x, const float *w,
+                                          const float *bias, float *y,
+                                          const clattn_linear_dtypes *dtypes);
+
 /* ---------------------------------------------------------------------------------------
  * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
  *   X [B, T, d_in]; Wq, Wk, Wv [d_out, d_in]; bq, bk, bv [d_out] or NULL;
@@ -670,6 +694,16 @@ typedef struct clattn_mha_desc {
     size_t sink_keys;
     float dropout;
     uint64_t dropout_seed, dropout_offset;
+    /* Appended storage types (clattn_dtype; 0 = CLATTN_F32, so existing callers are
+     * unchanged): x_dtype for the activations X and out, weight_dtype for Wq, Wk, Wv, Wo and
+     * the biases (the sinks and an additive mask stay float32). The projections run as
+     * clattn_linear_ex with those dtypes; the internal Q, K, V and context buffers are
+     * float32 (the attention reads them straight from float32 accumulators: rounding them
+     * to 16 bits would add an error of 2^-11 / 2^-8 per element twice more for no saving
+     * that matters, since they are temporaries the size of the activations). Buffers and host
+     * arrays hold elements of their tensor's dtype (2-byte host arrays through the float
+     * pointers); an unknown dtype is INVALID_VALUE. */
+    clattn_dtype x_dtype, weight_dtype;
 } clattn_mha_desc;
 
 typedef struct clattn_mha_weights {
@@ -827,6 +861,11 @@ CLATTN_API clattn_status clattn_cpu_attention_ex(const clattn_attention_desc *de
  * dot products with W's rows instead. Same bits for any thread count. */
 CLATTN_API clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, const float *x,
                                            const float *w, const float *bias, float *y);
+/* As clattn_linear_ex: 2-byte tensors are widened to float32 copies first and y rounded to
+ * its dtype at the end (temporaries of the widened tensors' sizes). */
+CLATTN_API clattn_status clattn_cpu_linear_ex(size_t rows, size_t cols, size_t k, const float *x,
+                                              const float *w, const float *bias, float *y,
+                                              const clattn_linear_dtypes *dtypes);
 /* As clattn_ref_mha_forward / clattn_mha_forward (same desc, weights and checks): the
  * projections by clattn_cpu_linear into one QKV buffer, clattn_cpu_attention over the heads,
  * the output projection. Temporaries: 4 * B * T * d_out floats. out must not overlap x. */
@@ -878,6 +917,11 @@ CLATTN_API clattn_status clattn_ref_attention_weights(const clattn_attention_des
 /* As clattn_linear (packed arrays). */
 CLATTN_API clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float *x,
                                            const float *w, const float *bias, float *y);
+/* As clattn_linear_ex (double accumulation over the widened elements; y rounded to its
+ * dtype once). */
+CLATTN_API clattn_status clattn_ref_linear_ex(size_t rows, size_t cols, size_t k, const float *x,
+                                              const float *w, const float *bias, float *y,
+                                              const clattn_linear_dtypes *dtypes);
 /* As clattn_mha_forward. */
 CLATTN_API clattn_status clattn_ref_mha_forward(const clattn_mha_desc *desc,
                                                 const clattn_mha_weights *weights, const float *x,

@@ -454,6 +454,20 @@ static inline float alibi_slope(uint h, uint heads) {
 #ifndef WIN_RIGHT
 #define WIN_RIGHT (-1L)
 #endif
+/* Storage types of the linear layer's x, W, bias and y (linear.cl; DTYPE_*, the planner
+ * defines the non-float32 ones only, so float32 programs keep their options). */
+#ifndef GEMM_X_DTYPE
+#define GEMM_X_DTYPE 0
+#endif
+#ifndef GEMM_W_DTYPE
+#define GEMM_W_DTYPE 0
+#endif
+#ifndef GEMM_B_DTYPE
+#define GEMM_B_DTYPE 0
+#endif
+#ifndef GEMM_Y_DTYPE
+#define GEMM_Y_DTYPE 0
+#endif
 /* The keys row i may see: [visible_begin, visible_end). The first, under a window of WIN_LEFT
  * keys to the left of the diagonal i + diag. */
 static inline long visible_begin(long i, long n, long diag) {

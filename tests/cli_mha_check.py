@@ -162,6 +162,37 @@ for xshape, d_out, heads, causal, options, variants in variant_cases:
     print(f"X {xshape} heads {heads} causal {causal} {' '.join(options)}: max abs error {err:.2e}")
     worst = max(worst, err)
 
+# Half-precision storage: float16 .npy files read, --dtype f16|bf16 storing X, the weights and
+# the biases (and the output) for the run, --out-dtype f16 writing a float16 .npy. The reference
+# takes the same rounded inputs; the output is rounded once more (half an ulp: 2^-11 / 2^-8
+# relative; allowed one ulp, 2^-10 / 2^-7), plus TOL for the float32 stages.
+def bf16_round(a):
+    u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1))) & np.uint64(0xFFFF0000)
+    return u.astype(np.uint32).view(np.float32)
+
+
+for xshape, d_out, heads, dtype, out16 in [((2, 7, 12), 16, 2, "f16", True), ((9, 10), 12, 3, "bf16", False)]:
+    d_in = xshape[-1]
+    x = rng.uniform(-1, 1, xshape).astype(np.float32)
+    w = layer(d_in, d_out)
+    w["bq"] = rng.uniform(-0.5, 0.5, d_out).astype(np.float32)
+    rnd = (lambda a: a.astype(np.float16)) if dtype == "f16" else bf16_round
+    if dtype == "f16":  # float16 files in
+        x, w = rnd(x), {n: rnd(a) for n, a in w.items()}
+    args = files(x, w) + ["--heads", str(heads), "--causal", "--dtype", dtype, "--out", "o.npy"]
+    run(args + (["--out-dtype", "f16"] if out16 else []))
+    o = np.load("o.npy")
+    assert o.dtype == (np.float16 if out16 else np.float32), o.dtype
+    xr = rnd(x).astype(np.float32)
+    want = mha(xr.reshape((-1,) + xshape[-2:]), {n: rnd(a).astype(np.float32) for n, a in w.items()},
+               heads, True).reshape(xshape[:-1] + (d_out,))
+    ulp = {"f16": 2.0 ** -10, "bf16": 2.0 ** -7}[dtype]
+    err = (np.abs(o.astype(np.float64) - want) / (TOL + ulp * np.abs(want))).max()
+    print(f"storage {dtype} X {xshape} out {'f16' if out16 else 'f32'}: max |err| / (TOL + ulp |out|) {err:.2f}")
+    assert err <= 1, "out of tolerance"
+assert "--dtype takes f32, f16 or bf16" in run(args + ["--dtype", "f8"], ok=False).stderr
+
 # Shape errors: Wo or Wk of another shape, heads not dividing d_out, a bias of the wrong length.
 x = rng.uniform(-1, 1, (4, 6)).astype(np.float32)
 w = {n: rng.uniform(-1, 1, (8, 6)).astype(np.float32) for n in ("wq", "wk", "wv")}

@@ -132,6 +132,14 @@ static int print_profile(const clattn_device_profile *p, const size_t *dims, siz
     clattn_linear_plan linear;
     rc |= print_plan(p, "linear", "rows=4096 cols=1024 k=1024",
                      clattn__plan_linear(p, 4096, 1024, 1024, &linear), &linear.base);
+    /* Half-precision storage: every tensor float16, and bfloat16 weights with float16
+     * activations (MHA's projections with weight_dtype bf16). */
+    const clattn_linear_dtypes f16 = {CLATTN_F16, CLATTN_F16, CLATTN_F16, CLATTN_F16},
+                               bf16_w = {CLATTN_F16, CLATTN_BF16, CLATTN_BF16, CLATTN_F32};
+    rc |= print_plan(p, "linear", "f16 rows=4096 cols=1024 k=1024",
+                     clattn__plan_linear_ex(p, 4096, 1024, 1024, &f16, &linear), &linear.base);
+    rc |= print_plan(p, "linear", "x f16 w bf16 y f32 rows=4096 cols=1024 k=1024",
+                     clattn__plan_linear_ex(p, 4096, 1024, 1024, &bf16_w, &linear), &linear.base);
     /* MHA is three linear projections into one QKV buffer, the fused attention and the out
      * projection: d_model = 1024, 16 heads of 64, B = 1, T = 512. */
     rc |= print_plan(p, "mha", "projections rows=512 cols=1024 k=1024",

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "matrix_io.h"
 #include "cli_variants.h"
+#include "dtype.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@ static void help(void) {
            "                  --heads H [--bq B.npy] [--bk B.npy] [--bv B.npy] [--bo B.npy]\n"
            "                  [--causal] [--mask M.npy] [--softcap C] [--window LEFT,RIGHT]\n"
            "                  [--alibi | --alibi-slopes S.npy] [--sinks S.npy] [--sink-keys K]\n"
-           "                  [--dropout P --seed S] [--out O.npy] [--device SEL]\n\n"
+           "                  [--dropout P --seed S] [--dtype f32|f16|bf16]\n"
+           "                  [--out O.npy] [--out-dtype f32|f16] [--device SEL]\n\n"
            "X is [T, d_in] or [B, T, d_in]; Wq, Wk, Wv are [d_out, d_in] and Wo is\n"
            "[d_out, d_out] (a linear layer's weight: y = x W^T + b); biases are [d_out].\n"
            "Computes Q, K, V = X Wq^T + bq, ...; splits them into H heads of d_out / H;\n"
@@ -31,7 +33,10 @@ static void help(void) {
            "[B, H, T, T] mask, combined with --mask). The dropout stream of sentence b, head h is\n"
            "b * H + h. Variable-length batches and a paged KV cache are attend's only: pad the\n"
            "sentences and give a [B, T] --mask.\n"
-           "Inputs are .npy (float32/float64) or text files (one row per line).\n");
+           "--dtype f16|bf16 stores X, the weights, the biases and the output as float16 or\n"
+           "bfloat16 for the run (float32 arithmetic; the sinks and an additive mask stay\n"
+           "float32); --out-dtype f16 writes --out as float16 ('<f2'), else float32.\n"
+           "Inputs are .npy (float16/float32/float64) or text files (one row per line).\n");
 }
 
 enum { X, WQ, WK, WV, WO, BQ, BK, BV, BO, MASK, SLOPES, INPUTS };
@@ -44,7 +49,9 @@ typedef struct mha_args {
     const char *out, *device;
     size_t heads;
     bool causal;
-    cli_variants var; /* --softcap, --window, --alibi, --sinks, --sink-keys, --dropout, --seed */
+    clattn_dtype dtype; /* --dtype: the storage of X, the weights and biases, and out */
+    bool out_f16;       /* --out-dtype f16 */
+    cli_variants var;   /* --softcap, --window, --alibi, --sinks, --sink-keys, --dropout, --seed */
 } mha_args;
 
 static int parse(int argc, char **argv, mha_args *a) {
@@ -72,6 +79,13 @@ static int parse(int argc, char **argv, mha_args *a) {
         if (cli_option(argc, argv, &i, "--heads", &v)) {
             if (!cli_parse_size(v, &a->heads) || a->heads == 0)
                 return cli_error("--heads needs a positive integer, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
+            if (!cli_parse_dtype(v, &a->dtype))
+                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
+        } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
+            if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
+                return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");
+            a->out_f16 = strcmp(v, "f16") == 0;
         } else if (cli_option(argc, argv, &i, "--out", &v)) {
             if (!(a->out = v)) return cli_error("--out needs a file");
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
@@ -167,9 +181,17 @@ static int write_output(const mha_args *a, const float *out, const npy_array *x,
         char error[512];
         size_t shape[3] = {x->shape[0], x->shape[1], d_out};
         if (x->ndim == 2) shape[1] = d_out;
-        if (!npy_save(a->out, out, x->ndim, shape, error, sizeof error))
-            return cli_error("%s", error);
-        return 0;
+        if (!a->out_f16) {
+            if (!npy_save(a->out, out, x->ndim, shape, error, sizeof error))
+                return cli_error("%s", error);
+            return 0;
+        }
+        uint16_t *half = malloc(rows * d_out * sizeof *half); /* rows, d_out > 0 */
+        if (!half) return cli_error("out of memory");
+        clattn__dtype_narrow(CLATTN_F16, out, half, rows * d_out);
+        const bool saved = npy_save_f16(a->out, half, x->ndim, shape, error, sizeof error);
+        free(half);
+        return saved ? 0 : cli_error("%s", error);
     }
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < d_out; c++)
@@ -186,6 +208,8 @@ int cmd_mha(int argc, char **argv) {
     memset(m, 0, sizeof m);
     clattn_handle *h = NULL;
     float *out = NULL, *smask = NULL;
+    void *stored_out = NULL;
+    void *stored[INPUTS] = {NULL}; /* --dtype copies of X, the weights and the biases */
     unsigned char *bmask = NULL;
     npy_array sinks = {0};
     for (int k = 0; k < INPUTS && !rc; k++) {
@@ -219,7 +243,8 @@ int cmd_mha(int argc, char **argv) {
         goto done;
     }
     const size_t rows = batch * tokens;
-    if (!(out = malloc(rows * d_out * sizeof *out))) {
+    if (!(out = malloc(rows * d_out * sizeof *out)) ||
+        !(stored_out = malloc(rows * d_out * clattn_dtype_size(a.dtype)))) {
         rc = cli_error("out of memory");
         goto done;
     }
@@ -257,17 +282,29 @@ int cmd_mha(int argc, char **argv) {
         mask = smask;
     }
     if (a.var.sinks && (rc = cli_load_sinks(a.var.sinks, a.heads, &sinks))) goto done;
-    clattn_mha_weights w = {m[WQ].data, m[WK].data, m[WV].data,
-                            m[WO].data, m[BQ].data, m[BK].data,
-                            m[BV].data, m[BO].data, a.var.sinks ? sinks.data : NULL};
-    clattn_status status = clattn_mha_forward_masked(h, &desc, &w, m[X].data, mask, out);
-    if (status)
+    /* --dtype: X, the weights and the biases in that storage, out too (widened to print). */
+    const void *in[INPUTS] = {NULL};
+    for (int k = X; k <= BO && !rc; k++)
+        rc = cli_to_storage(a.dtype, m[k].data, m[k].count, &in[k], &stored[k]);
+    if (rc) goto done;
+    desc.x_dtype = desc.weight_dtype = a.dtype;
+    clattn_mha_weights w = {in[WQ], in[WK], in[WV],
+                            in[WO], in[BQ], in[BK],
+                            in[BV], in[BO], a.var.sinks ? sinks.data : NULL};
+    clattn_status status =
+        clattn_mha_forward_masked(h, &desc, &w, in[X], mask, a.dtype ? stored_out : out);
+    if (status) {
         rc = cli_status_error("mha", status, h);
-    else
+    } else {
+        if (a.dtype) clattn__dtype_widen(a.dtype, stored_out, out, rows * d_out);
         rc = write_output(&a, out, &m[X], rows, d_out);
+    }
 done:
     clattn_handle_destroy(h);
     free(out);
+    free(stored_out);
+    for (int k = 0; k < INPUTS; k++)
+        free(stored[k]);
     free(bmask);
     free(smask);
     npy_free(&sinks);

@@ -4,6 +4,7 @@
 #include "status.h"
 #include "size.h"
 #include "attention_desc.h"
+#include "dtype.h"
 
 #include <math.h>
 
@@ -83,6 +84,10 @@ clattn_status clattn__check_mha_desc(const clattn_mha_desc *desc, clattn_mha_sha
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "mha: sizes overflow size_t");
     clattn_status status = check_mask(desc, &p);
     if (status) return status;
+    if (!clattn__dtype_valid(desc->x_dtype) || !clattn__dtype_valid(desc->weight_dtype))
+        return clattn__fail(CLATTN_ERROR_INVALID_VALUE,
+                            "mha: unknown dtype (x_dtype %d, weight_dtype %d)", (int)desc->x_dtype,
+                            (int)desc->weight_dtype);
     /* The variants: the attention's checks on the attention these heads become. */
     clattn_attention_desc ad;
     clattn__mha_attention_desc(desc, p.head_dim, false, &ad);
@@ -140,4 +145,12 @@ clattn_status clattn__check_mha_call(const clattn_mha_desc *desc, const clattn_m
                             "mha: mask_kind is set but the mask is NULL (pass it to the "
                             "*_mha_forward_masked call)");
     return CLATTN_SUCCESS;
+}
+
+clattn_linear_dtypes clattn__mha_projection_dtypes(const clattn_mha_desc *desc, bool output) {
+    const clattn_linear_dtypes d = {.x = output ? CLATTN_F32 : desc->x_dtype,
+                                    .w = desc->weight_dtype,
+                                    .bias = desc->weight_dtype,
+                                    .y = output ? desc->x_dtype : CLATTN_F32};
+    return d;
 }

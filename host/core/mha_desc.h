@@ -46,4 +46,10 @@ size_t clattn__mha_mask_index(const clattn_mha_desc *desc, size_t b, size_t h, s
 void clattn__mha_attention_desc(const clattn_mha_desc *desc, size_t hd, bool sinks,
                                 clattn_attention_desc *ad);
 
+/* The storage types of a projection (clattn_linear_dtypes) of a validated desc: Wq, Wk, Wv,
+ * Wo and the biases weight_dtype; the Q, K, V projections (output false) read X as x_dtype
+ * and write the float32 QKV buffer; the output projection (true) reads the float32 context
+ * and writes out as x_dtype. */
+clattn_linear_dtypes clattn__mha_projection_dtypes(const clattn_mha_desc *desc, bool output);
+
 #endif

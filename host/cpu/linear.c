@@ -16,6 +16,7 @@
 #include "status.h"
 #include "size.h"
 #include "cpu.h"
+#include "linear_dtype.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,31 @@ clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, const float 
         !clattn__mul_size(wn, sizeof(float), &wn) || !clattn__mul_size(yn, sizeof(float), &yn))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
     clattn_status status = clattn__cpu_linear_strided(rows, cols, k, x, k, w, k, bias, y, cols);
+    if (!status) clattn__clear_error();
+    return status;
+}
+
+/* 2-byte tensors as float32 copies (the blocked GEMM then reads float32 panels as before);
+ * y rounded to its dtype at the end. */
+clattn_status clattn_cpu_linear_ex(size_t rows, size_t cols, size_t k, const float *x,
+                                   const float *w, const float *bias, float *y,
+                                   const clattn_linear_dtypes *dtypes) {
+    clattn_linear_dtypes d;
+    clattn_status status = clattn__linear_dtypes_check(dtypes, &d);
+    if (status) return status;
+    if (clattn__linear_dtypes_all_f32(&d)) return clattn_cpu_linear(rows, cols, k, x, w, bias, y);
+    if (!x || !w || !y) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "linear: NULL pointer");
+    if (!rows || !cols || !k)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "linear: sizes must be > 0");
+    size_t xn, wn, yn;
+    if (!clattn__mul_size(rows, k, &xn) || !clattn__mul_size(cols, k, &wn) ||
+        !clattn__mul_size(rows, cols, &yn) || !clattn__mul_size(xn, sizeof(float), &xn) ||
+        !clattn__mul_size(wn, sizeof(float), &wn) || !clattn__mul_size(yn, sizeof(float), &yn))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
+    clattn_linear_widened lw;
+    if ((status = clattn__linear_widen(rows, cols, k, x, w, bias, y, &d, &lw))) return status;
+    status = clattn__cpu_linear_strided(rows, cols, k, lw.x, k, lw.w, k, lw.bias, lw.y, cols);
+    clattn__linear_narrow(&lw, !status);
     if (!status) clattn__clear_error();
     return status;
 }

@@ -5,6 +5,7 @@
  * the output projection. */
 #include "status.h"
 #include "mha_desc.h"
+#include "mha_dtype.h"
 #include "cpu.h"
 
 #include <stdlib.h>
@@ -20,6 +21,13 @@ clattn_status clattn_cpu_mha_forward_masked(const clattn_mha_desc *desc,
     clattn_mha_shape p;
     clattn_status status = clattn__check_mha_call(desc, weights, x, mask, out, &p);
     if (status) return status;
+    if (!clattn__mha_all_f32(desc)) { /* 2-byte tensors: as float32 copies */
+        clattn_mha_widened w;
+        if ((status = clattn__mha_widen(desc, &p, weights, x, out, &w))) return status;
+        status = clattn_cpu_mha_forward_masked(&w.desc, &w.weights, w.x, mask, w.out);
+        clattn__mha_narrow(&w, !status);
+        return status;
+    }
     const size_t rows = p.rows, d_in = desc->d_in, d_out = desc->d_out, ld = 3 * d_out;
     /* The desc check proved 3 * out_count * sizeof(float) fits in size_t. */
     float *qkv = malloc(3 * p.out_count * sizeof *qkv), *ctx = malloc(p.out_count * sizeof *ctx);

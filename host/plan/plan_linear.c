@@ -14,8 +14,33 @@ static size_t gemm_local_bytes(size_t edge) {
     return 2 * GEMM_KT * (GEMM_BLOCK * edge + 1) * sizeof(float);
 }
 
+_Static_assert(DTYPE_F32 == CLATTN_F32 && DTYPE_F16 == CLATTN_F16 && DTYPE_BF16 == CLATTN_BF16,
+               "kernels/contract.h's DTYPE_* must equal clattn_dtype");
+
+/* " -DGEMM_X_DTYPE=1" ... for the tensors not stored as float32 (absent means float32, so
+ * float32 programs keep their options and cache entries). */
+static void add_dtype_defines(const clattn_linear_dtypes *d, char *defines, size_t size) {
+    if (!d) return;
+    const struct {
+        const char *name;
+        clattn_dtype dtype;
+    } tensors[] = {{"X", d->x}, {"W", d->w}, {"B", d->bias}, {"Y", d->y}};
+    for (size_t i = 0; i < sizeof tensors / sizeof tensors[0]; i++) {
+        if (tensors[i].dtype == CLATTN_F32) continue;
+        const size_t used = strlen(defines);
+        snprintf(defines + used, size - used, " -DGEMM_%s_DTYPE=%d", tensors[i].name,
+                 (int)tensors[i].dtype);
+    }
+}
+
 clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, size_t cols,
                                   size_t k, clattn_linear_plan *out) {
+    return clattn__plan_linear_ex(p, rows, cols, k, NULL, out);
+}
+
+clattn_status clattn__plan_linear_ex(const clattn_device_profile *p, size_t rows, size_t cols,
+                                     size_t k, const clattn_linear_dtypes *dtypes,
+                                     clattn_linear_plan *out) {
     const clattn_linear_tuning *t = &clattn_linear_tune;
     memset(out, 0, sizeof *out);
     out->cpu = p->variant == CLATTN_VARIANT_CPU;
@@ -25,8 +50,9 @@ clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, s
                             gemm_local_bytes(edge) > p->local_mem_size))
             edge /= 2;
     out->edge = edge;
-    char defines[64];
+    char defines[160];
     snprintf(defines, sizeof defines, "-DGEMM_WG=%zu", edge);
+    add_dtype_defines(dtypes, defines, sizeof defines);
     if (!out->cpu) {
         const size_t tile = GEMM_BLOCK * edge;
         clattn_launch *l = clattn__plan_add(&out->base, "linear.cl", "gemm_tiled", defines, 2);

@@ -72,6 +72,12 @@ typedef struct clattn_linear_plan {
 } clattn_linear_plan;
 clattn_status clattn__plan_linear(const clattn_device_profile *p, size_t rows, size_t cols,
                                   size_t k, clattn_linear_plan *out);
+/* As clattn__plan_linear for tensors stored as dtypes (NULL: all float32; validated by the
+ * caller): the same launches and geometry, with -DGEMM_X_DTYPE .. -DGEMM_Y_DTYPE for the
+ * 2-byte tensors only (the packed W^T scratch of the CPU shape stays float32). */
+clattn_status clattn__plan_linear_ex(const clattn_device_profile *p, size_t rows, size_t cols,
+                                     size_t k, const clattn_linear_dtypes *dtypes,
+                                     clattn_linear_plan *out);
 
 /* ---- fused attention (kernels/attention.cl (CPU), attention_gpu.cl, attention_merge.cl) -- */
 typedef struct clattn_attention_plan {

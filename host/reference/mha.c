@@ -3,6 +3,8 @@
 #include "status.h"
 #include "size.h"
 #include "mha_desc.h"
+#include "mha_dtype.h"
+#include "linear_dtype.h"
 #include "philox.h"
 
 #include <math.h>
@@ -37,6 +39,29 @@ clattn_status clattn_ref_linear(size_t rows, size_t cols, size_t k, const float 
         }
     clattn__clear_error();
     return CLATTN_SUCCESS;
+}
+
+/* 2-byte tensors widen exactly to float32, so the double sums are those of the stored
+ * values; y is rounded to float32 and then to its dtype. */
+clattn_status clattn_ref_linear_ex(size_t rows, size_t cols, size_t k, const float *x,
+                                   const float *w, const float *bias, float *y,
+                                   const clattn_linear_dtypes *dtypes) {
+    clattn_linear_dtypes d;
+    clattn_status status = clattn__linear_dtypes_check(dtypes, &d);
+    if (status) return status;
+    if (clattn__linear_dtypes_all_f32(&d)) return clattn_ref_linear(rows, cols, k, x, w, bias, y);
+    if (!x || !w || !y) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "linear: NULL pointer");
+    if (!rows || !cols || !k)
+        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "linear: sizes must be > 0");
+    size_t xn, wn, yn;
+    if (!clattn__mul_size(rows, k, &xn) || !clattn__mul_size(cols, k, &wn) ||
+        !clattn__mul_size(rows, cols, &yn))
+        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
+    clattn_linear_widened lw;
+    if ((status = clattn__linear_widen(rows, cols, k, x, w, bias, y, &d, &lw))) return status;
+    status = clattn_ref_linear(rows, cols, k, lw.x, lw.w, lw.bias, lw.y);
+    clattn__linear_narrow(&lw, !status);
+    return status;
 }
 
 /* What one (batch, head) attention needs beyond Q, K, V: the mask read through the
@@ -123,6 +148,13 @@ clattn_status clattn_ref_mha_forward_masked(const clattn_mha_desc *desc,
     clattn_mha_shape p;
     clattn_status status = clattn__check_mha_call(desc, weights, x, mask, out, &p);
     if (status) return status;
+    if (!clattn__mha_all_f32(desc)) { /* 2-byte tensors: as float32 copies */
+        clattn_mha_widened w;
+        if ((status = clattn__mha_widen(desc, &p, weights, x, out, &w))) return status;
+        status = clattn_ref_mha_forward_masked(&w.desc, &w.weights, w.x, mask, w.out);
+        clattn__mha_narrow(&w, !status);
+        return status;
+    }
     const size_t t = desc->tokens, d_out = desc->d_out, hd = p.head_dim;
     double *xd = malloc(p.x_count * sizeof *xd), *q = malloc(p.out_count * sizeof *q);
     double *k = malloc(p.out_count * sizeof *k), *v = malloc(p.out_count * sizeof *v);

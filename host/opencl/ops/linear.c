@@ -12,6 +12,7 @@
 #include "planners.h"
 #include "contract.h"
 #include "ops.h"
+#include "linear_dtype.h"
 
 /* The extent of a [rows, cols] matrix at offset with row stride ld, or false on overflow. */
 static bool matrix_end(size_t offset, size_t rows, size_t cols, size_t ld, size_t *end) {
@@ -23,13 +24,17 @@ static bool matrix_end(size_t offset, size_t rows, size_t cols, size_t ld, size_
     return true;
 }
 
-static bool overlaps(cl_mem a, size_t a_begin, size_t a_end, cl_mem b, size_t b_begin,
-                     size_t b_end) {
-    return a && a == b && a_begin < b_end && b_begin < a_end;
+/* Element ranges of two buffers' tensors with element sizes a_elem and b_elem: compared in
+ * bytes (y may be float32 and x float16 in one buffer). The ends were checked against the
+ * buffers' sizes, so the byte products do not overflow. */
+static bool overlaps(cl_mem a, size_t a_begin, size_t a_end, size_t a_elem, cl_mem b,
+                     size_t b_begin, size_t b_end, size_t b_elem) {
+    return a && a == b && a_begin * a_elem < b_end * b_elem && b_begin * b_elem < a_end * a_elem;
 }
 
 static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
-                                     clattn_linear_plan *plan, cl_kernel *kernels);
+                                     const clattn_linear_dtypes *dtypes, clattn_linear_plan *plan,
+                                     cl_kernel *kernels);
 
 typedef struct linear_args {
     size_t rows, cols, k;
@@ -126,9 +131,14 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
                                      size_t cols, size_t k, cl_mem x, size_t x_offset, size_t ldx,
                                      cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
                                      size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
-                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
+                                     const clattn_linear_dtypes *dtypes, cl_uint num_wait,
+                                     const cl_event *wait, cl_event *done) {
     clattn_status status = clattn__enqueue_begin(h, &queue, num_wait, wait);
     if (status) return status;
+    clattn_linear_dtypes d;
+    if ((status = clattn__linear_dtypes_check(dtypes, &d))) return status;
+    const size_t xe = clattn_dtype_size(d.x), we = clattn_dtype_size(d.w),
+                 be = clattn_dtype_size(d.bias), ye = clattn_dtype_size(d.y);
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
@@ -144,19 +154,19 @@ clattn_status clattn__enqueue_linear(clattn_handle *h, cl_command_queue queue, s
         !matrix_end(y_offset, rows, cols, ldy, &y_end) ||
         (bias && !matrix_end(bias_offset, 1, cols, cols, &b_end)))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: offset + extent overflows size_t");
-    if ((status = clattn__check_buffer(h, x, 0, x_end, "x")) ||
-        (status = clattn__check_buffer(h, w, 0, w_end, "w")) ||
-        (bias && (status = clattn__check_buffer(h, bias, 0, b_end, "bias"))) ||
-        (status = clattn__check_buffer(h, y, 0, y_end, "y")))
+    if ((status = clattn__check_elements(h, x, 0, x_end, xe, "x")) ||
+        (status = clattn__check_elements(h, w, 0, w_end, we, "w")) ||
+        (bias && (status = clattn__check_elements(h, bias, 0, b_end, be, "bias"))) ||
+        (status = clattn__check_elements(h, y, 0, y_end, ye, "y")))
         return status;
-    if (overlaps(y, y_offset, y_end, x, x_offset, x_end) ||
-        overlaps(y, y_offset, y_end, w, w_offset, w_end) ||
-        overlaps(y, y_offset, y_end, bias, bias_offset, b_end))
+    if (overlaps(y, y_offset, y_end, ye, x, x_offset, x_end, xe) ||
+        overlaps(y, y_offset, y_end, ye, w, w_offset, w_end, we) ||
+        overlaps(y, y_offset, y_end, ye, bias, bias_offset, b_end, be))
         return clattn__fail(CLATTN_ERROR_INVALID_VALUE, "linear: y overlaps an input");
 
     clattn_linear_plan plan;
     cl_kernel kernels[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
-    if ((status = plan_for_device(h, rows, cols, k, &plan, kernels))) return status;
+    if ((status = plan_for_device(h, rows, cols, k, &d, &plan, kernels))) return status;
     clattn_chain chain;
     clattn__chain_begin(&chain, queue, num_wait, wait);
     const linear_args args = {rows,     cols, k,    x,           x_offset, ldx,      w,
@@ -173,11 +183,27 @@ clattn_status clattn_enqueue_linear(clattn_handle *h, cl_command_queue queue, si
                                     size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
                                     cl_uint num_wait, const cl_event *wait, cl_event *done) {
     return clattn__enqueue_linear(h, queue, rows, cols, k, x, x_offset, ldx, w, w_offset, ldw, bias,
-                                  bias_offset, y, y_offset, ldy, num_wait, wait, done);
+                                  bias_offset, y, y_offset, ldy, NULL, num_wait, wait, done);
+}
+
+clattn_status clattn_enqueue_linear_ex(clattn_handle *h, cl_command_queue queue, size_t rows,
+                                       size_t cols, size_t k, cl_mem x, size_t x_offset, size_t ldx,
+                                       cl_mem w, size_t w_offset, size_t ldw, cl_mem bias,
+                                       size_t bias_offset, cl_mem y, size_t y_offset, size_t ldy,
+                                       const clattn_linear_dtypes *dtypes, cl_uint num_wait,
+                                       const cl_event *wait, cl_event *done) {
+    return clattn__enqueue_linear(h, queue, rows, cols, k, x, x_offset, ldx, w, w_offset, ldw, bias,
+                                  bias_offset, y, y_offset, ldy, dtypes, num_wait, wait, done);
 }
 
 clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k, const float *x,
                             const float *w, const float *bias, float *y) {
+    return clattn_linear_ex(h, rows, cols, k, x, w, bias, y, NULL);
+}
+
+clattn_status clattn_linear_ex(clattn_handle *h, size_t rows, size_t cols, size_t k, const float *x,
+                               const float *w, const float *bias, float *y,
+                               const clattn_linear_dtypes *dtypes) {
     if (!h) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "handle is NULL");
     if (!h->queue)
         return clattn__fail(CLATTN_ERROR_NULL_POINTER, "blocking calls need a handle with a queue");
@@ -186,22 +212,26 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE,
                             "linear: rows (%zu), cols (%zu) and k (%zu) must be > 0", rows, cols,
                             k);
+    clattn_linear_dtypes d;
+    clattn_status status = clattn__linear_dtypes_check(dtypes, &d);
+    if (status) return status;
     size_t xn, wn, yn, xb, wb, yb;
     if (!clattn__mul_size(rows, k, &xn) || !clattn__mul_size(cols, k, &wn) ||
         !clattn__mul_size(rows, cols, &yn) || !clattn__mul_size(xn, sizeof(float), &xb) ||
         !clattn__mul_size(wn, sizeof(float), &wb) || !clattn__mul_size(yn, sizeof(float), &yb))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
+    yb = yn * clattn_dtype_size(d.y); /* at most the float32 bytes checked above */
     clattn_buffers bufs = {.count = 0};
     cl_mem mem[4] = {NULL, NULL, NULL, NULL}; /* x, w, bias, y */
-    clattn_status status;
-    if (!(status = clattn__upload(h, &bufs, x, xn, sizeof(float), true, &mem[0])) &&
-        !(status = clattn__upload(h, &bufs, w, wn, sizeof(float), true, &mem[1])) &&
-        !(bias && (status = clattn__upload(h, &bufs, bias, cols, sizeof(float), true, &mem[2]))))
-        status = clattn__upload(h, &bufs, NULL, yn, sizeof(float), false, &mem[3]);
+    if (!(status = clattn__upload(h, &bufs, x, xn, clattn_dtype_size(d.x), true, &mem[0])) &&
+        !(status = clattn__upload(h, &bufs, w, wn, clattn_dtype_size(d.w), true, &mem[1])) &&
+        !(bias && (status = clattn__upload(h, &bufs, bias, cols, clattn_dtype_size(d.bias), true,
+                                           &mem[2]))))
+        status = clattn__upload(h, &bufs, NULL, yn, clattn_dtype_size(d.y), false, &mem[3]);
     cl_event done = NULL;
     if (!status)
         status = clattn__enqueue_linear(h, NULL, rows, cols, k, mem[0], 0, k, mem[1], 0, k, mem[2],
-                                        0, mem[3], 0, cols, 0, NULL, &done);
+                                        0, mem[3], 0, cols, &d, 0, NULL, &done);
     if (!status)
         status =
             clattn__cl(clEnqueueReadBuffer(h->queue, mem[3], CL_TRUE, 0, yb, y, 1, &done, NULL),
@@ -214,13 +244,14 @@ clattn_status clattn_linear(clattn_handle *h, size_t rows, size_t cols, size_t k
 /* Plans the linear layer for the handle's device, planning again when a compiled kernel
  * allows fewer work-items than planned; kernels may be NULL (only the plan is wanted). */
 static clattn_status plan_for_device(clattn_handle *h, size_t rows, size_t cols, size_t k,
-                                     clattn_linear_plan *plan, cl_kernel *kernels) {
+                                     const clattn_linear_dtypes *dtypes, clattn_linear_plan *plan,
+                                     cl_kernel *kernels) {
     clattn_device_profile profile = h->profile;
     cl_kernel own[CLATTN_PLAN_MAX_LAUNCHES] = {NULL};
     cl_kernel *out = kernels ? kernels : own;
     clattn_status status = CLATTN_SUCCESS;
     for (bool replan = true; replan && !status;)
-        if (!(status = clattn__plan_linear(&profile, rows, cols, k, plan)))
+        if (!(status = clattn__plan_linear_ex(&profile, rows, cols, k, dtypes, plan)))
             status = clattn__plan_kernels(h, &plan->base, &profile, out, &replan);
     if (!kernels) clattn__release_kernels(&plan->base, own);
     return status;
@@ -242,5 +273,5 @@ clattn_status clattn__linear_scratch_bytes(const clattn_handle *h, size_t rows, 
 /* Its program does not depend on the shape: any size builds it. */
 clattn_status clattn__linear_prepare(clattn_handle *h) {
     clattn_linear_plan plan;
-    return plan_for_device(h, 1, 1, 1, &plan, NULL);
+    return plan_for_device(h, 1, 1, 1, NULL, &plan, NULL);
 }

@@ -11,9 +11,9 @@
 #include "scratch.h"
 #include "ops.h"
 
-static clattn_status check_layer_weight(clattn_handle *h, cl_mem buf, size_t count,
+static clattn_status check_layer_weight(clattn_handle *h, cl_mem buf, size_t count, size_t elem,
                                         const char *name, cl_mem out) {
-    clattn_status status = clattn__check_buffer(h, buf, 0, count, name);
+    clattn_status status = clattn__check_elements(h, buf, 0, count, elem, name);
     if (!status && buf == out)
         status =
             clattn__fail(CLATTN_ERROR_INVALID_VALUE, "mha: out is the same buffer as %s", name);
@@ -41,20 +41,22 @@ static clattn_status check_buffers(clattn_handle *h, const clattn_mha_desc *desc
     if (!w) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "mha: weights is NULL");
     const cl_mem biases[3] = {w->bq, w->bk, w->bv};
     const char *bias_names[3] = {"bq", "bk", "bv"};
+    const size_t xe = clattn_dtype_size(desc->x_dtype), we = clattn_dtype_size(desc->weight_dtype);
     clattn_status status;
-    if ((status = clattn__check_buffer(h, out, 0, p->out_count, "out")) ||
-        (status = check_layer_weight(h, x, p->x_count, "x", out)) ||
-        (status = check_layer_weight(h, w->wq, p->w_count, "wq", out)) ||
-        (status = check_layer_weight(h, w->wk, p->w_count, "wk", out)) ||
-        (status = check_layer_weight(h, w->wv, p->w_count, "wv", out)) ||
-        (status = check_layer_weight(h, w->wo, p->wo_count, "wo", out)) ||
-        (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, "bo", out))) ||
-        (w->sinks && (status = check_layer_weight(h, w->sinks, desc->heads, "sinks", out))) ||
+    if ((status = clattn__check_elements(h, out, 0, p->out_count, xe, "out")) ||
+        (status = check_layer_weight(h, x, p->x_count, xe, "x", out)) ||
+        (status = check_layer_weight(h, w->wq, p->w_count, we, "wq", out)) ||
+        (status = check_layer_weight(h, w->wk, p->w_count, we, "wk", out)) ||
+        (status = check_layer_weight(h, w->wv, p->w_count, we, "wv", out)) ||
+        (status = check_layer_weight(h, w->wo, p->wo_count, we, "wo", out)) ||
+        (w->bo && (status = check_layer_weight(h, w->bo, desc->d_out, we, "bo", out))) ||
+        (w->sinks &&
+         (status = check_layer_weight(h, w->sinks, desc->heads, sizeof(float), "sinks", out))) ||
         (status = check_mask(h, desc, p, mask, out)))
         return status;
     for (int i = 0; i < 3; i++)
         if (biases[i] &&
-            (status = check_layer_weight(h, biases[i], desc->d_out, bias_names[i], out)))
+            (status = check_layer_weight(h, biases[i], desc->d_out, we, bias_names[i], out)))
             return status;
     return CLATTN_SUCCESS;
 }
@@ -99,12 +101,15 @@ clattn_status clattn_enqueue_mha_forward_masked(clattn_handle *h, cl_command_que
     if ((status = create_temp(h, 3 * p.out_count, &qkv)) ||
         (status = create_temp(h, p.out_count, &ctx)))
         goto out;
-    /* The three projections only wait for the caller; the attention waits for all three. */
+    /* The three projections only wait for the caller; the attention waits for all three.
+     * X, out and the weights in their dtypes; QKV and the context float32. */
+    const clattn_linear_dtypes in_dtypes = clattn__mha_projection_dtypes(desc, false),
+                               out_dtypes = clattn__mha_projection_dtypes(desc, true);
     const cl_mem ws[3] = {w->wq, w->wk, w->wv}, bs[3] = {w->bq, w->bk, w->bv};
     for (int i = 0; i < 3 && !status; i++)
-        status =
-            clattn__enqueue_linear(h, queue, rows, d_out, d_in, x, 0, d_in, ws[i], 0, d_in, bs[i],
-                                   0, qkv, (size_t)i * d_out, ld, num_wait, wait, &proj[i]);
+        status = clattn__enqueue_linear(h, queue, rows, d_out, d_in, x, 0, d_in, ws[i], 0, d_in,
+                                        bs[i], 0, qkv, (size_t)i * d_out, ld, &in_dtypes, num_wait,
+                                        wait, &proj[i]);
     if (status) goto out;
     clattn_attention_desc ad;
     clattn__mha_attention_desc(desc, p.head_dim, w->sinks != NULL, &ad);
@@ -117,7 +122,7 @@ clattn_status clattn_enqueue_mha_forward_masked(clattn_handle *h, cl_command_que
         .sinks = w->sinks};
     if ((status = clattn_enqueue_attention_ex(h, queue, &ad, &heads, 3, proj, &attended))) goto out;
     status = clattn__enqueue_linear(h, queue, rows, d_out, d_out, ctx, 0, d_out, w->wo, 0, d_out,
-                                    w->bo, 0, out, 0, d_out, 1, &attended, done);
+                                    w->bo, 0, out, 0, d_out, &out_dtypes, 1, &attended, done);
 out:
     /* Temporaries are freed by OpenCL once the commands using them have finished. */
     for (int i = 0; i < 3; i++)
@@ -164,9 +169,13 @@ clattn_status clattn_mha_forward_masked(clattn_handle *h, const clattn_mha_desc 
                                   desc->d_out, desc->heads, p.mask_count, p.out_count};
     cl_mem mem[COUNT] = {NULL};
     clattn_buffers bufs = {.count = 0};
+    const size_t xe = clattn_dtype_size(desc->x_dtype), we = clattn_dtype_size(desc->weight_dtype);
     for (int i = 0; i < COUNT && !status; i++) {
         if (!data[i] && i != OUT) continue; /* an absent bias, sinks or mask */
-        const size_t elem = i == MASK ? p.mask_elem : sizeof(float);
+        const size_t elem = i == MASK            ? p.mask_elem
+                            : i == X || i == OUT ? xe
+                            : i == SINKS         ? sizeof(float)
+                                                 : we;
         status = clattn__upload(h, &bufs, data[i], counts[i], elem, i != OUT, &mem[i]);
     }
     cl_event done = NULL;
@@ -176,8 +185,8 @@ clattn_status clattn_mha_forward_masked(clattn_handle *h, const clattn_mha_desc 
         status = clattn_enqueue_mha_forward_masked(h, NULL, desc, &buffers, mem[X], mem[MASK],
                                                    mem[OUT], 0, NULL, &done);
     if (!status)
-        status = clattn__cl(clEnqueueReadBuffer(h->queue, mem[OUT], CL_TRUE, 0,
-                                                p.out_count * sizeof(float), out, 1, &done, NULL),
+        status = clattn__cl(clEnqueueReadBuffer(h->queue, mem[OUT], CL_TRUE, 0, p.out_count * xe,
+                                                out, 1, &done, NULL),
                             "clEnqueueReadBuffer");
     return clattn__end_blocking_call(h, status, &done, 1, &bufs);
 }

@@ -119,7 +119,20 @@ class MhaDesc(C.Structure):
         ("dropout", C.c_float),
         ("dropout_seed", C.c_uint64),
         ("dropout_offset", C.c_uint64),
+        # storage types (clattn_dtype; 0 = float32: this binding passes float32 arrays)
+        ("x_dtype", c_enum),
+        ("weight_dtype", c_enum),
     ]
+
+
+# clattn_linear_ex's storage types (not called by this binding; mirrored for completeness).
+class LinearDtypes(C.Structure):
+    _fields_ = [("x", c_enum), ("w", c_enum), ("bias", c_enum), ("y", c_enum)]
+
+
+# The seed op's storage types (clattn_seed_dtypes; not called by this binding).
+class SeedDtypes(C.Structure):
+    _fields_ = [("x", c_enum), ("q", c_enum), ("v", c_enum)]
 
 
 MHA_WEIGHT_FIELDS = ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo", "sinks")
@@ -158,6 +171,8 @@ ALL = {
     "clattn_attention_desc": AttentionDesc,
     "clattn_attention_buffers": AttentionBuffers,
     "clattn_attention_arrays": AttentionArrays,
+    "clattn_linear_dtypes": LinearDtypes,
+    "clattn_seed_dtypes": SeedDtypes,
     "clattn_mha_desc": MhaDesc,
     "clattn_mha_weights": MhaWeights,
     "clattn_mha_buffers": MhaBuffers,
