@@ -641,10 +641,9 @@ CLATTN_API clattn_status clattn_enqueue_linear_ex(
     cl_uint num_events_in_wait_list, const cl_event *event_wait_list, cl_event *done);
 
 /* clattn_linear with per-tensor storage types (packed host arrays of those types). */
-CLATTN_API clattn_status clattn_linear_ex(clattn_handle *handle, size_t rows, size_t cols,
-                                          size_t k, const float *x, const float *w,
-                                          const float *bias, float *y,
-                                          const clattn_linear_dtypes *dtypes);
+CLATTN_API clattn_status clattn_linear_ex(clattn_handle *handle, size_t rows, size_t cols, size_t k,
+                                          const float *x, const float *w, const float *bias,
+                                          float *y, const clattn_linear_dtypes *dtypes);
 
 /* ---------------------------------------------------------------------------------------
  * Multi-head attention with projections (a trained layer's weights, y = x W^T + b):
