@@ -105,11 +105,11 @@ static void run_query_ops(worker *t) {
     t->calls += 4;
 }
 
-/* A random attention problem of the shape class (wide: d/dv 64, else 3/5; rows 1 or 40). */
+/* A random attention problem of the shape class (wide: d/dv 64, else 3/5; rows 1 or 40;
+ * kv_heads q_heads or 1: a GQA group of one-row heads shares a work-group, its own program). */
 static void attention_desc(worker *t, clattn_attention_desc *desc, bool wide, bool many_rows,
-                           size_t q_heads, clattn_norm norm) {
+                           size_t q_heads, size_t kv_heads, clattn_norm norm) {
     const size_t n = pick(&t->r, 1, 300), m = many_rows ? 40 : 1;
-    const size_t kv_heads = pick(&t->r, 0, 1) ? q_heads : 1;
     clattn_attention_desc_init(desc, 1, q_heads, kv_heads, m, n, wide ? 64 : 3, wide ? 64 : 5);
     desc->norm = norm;
     desc->causal = (clattn_causal)pick(&t->r, 0, 2);
@@ -117,9 +117,10 @@ static void attention_desc(worker *t, clattn_attention_desc *desc, bool wide, bo
     desc->kv_splits = pick(&t->r, 0, 3);
 }
 
-static void run_attention(worker *t, bool wide, bool many_rows, size_t q_heads, clattn_norm norm) {
+static void run_attention(worker *t, bool wide, bool many_rows, size_t q_heads, size_t kv_heads,
+                          clattn_norm norm) {
     clattn_attention_desc desc;
-    attention_desc(t, &desc, wide, many_rows, q_heads, norm);
+    attention_desc(t, &desc, wide, many_rows, q_heads, kv_heads, norm);
     const size_t q_n = desc.q_heads * desc.m * desc.d, kv_n = desc.kv_heads * desc.n * desc.d;
     const size_t v_n = desc.kv_heads * desc.n * desc.dv, o_n = desc.q_heads * desc.m * desc.dv;
     const size_t mask_n = desc.q_heads * desc.m * desc.n;
@@ -222,8 +223,9 @@ static void warm_up(worker *t) {
     for (int wide = 0; wide < 2; wide++)
         for (int rows = 0; rows < 2; rows++)
             for (size_t heads = 1; heads <= 2; heads++)
-                for (int norm = CLATTN_NORM_SUM; norm <= CLATTN_NORM_SOFTMAX; norm++)
-                    run_attention(t, wide, rows, heads, (clattn_norm)norm);
+                for (size_t kv_heads = 1; kv_heads <= heads; kv_heads++)
+                    for (int norm = CLATTN_NORM_SUM; norm <= CLATTN_NORM_SOFTMAX; norm++)
+                        run_attention(t, wide, rows, heads, kv_heads, (clattn_norm)norm);
     run_mha(t, false);
     run_mha(t, true);
     run_query_ops(t);
@@ -239,10 +241,13 @@ static void run_one(worker *t) {
     case 0:
         run_query_ops(t);
         break;
-    case 1:
-        run_attention(t, pick(&t->r, 0, 1), pick(&t->r, 0, 1), pick(&t->r, 1, 2),
+    case 1: {
+        const size_t q_heads = pick(&t->r, 1, 2);
+        run_attention(t, pick(&t->r, 0, 1), pick(&t->r, 0, 1), q_heads,
+                      pick(&t->r, 0, 1) ? q_heads : 1,
                       (clattn_norm)pick(&t->r, CLATTN_NORM_SUM, CLATTN_NORM_SOFTMAX));
         break;
+    }
     case 2:
         run_linear(t);
         break;
