@@ -68,15 +68,22 @@ static int step(const void *problem) {
            clFinish(clattn_handle_queue(r->h));
 }
 
-static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds) {
+/* A handle on the default device that plans the given kernel shape, or NULL (said on stderr). */
+static clattn_handle *open_handle(clattn_variant variant) {
     clattn_options options;
     clattn_options_init(&options);
     options.variant = variant;
     clattn_handle *h = NULL;
     if (clattn_handle_create(&options, &h)) {
         fprintf(stderr, "no handle: %s\n", clattn_last_error_message());
-        return 1;
+        return NULL;
     }
+    return h;
+}
+
+static int bench_variant(clattn_variant variant, size_t n, size_t d, int rounds) {
+    clattn_handle *h = open_handle(variant);
+    if (!h) return 1;
     const char *shape = variant == CLATTN_VARIANT_GPU ? "GPU shape" : "CPU shape";
     storage_run runs[STORAGES];
     memset(runs, 0, sizeof runs);
@@ -159,14 +166,8 @@ static int seed_step(const void *problem) {
 }
 
 static int bench_seed(clattn_variant variant, size_t n, size_t d, int rounds) {
-    clattn_options options;
-    clattn_options_init(&options);
-    options.variant = variant;
-    clattn_handle *h = NULL;
-    if (clattn_handle_create(&options, &h)) {
-        fprintf(stderr, "no handle: %s\n", clattn_last_error_message());
-        return 1;
-    }
+    clattn_handle *h = open_handle(variant);
+    if (!h) return 1;
     const char *shape = variant == CLATTN_VARIANT_GPU ? "GPU shape" : "CPU shape";
     seed_run runs[SEED_RUNS];
     memset(runs, 0, sizeof runs);

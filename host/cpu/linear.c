@@ -173,17 +173,7 @@ clattn_status clattn__cpu_linear_strided(size_t rows, size_t cols, size_t k, con
 
 clattn_status clattn_cpu_linear(size_t rows, size_t cols, size_t k, const float *x, const float *w,
                                 const float *bias, float *y) {
-    if (!x || !w || !y) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "linear: NULL pointer");
-    if (!rows || !cols || !k)
-        return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "linear: sizes must be > 0");
-    size_t xn, wn, yn;
-    if (!clattn__mul_size(rows, k, &xn) || !clattn__mul_size(cols, k, &wn) ||
-        !clattn__mul_size(rows, cols, &yn) || !clattn__mul_size(xn, sizeof(float), &xn) ||
-        !clattn__mul_size(wn, sizeof(float), &wn) || !clattn__mul_size(yn, sizeof(float), &yn))
-        return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
-    clattn_status status = clattn__cpu_linear_strided(rows, cols, k, x, k, w, k, bias, y, cols);
-    if (!status) clattn__clear_error();
-    return status;
+    return clattn_cpu_linear_ex(rows, cols, k, x, w, bias, y, NULL);
 }
 
 /* 2-byte tensors as float32 copies (the blocked GEMM then reads float32 panels as before);
@@ -194,7 +184,6 @@ clattn_status clattn_cpu_linear_ex(size_t rows, size_t cols, size_t k, const flo
     clattn_linear_dtypes d;
     clattn_status status = clattn__linear_dtypes_check(dtypes, &d);
     if (status) return status;
-    if (clattn__linear_dtypes_all_f32(&d)) return clattn_cpu_linear(rows, cols, k, x, w, bias, y);
     if (!x || !w || !y) return clattn__fail(CLATTN_ERROR_NULL_POINTER, "linear: NULL pointer");
     if (!rows || !cols || !k)
         return clattn__fail(CLATTN_ERROR_INVALID_SIZE, "linear: sizes must be > 0");
@@ -203,6 +192,11 @@ clattn_status clattn_cpu_linear_ex(size_t rows, size_t cols, size_t k, const flo
         !clattn__mul_size(rows, cols, &yn) || !clattn__mul_size(xn, sizeof(float), &xn) ||
         !clattn__mul_size(wn, sizeof(float), &wn) || !clattn__mul_size(yn, sizeof(float), &yn))
         return clattn__fail(CLATTN_ERROR_SIZE_OVERFLOW, "linear: sizes overflow size_t");
+    if (clattn__linear_dtypes_all_f32(&d)) {
+        status = clattn__cpu_linear_strided(rows, cols, k, x, k, w, k, bias, y, cols);
+        if (!status) clattn__clear_error();
+        return status;
+    }
     clattn_linear_widened lw;
     if ((status = clattn__linear_widen(rows, cols, k, x, w, bias, y, &d, &lw))) return status;
     status = clattn__cpu_linear_strided(rows, cols, k, lw.x, k, lw.w, k, lw.bias, lw.y, cols);
