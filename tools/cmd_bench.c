@@ -186,11 +186,12 @@ static int parse(int argc, char **argv, bench_args *a) {
         }
         if (rc) return rc;
     }
-    /* The default sweep ends with the model rows; --model alone runs only those. */
-    if (!has_op && !a->model_count && !a->list_models && !a->quick && !a->has_n && !a->has_d &&
-        !a->has_m)
-        add_model(a, "all");
+    /* Every operation unless --op or --model names what to run; the default sweep (no size
+     * either) ends with the model rows. */
+    const bool default_sweep = !has_op && !a->model_count && !a->list_models && !a->quick &&
+                               !a->has_n && !a->has_d && !a->has_m;
     if (!a->ops && !a->model_count) a->ops = 0xf;
+    if (default_sweep) add_model(a, "all");
     if (a->torch_peer && !a->torch) return cli_error("--torch-peer needs --torch PYTHON");
     if (!a->reps) a->reps = a->quick ? 3 : 5;
     return 0;
