@@ -31,6 +31,9 @@ bool cli_parse_size(const char *text, size_t *out);
 
 /* --dtype's values (cli_dtype.c): "f32", "f16", "bf16". */
 bool cli_parse_dtype(const char *text, clattn_dtype *out);
+/* If argv[*i] is --dtype or (out_f16 not NULL) --out-dtype f32|f16, parses it (advancing *i)
+ * and returns 1; 0 for any other argument; -1 for a bad value (the message printed). */
+int cli_dtype_option(int argc, char **argv, int *i, clattn_dtype *dtype, bool *out_f16);
 /* count floats stored as dtype in a new array (*owned, *out; float32 or NULL src: *out = src,
  * nothing copied). Returns 0, or 1 after a message when out of memory. */
 int cli_to_storage(clattn_dtype dtype, const float *src, size_t count, const void **out,

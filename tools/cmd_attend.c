@@ -86,6 +86,9 @@ static int parse(int argc, char **argv, attend_args *a) {
         const int variant = cli_variant_option(argc, argv, &i, &a->var);
         if (variant < 0) return 1;
         if (variant) continue;
+        const int dtype = cli_dtype_option(argc, argv, &i, &a->dtype, &a->out_f16);
+        if (dtype < 0) return 1;
+        if (dtype) continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help();
             return -1;
@@ -138,13 +141,6 @@ static int parse(int argc, char **argv, attend_args *a) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
             a->has_scale = true;
-        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (!cli_parse_dtype(v, &a->dtype))
-                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
-            if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
-                return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");
-            a->out_f16 = strcmp(v, "f16") == 0;
         } else if (cli_option(argc, argv, &i, "--norm", &v)) {
             if (v && strcmp(v, "softmax") == 0)
                 a->norm = CLATTN_NORM_SOFTMAX;

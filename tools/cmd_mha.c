@@ -70,6 +70,9 @@ static int parse(int argc, char **argv, mha_args *a) {
         const int variant = cli_variant_option(argc, argv, &i, &a->var);
         if (variant < 0) return 1;
         if (variant) continue;
+        const int dtype = cli_dtype_option(argc, argv, &i, &a->dtype, &a->out_f16);
+        if (dtype < 0) return 1;
+        if (dtype) continue;
         for (int k = 0; k < INPUTS && !matched; k++) {
             if (!cli_option(argc, argv, &i, option_names[k], &v)) continue;
             if (!(a->path[k] = v)) return cli_error("%s needs a file", option_names[k]);
@@ -79,13 +82,6 @@ static int parse(int argc, char **argv, mha_args *a) {
         if (cli_option(argc, argv, &i, "--heads", &v)) {
             if (!cli_parse_size(v, &a->heads) || a->heads == 0)
                 return cli_error("--heads needs a positive integer, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (!cli_parse_dtype(v, &a->dtype))
-                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
-        } else if (cli_option(argc, argv, &i, "--out-dtype", &v)) {
-            if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
-                return cli_error("--out-dtype takes f32 or f16, got '%s'", v ? v : "");
-            a->out_f16 = strcmp(v, "f16") == 0;
         } else if (cli_option(argc, argv, &i, "--out", &v)) {
             if (!(a->out = v)) return cli_error("--out needs a file");
         } else if (cli_option(argc, argv, &i, "--device", &v)) {

@@ -35,6 +35,9 @@ static int parse(int argc, char **argv, scores_args *a) {
     a->norm = CLATTN_NORM_NONE;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
+        const int dtype = cli_dtype_option(argc, argv, &i, &a->dtype, NULL);
+        if (dtype < 0) return 1;
+        if (dtype) continue;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help();
             return -1;
@@ -54,9 +57,6 @@ static int parse(int argc, char **argv, scores_args *a) {
             if (!(a->out = v)) return cli_error("--out needs a file");
         } else if (cli_option(argc, argv, &i, "--device", &v)) {
             if (!(a->device = v)) return cli_error("--device needs a value");
-        } else if (cli_option(argc, argv, &i, "--dtype", &v)) {
-            if (!cli_parse_dtype(v, &a->dtype))
-                return cli_error("--dtype takes f32, f16 or bf16, got '%s'", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--scale", &v)) {
             if (!cli_parse_float(v, &a->scale))
                 return cli_error("--scale needs a number, got '%s'", v ? v : "");
